@@ -1,0 +1,240 @@
+"""The unit register: 四无 units, their rectifications and relapses.
+
+A unit's rectified periods are ``Rectification`` rows: each starts on ``rectified_on`` and, when
+a relapse re-opens the unit, ends on ``reopened_on`` (a copy of the relapse's date, written in the
+same transaction by ``enterprises.services``). Periods of one unit never overlap and at most one
+is open-ended, so "rectified as of d" is a single range test per row and the progress engine can
+count a whole city in one grouped query (see reports/counting.py and docs/counting.md).
+"""
+
+import re
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from campaign.models import Township, Village
+
+from .credit_code import validate_credit_code
+
+_SPACES = re.compile(r"[\s\u3000]+")
+
+
+def squash_spaces(value):
+    """Trim, and fold inner runs of (full- or half-width) spaces into one: the identity key."""
+    return _SPACES.sub(" ", str(value or "")).strip()
+
+
+class Defect(models.TextChoices):
+    UNLICENSED = "unlicensed", _("无证无照")
+    UNSAFE = "unsafe", _("无安全保障")
+    NO_LEGAL_PREMISES = "no_legal_premises", _("无合法场所")
+    NO_ENV_MEASURES = "no_env_measures", _("无环保措施")
+
+
+DEFECT_FIELDS = [d.value for d in Defect]
+
+
+class Source(models.TextChoices):
+    SCREENING = "screening", _("排查")
+    COMPLAINT = "complaint", _("举报")
+    INSPECTION = "inspection", _("督查")
+
+
+class Status(models.TextChoices):
+    OPEN = "open", _("未整治")
+    IN_PROGRESS = "in_progress", _("整治中")
+    RECTIFIED = "rectified", _("已整治")
+
+
+class Method(models.TextChoices):
+    CLOSED = "closed", _("关停取缔")
+    RELOCATED = "relocated", _("搬迁入园")
+    UPGRADED = "upgraded", _("整改提升")
+    DEMOLISHED = "demolished", _("拆除")
+
+
+class EnterpriseQuerySet(models.QuerySet):
+    def alive(self):
+        """Units not soft-deleted: the only ones lists and reports ever see."""
+        return self.filter(deleted_at__isnull=True)
+
+    def for_register(self):
+        return self.alive().select_related("township", "village")
+
+
+class Enterprise(models.Model):
+    name = models.CharField(_("单位名称"), max_length=200)
+    credit_code = models.CharField(_("统一社会信用代码"), max_length=18, blank=True, validators=[validate_credit_code])
+    township = models.ForeignKey(
+        Township, on_delete=models.PROTECT, related_name="enterprises", verbose_name=_("乡镇(街道)")
+    )
+    village = models.ForeignKey(
+        Village,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="enterprises",
+        verbose_name=_("村(社区)"),
+    )
+    grid = models.CharField(_("网格"), max_length=64, blank=True)
+    address = models.CharField(_("地址"), max_length=255, blank=True)
+    owner = models.CharField(_("负责人"), max_length=64, blank=True)
+    phone = models.CharField(_("联系电话"), max_length=32, blank=True)
+    industry = models.CharField(_("行业"), max_length=64, blank=True)
+    premises = models.CharField(_("场所类型"), max_length=64, blank=True)
+    unlicensed = models.BooleanField(_("无证无照"), default=False)
+    unsafe = models.BooleanField(_("无安全保障"), default=False)
+    no_legal_premises = models.BooleanField(_("无合法场所"), default=False)
+    no_env_measures = models.BooleanField(_("无环保措施"), default=False)
+    identified_on = models.DateField(_("排查日期"))
+    source = models.CharField(_("来源"), max_length=16, choices=Source.choices, default=Source.SCREENING)
+    status = models.CharField(_("整治状态"), max_length=16, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("录入人"),
+    )
+    deleted_at = models.DateTimeField(_("删除时间"), null=True, blank=True)
+
+    objects = EnterpriseQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("四无单位")
+        verbose_name_plural = _("四无单位")
+        ordering = ["-identified_on", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(unlicensed=True) | Q(unsafe=True) | Q(no_legal_premises=True) | Q(no_env_measures=True),
+                name="%(app_label)s_%(class)s_at_least_one_defect",
+            ),
+            models.UniqueConstraint(
+                fields=["credit_code"],
+                condition=~Q(credit_code="") & Q(deleted_at__isnull=True),
+                name="%(app_label)s_%(class)s_unique_credit_code",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["township", "name", "address"], name="enterprise_identity_idx"),
+            models.Index(fields=["township", "identified_on"], name="enterprise_township_day_idx"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        # The identity rule (SPEC 3) matches on trimmed text, so store it trimmed.
+        self.name = squash_spaces(self.name)
+        self.address = squash_spaces(self.address)
+        self.credit_code = (self.credit_code or "").strip().upper()
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("enterprises:detail", args=[self.pk])
+
+    @property
+    def defects(self):
+        return [d for d in Defect if getattr(self, d.value)]
+
+
+class RectificationQuerySet(models.QuerySet):
+    def alive(self):
+        return self.filter(enterprise__deleted_at__isnull=True)
+
+    def counting_on(self, day):
+        """Rectified periods that hold on ``day``: started on or before it and not yet re-opened."""
+        return self.filter(Q(rectified_on__lte=day), Q(reopened_on__isnull=True) | Q(reopened_on__gt=day))
+
+
+class Rectification(models.Model):
+    enterprise = models.ForeignKey(
+        Enterprise, on_delete=models.PROTECT, related_name="rectifications", verbose_name=_("四无单位")
+    )
+    method = models.CharField(_("整治方式"), max_length=16, choices=Method.choices)
+    rectified_on = models.DateField(_("整治完成日期"))
+    demolished_m2 = models.DecimalField(
+        _("拆除面积(㎡)"),
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    note = models.TextField(_("备注"), blank=True)
+    reopened_on = models.DateField(_("复发日期"), null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("录入时间"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("录入人"),
+    )
+
+    objects = RectificationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("整治记录")
+        verbose_name_plural = _("整治记录")
+        ordering = ["enterprise", "rectified_on", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(demolished_m2__gte=0), name="%(app_label)s_%(class)s_area_not_negative"),
+            models.CheckConstraint(
+                condition=Q(reopened_on__isnull=True) | Q(reopened_on__gt=models.F("rectified_on")),
+                name="%(app_label)s_%(class)s_reopened_after_rectified",
+            ),
+            models.UniqueConstraint(
+                fields=["enterprise"],
+                condition=Q(reopened_on__isnull=True),
+                name="%(app_label)s_%(class)s_one_open_period",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["rectified_on"], name="rectification_day_idx"),
+            models.Index(fields=["reopened_on"], name="rectification_reopened_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.enterprise} {self.get_method_display()} {self.rectified_on:%Y-%m-%d}"
+
+
+class Relapse(models.Model):
+    """死灰复燃: a rectified unit found operating again; it re-opens the unit from ``found_on``."""
+
+    enterprise = models.ForeignKey(
+        Enterprise, on_delete=models.PROTECT, related_name="relapses", verbose_name=_("四无单位")
+    )
+    rectification = models.OneToOneField(
+        Rectification,
+        on_delete=models.PROTECT,
+        related_name="relapse",
+        verbose_name=_("被推翻的整治记录"),
+    )
+    found_on = models.DateField(_("发现日期"))
+    note = models.TextField(_("情况说明"), blank=True)
+    created_at = models.DateTimeField(_("录入时间"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("录入人"),
+    )
+
+    class Meta:
+        verbose_name = _("死灰复燃")
+        verbose_name_plural = _("死灰复燃")
+        ordering = ["enterprise", "found_on", "id"]
+
+    def __str__(self):
+        return f"{self.enterprise} {self.found_on:%Y-%m-%d}"
