@@ -1,0 +1,292 @@
+"""manage.py seed_demo: the demo city reproduces the 2018 record and keeps the register's invariants.
+
+The city is seeded once for the module (about three seconds) and removed afterwards; each test runs
+inside its own rolled-back transaction on top of it.
+"""
+
+import datetime
+import io
+import re
+from collections import Counter, defaultdict
+from decimal import Decimal
+from types import SimpleNamespace
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.management import CommandError, call_command
+from django.db.models import Count, Q
+from django.test import override_settings
+
+from campaign import demo
+from campaign.models import Campaign, TargetRevision, Township, Village
+from enterprises.credit_code import credit_code_error
+from enterprises.models import DEFECT_FIELDS, Enterprise, Method, Rectification, Relapse, Status
+from reports.counting import daily_counts
+from reports.progress import progress_report
+from reports.rules import GREEN, RED, YELLOW
+
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+D = datetime.date
+
+
+def _seed(*args):
+    out = io.StringIO()
+    with override_settings(PASSWORD_HASHERS=FAST_HASHERS):
+        call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def _delete_demo():
+    Relapse.objects.all().delete()
+    Rectification.objects.all().delete()
+    Enterprise.objects.all().delete()
+    TargetRevision.objects.all().delete()
+    Campaign.objects.all().delete()
+    Village.objects.all().delete()
+    Township.objects.all().delete()
+    get_user_model().objects.filter(username__in=[u.username for u in demo.DEMO_USERS]).delete()
+
+
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        output = _seed()
+        city = SimpleNamespace(campaign=Campaign.objects.get(slug="2018"), output=output)
+    yield city
+    with django_db_blocker.unblock():
+        _delete_demo()
+
+
+@pytest.fixture
+def demo_campaign(seeded, db):
+    return seeded.campaign
+
+
+def test_first_quarter_reproduces_the_public_record(demo_campaign):
+    city = progress_report(demo_campaign, D(2018, 3, 31)).city
+
+    assert (city.target, city.rectified, city.rate, city.identified) == (9000, 4267, Decimal("47.41"), 2785)
+    assert city.milestone_due["required"] == 2700
+    assert city.milestone_due["met"] is True
+
+
+def test_first_quarter_is_mostly_the_stock_carried_in_from_2017(demo_campaign):
+    q1 = Rectification.objects.filter(rectified_on__range=(D(2018, 1, 1), D(2018, 3, 31)))
+
+    carried = q1.filter(enterprise__identified_on__lt=D(2018, 1, 1)).count()
+
+    assert carried > q1.count() / 2
+    assert Enterprise.objects.filter(identified_on__lt=D(2018, 1, 1)).exclude(status=Status.RECTIFIED).exists()
+
+
+def test_first_quarter_relapses_stop_counting_yet_the_record_holds(demo_campaign):
+    relapsed_in_q1 = Relapse.objects.filter(
+        found_on__lte=D(2018, 3, 31), rectification__rectified_on__gte=D(2018, 1, 1)
+    ).values_list("enterprise_id", flat=True)
+    counting_on_march_31 = set(
+        Rectification.objects.counting_on(D(2018, 3, 31)).values_list("enterprise_id", flat=True)
+    )
+
+    open_on_march_31 = [pk for pk in relapsed_in_q1 if pk not in counting_on_march_31]
+    rectified_again = [pk for pk in relapsed_in_q1 if pk in counting_on_march_31]
+
+    assert open_on_march_31, "a relapse found in Q1 and not re-rectified by 03-31"
+    assert rectified_again, "a relapse found and re-rectified within Q1"
+    assert progress_report(demo_campaign, D(2018, 3, 31)).city.rectified == 4267
+
+
+def test_city_finishes_a_little_above_its_target_with_units_still_open(demo_campaign):
+    city = progress_report(demo_campaign, D(2018, 12, 31)).city
+
+    assert Decimal("100") <= city.rate <= Decimal("110")
+    assert city.open > 0
+    statuses = Counter(Enterprise.objects.values_list("status", flat=True))
+    assert statuses[Status.OPEN] > 0 and statuses[Status.IN_PROGRESS] > 0
+
+
+@pytest.mark.parametrize(
+    "day", [D(2018, 2, 9), D(2018, 3, 31), D(2018, 5, 18), D(2018, 7, 6), D(2018, 9, 30), D(2018, 12, 28)]
+)
+def test_townships_show_green_yellow_and_red_on(demo_campaign, day):
+    colours = {row.colour for row in progress_report(demo_campaign, day).townships}
+
+    assert colours == {GREEN, YELLOW, RED}
+
+
+def test_every_week_from_february_has_all_three_colours(demo_campaign):
+    # While the expected rate is below the 10-point band (January) no township can be red.
+    day, weeks = D(2018, 2, 9), []
+    while day <= D(2018, 12, 31):
+        colours = {row.colour for row in progress_report(demo_campaign, day).townships}
+        if colours != {GREEN, YELLOW, RED}:
+            weeks.append((day, colours))
+        day += datetime.timedelta(days=7)
+
+    assert weeks == []
+
+
+def test_township_targets_sum_to_the_city_target_and_one_is_raised_mid_year(demo_campaign):
+    at_start = TargetRevision.objects.filter(campaign=demo_campaign, effective_on=demo_campaign.start)
+    raised = TargetRevision.objects.get(campaign=demo_campaign, effective_on=demo.RAISED_ON)
+    before = at_start.get(township=raised.township)
+
+    assert sum(at_start.values_list("target", flat=True)) == 9000 == demo_campaign.target
+    assert raised.township.name == demo.RAISED_TOWNSHIP and raised.target > before.target and raised.reason
+    assert progress_report(demo_campaign, D(2018, 6, 30)).row_for(raised.township_id).target == before.target
+    assert progress_report(demo_campaign, D(2018, 7, 1)).row_for(raised.township_id).target == raised.target
+    assert progress_report(demo_campaign, D(2018, 7, 1)).city.target == 9000
+
+
+def test_stock_ledger_balances_for_every_township(demo_campaign):
+    start, end = demo_campaign.start, demo_campaign.end
+    counts = daily_counts(demo_campaign, end)
+    eve = start - datetime.timedelta(days=1)
+
+    def holding(day):
+        # Distinct units, so two overlapping periods of one unit would unbalance the ledger.
+        return dict(
+            Rectification.objects.counting_on(day)
+            .values_list("enterprise__township_id")
+            .annotate(n=Count("enterprise", distinct=True))
+        )
+
+    units = {
+        row["township_id"]: row
+        for row in Enterprise.objects.values("township_id").annotate(
+            before=Count("id", filter=Q(identified_on__lt=start)),
+            during=Count("id", filter=Q(identified_on__range=(start, end))),
+        )
+    }
+    rectified = dict(
+        Rectification.objects.filter(rectified_on__range=(start, end))
+        .values_list("enterprise__township_id")
+        .annotate(n=Count("id"))
+    )
+    relapsed = dict(
+        Relapse.objects.filter(found_on__range=(start, end))
+        .values_list("enterprise__township_id")
+        .annotate(n=Count("id"))
+    )
+    held_on_eve, held_at_end = holding(eve), holding(end)
+
+    assert len(units) == 22
+    for township_id, row in units.items():
+        ledger = {
+            "open_start": row["before"] - held_on_eve.get(township_id, 0),
+            "identified": row["during"],
+            "rectified": rectified.get(township_id, 0),
+            "relapsed": relapsed.get(township_id, 0),
+            "open_end": row["before"] + row["during"] - held_at_end.get(township_id, 0),
+        }
+        assert ledger == counts[township_id].ledger(start, end)
+        assert (
+            ledger["open_start"] + ledger["identified"] - ledger["rectified"] + ledger["relapsed"] == ledger["open_end"]
+        )
+
+
+def test_rectified_periods_keep_the_register_invariants(demo_campaign):
+    periods = defaultdict(list)
+    for row in Rectification.objects.values(
+        "enterprise_id", "rectified_on", "reopened_on", "method", "demolished_m2", "relapse__found_on"
+    ):
+        periods[row["enterprise_id"]].append(row)
+    units = {pk: (identified_on, status) for pk, identified_on, status in Enterprise.objects.values_list(
+        "pk", "identified_on", "status"
+    )}  # fmt: skip
+
+    for pk, rows in periods.items():
+        rows.sort(key=lambda r: r["rectified_on"])
+        identified_on, status = units[pk]
+        assert rows[0]["rectified_on"] >= identified_on
+        assert [r["reopened_on"] is None for r in rows].count(True) <= 1
+        for earlier, later in zip(rows, rows[1:]):
+            # A relapse re-opens the period; the re-rectification comes on or after it.
+            assert earlier["reopened_on"] is not None
+            assert earlier["reopened_on"] <= later["rectified_on"]
+        for row in rows:
+            assert row["reopened_on"] == row["relapse__found_on"]
+            assert row["reopened_on"] is None or row["reopened_on"] > row["rectified_on"]
+            assert (row["method"] == Method.DEMOLISHED) == (row["demolished_m2"] > 0)
+        expected = {Status.RECTIFIED} if rows[-1]["reopened_on"] is None else {Status.OPEN, Status.IN_PROGRESS}
+        assert status in expected
+    never_rectified = set(units) - set(periods)
+    assert never_rectified
+    assert {units[pk][1] for pk in never_rectified} == {Status.OPEN, Status.IN_PROGRESS}
+    assert Relapse.objects.filter(found_on__range=(demo_campaign.start, demo_campaign.end)).count() >= 30
+
+
+def test_methods_are_mostly_closures_and_demolitions_record_their_area(demo_campaign):
+    methods = Counter(Rectification.objects.values_list("method", flat=True))
+
+    ordered = [m for m, _ in methods.most_common()]
+    assert ordered == [Method.CLOSED, Method.UPGRADED, Method.RELOCATED, Method.DEMOLISHED]
+    assert progress_report(demo_campaign, D(2018, 12, 31)).city.demolished_m2 > 0
+
+
+def test_townships_villages_and_units_look_like_a_register(demo_campaign):
+    kinds = Counter(Township.objects.values_list("kind", flat=True))
+    assert set(kinds) == {Township.Kind.ZHEN, Township.Kind.XIANG, Township.Kind.JIEDAO} and sum(kinds.values()) == 22
+    for township in Township.objects.prefetch_related("villages"):
+        villages = list(township.villages.all())
+        assert 4 <= len(villages) <= 12
+        wanted = Village.Kind.COMMUNITY if township.kind == Township.Kind.JIEDAO else Village.Kind.VILLAGE
+        assert {v.kind for v in villages} == {wanted}
+        assert all(v.name.endswith("社区" if wanted == Village.Kind.COMMUNITY else "村") for v in villages)
+
+    rows = list(Enterprise.objects.values("name", "address", "township_id", "credit_code", "phone", *DEFECT_FIELDS))
+    assert len({(r["township_id"], r["name"], r["address"]) for r in rows}) == len(rows)
+    codes = [r["credit_code"] for r in rows if r["credit_code"]]
+    assert 0.2 * len(rows) < len(codes) < 0.6 * len(rows)
+    assert len(set(codes)) == len(codes)
+    assert not [c for c in codes if credit_code_error(c)]
+    assert all(1 <= sum(r[f] for f in DEFECT_FIELDS) <= 3 for r in rows)
+    phone = re.compile(r"^1[3-9]\d{9}$")
+    assert all(phone.match(r["phone"]) for r in rows if r["phone"])
+    assert all(r["name"] == r["name"].strip() and " " not in r["address"] for r in rows)
+
+
+def test_demo_users_and_the_printed_logins(seeded, demo_campaign, settings):
+    settings.PASSWORD_HASHERS = FAST_HASHERS
+    users = {u.username: u for u in get_user_model().objects.filter(username__in=[d.username for d in demo.DEMO_USERS])}
+
+    assert set(users) == {"admin", "city_viewer", "inspector", "chengguan"}
+    for login in demo.DEMO_USERS:
+        user = users[login.username]
+        assert user.check_password(login.password)
+        assert user.is_staff == user.is_superuser == (login.username == "admin")
+        validate_password(login.password, user)  # not a trivially common password
+        assert login.username in seeded.output and login.password in seeded.output
+    assert "4267" in seeded.output and "47.41" in seeded.output and "2785" in seeded.output
+
+
+def test_seeding_again_with_if_empty_changes_nothing(demo_campaign):
+    before = demo.fingerprint(), Enterprise.objects.count(), Rectification.objects.count()
+
+    output = _seed("--if-empty")
+
+    assert (demo.fingerprint(), Enterprise.objects.count(), Rectification.objects.count()) == before
+    assert "--if-empty" in output and "admin" in output
+
+
+def test_seeding_a_database_that_has_the_campaign_is_an_error(demo_campaign):
+    with pytest.raises(CommandError, match="2018"):
+        _seed()
+
+
+def test_the_same_seed_gives_the_same_data(demo_campaign):
+    first = demo.fingerprint()
+    _delete_demo()
+
+    _seed("--seed", str(demo.DEFAULT_SEED))
+
+    assert demo.fingerprint() == first
+
+
+def test_another_seed_gives_another_city():
+    def names(seed):
+        city = demo.plan_city(seed)
+        return [u.name for u in demo.plan_township(city, city.townships[0])[:50]]
+
+    assert names(demo.DEFAULT_SEED) == names(demo.DEFAULT_SEED)
+    assert names(demo.DEFAULT_SEED) != names(demo.DEFAULT_SEED + 1)
