@@ -8,6 +8,7 @@ count a whole city in one grouped query (see reports/counting.py and docs/counti
 """
 
 import re
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
@@ -15,6 +16,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from campaign.models import Township, Village
@@ -238,3 +240,43 @@ class Relapse(models.Model):
 
     def __str__(self):
         return f"{self.enterprise} {self.found_on:%Y-%m-%d}"
+
+
+def evidence_upload_to(instance, filename):
+    """A generated name: the uploader's file name (which may hold a person's name) is never kept."""
+    now = timezone.localtime()
+    return f"evidence/{now:%Y}/{now:%m}/{uuid.uuid4().hex}.jpg"
+
+
+class RectificationPhoto(models.Model):
+    """A site photo proving a rectification; stored re-encoded, without EXIF (see enterprises/photos.py)."""
+
+    rectification = models.ForeignKey(
+        Rectification, on_delete=models.PROTECT, related_name="photos", verbose_name=_("整治记录")
+    )
+    image = models.FileField(_("照片"), upload_to=evidence_upload_to, max_length=255)
+    width = models.PositiveIntegerField(_("宽度(像素)"))
+    height = models.PositiveIntegerField(_("高度(像素)"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    uploaded_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("上传人"),
+    )
+
+    class Meta:
+        verbose_name = _("整治照片")
+        verbose_name_plural = _("整治照片")
+        ordering = ["rectification", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rectification", "sha256"], name="%(app_label)s_%(class)s_unique_per_rectification"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.rectification} #{self.pk}"

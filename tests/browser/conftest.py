@@ -114,5 +114,5 @@ def login(page, username, password):
     page.goto("/accounts/login/")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
-    page.click("button[type=submit], input[type=submit]")
+    page.click("form[action$='/login/'] button[type=submit], main form button[type=submit]")
     page.wait_for_load_state("networkidle")

@@ -1,0 +1,127 @@
+"""The filtered register as an .xlsx workbook, written row by row (openpyxl write-only mode).
+
+The columns are the screening-list columns of SPEC 3 with their Chinese headers, so an exported
+register can be edited and imported again. Dates are real dates. Text is always written as text:
+a name such as "=HYPERLINK(...)" or "-1+2" stays the literal string it is (cell type string,
+plus Excel's quote prefix so that editing the cell does not turn it into a formula either).
+"""
+
+import tempfile
+
+from django.utils.translation import gettext
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from .filtersets import with_current_rectification
+from .models import Method, Source, Status
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+DATE_FORMAT = "yyyy-mm-dd"
+
+# One value per column of ``_columns()``, in the same order.
+_ROW_FIELDS = (
+    "name",
+    "credit_code",
+    "township__name",
+    "village__name",
+    "grid",
+    "address",
+    "owner",
+    "phone",
+    "industry",
+    "premises",
+    "unlicensed",
+    "unsafe",
+    "no_legal_premises",
+    "no_env_measures",
+    "identified_on",
+    "source",
+    "status",
+    "current_method",
+    "current_rectified_on",
+    "current_demolished_m2",
+)
+
+
+def _columns():
+    yes_no = {True: gettext("是"), False: gettext("否")}
+    sources, statuses, methods = dict(Source.choices), dict(Status.choices), dict(Method.choices)
+
+    def text(v):
+        return v or ""
+
+    return [
+        (gettext("单位名称"), 30, text),
+        (gettext("统一社会信用代码"), 22, text),
+        (gettext("乡镇街道"), 14, text),
+        (gettext("村社区"), 14, text),
+        (gettext("网格"), 10, text),
+        (gettext("地址"), 36, text),
+        (gettext("负责人"), 10, text),
+        (gettext("联系电话"), 16, text),
+        (gettext("行业"), 14, text),
+        (gettext("场所类型"), 12, text),
+        (gettext("无证无照"), 10, yes_no.get),
+        (gettext("无安全保障"), 10, yes_no.get),
+        (gettext("无合法场所"), 10, yes_no.get),
+        (gettext("无环保措施"), 10, yes_no.get),
+        (gettext("排查日期"), 12, None),
+        (gettext("来源"), 8, lambda v: str(sources.get(v, v))),
+        (gettext("整治状态"), 10, lambda v: str(statuses.get(v, v))),
+        (gettext("整治方式"), 10, lambda v: str(methods.get(v, v)) if v else ""),
+        (gettext("整治完成日期"), 14, None),
+        (gettext("拆除面积"), 12, lambda v: v if v else None),
+    ]
+
+
+def _cell(sheet, value):
+    cell = WriteOnlyCell(sheet, value=value)
+    if isinstance(value, str):
+        # Assigning a str starting with "=" made it a formula; make it plain text again.
+        cell.data_type = "s"
+        if value.startswith(FORMULA_PREFIXES):
+            cell.quotePrefix = True
+    elif hasattr(value, "isoformat"):
+        cell.number_format = DATE_FORMAT
+    return cell
+
+
+def write_register(queryset, file):
+    """Write the units of ``queryset`` (already filtered and ordered) to ``file``; returns the row count."""
+    columns = _columns()
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(gettext("四无单位台账"))
+    sheet.freeze_panes = "B2"
+    for index, (_header, width, _convert) in enumerate(columns, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    bold = Font(bold=True)
+    header = []
+    for title, _width, _convert in columns:
+        cell = _cell(sheet, title)
+        cell.font = bold
+        header.append(cell)
+    sheet.append(header)
+
+    rows = with_current_rectification(queryset).values_list(*_ROW_FIELDS).order_by("-identified_on", "-id")
+    count = 0
+    for row in rows.iterator(chunk_size=2000):
+        sheet.append(
+            [_cell(sheet, convert(value) if convert else value) for value, (_h, _w, convert) in zip(row, columns)]
+        )
+        count += 1
+    workbook.save(file)
+    return count
+
+
+def register_workbook(queryset):
+    """A temporary file holding the workbook, positioned at its start (for a FileResponse)."""
+    file = tempfile.TemporaryFile()  # noqa: SIM115 - the FileResponse that streams it closes it
+    try:
+        write_register(queryset, file)
+    except BaseException:
+        file.close()
+        raise
+    file.seek(0)
+    return file
