@@ -6,7 +6,7 @@ out. The counts themselves come from reports.counting; the milestone arithmetic 
 
 import datetime
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 from . import rules
@@ -112,7 +112,7 @@ def project(*, rectified, recent, recent_days, required, days_left):
     shortfall = max(0, required - rectified)
     projected = rectified + int(pace * days_left / WEEK)
     return Projection(
-        pace=(Decimal(pace.numerator) / Decimal(pace.denominator)).quantize(TENTH),
+        pace=(Decimal(pace.numerator) / Decimal(pace.denominator)).quantize(TENTH, rounding=ROUND_HALF_UP),
         needed=rules.weekly_pace_needed(shortfall, days_left),
         projected=projected,
         on_track=projected >= required,

@@ -5,5 +5,7 @@ from . import views
 app_name = "reports"
 
 urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("townships/<int:pk>/", views.township, name="township"),
     path("api/progress", views.progress_api, name="progress_api"),
 ]

@@ -2,13 +2,44 @@ import datetime
 
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from campaign.models import Campaign
+from campaign.context_processors import picker_state
+from campaign.models import Campaign, Township
 
+from .dashboard import dashboard_context, township_context
 from .progress import ReportError, progress_report
+
+
+def _int_or_none(text):
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return None
+
+
+@require_GET
+@login_required
+def dashboard(request):
+    """城市仪表盘: the city's standing and every township's, as of the picked date."""
+    picker = picker_state(request)
+    if picker.campaign is None:
+        return render(request, "reports/no_campaign.html")
+    context = dashboard_context(picker.campaign, picker.as_of, township_id=_int_or_none(request.GET.get("township")))
+    return render(request, "reports/dashboard.html", context)
+
+
+@require_GET
+@login_required
+def township(request, pk):
+    """One township's standing, villages and stock ledger, as of the picked date."""
+    place = get_object_or_404(Township, pk=pk)
+    picker = picker_state(request)
+    if picker.campaign is None:
+        return render(request, "reports/no_campaign.html")
+    return render(request, "reports/township.html", township_context(picker.campaign, picker.as_of, place))
 
 
 @require_GET

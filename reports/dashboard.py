@@ -1,0 +1,200 @@
+"""Page-level report entry points: everything the dashboard and a township page show, in one call each.
+
+``dashboard_context(campaign, as_of, township_id=None)`` and ``township_context(campaign, as_of,
+township)`` read the progress report once (reports.progress: a fixed handful of grouped queries
+however many townships and units there are) and derive the weekly, quarterly and pace figures from
+its per-day counts, so a view only picks the campaign and date and renders.
+"""
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Q
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from enterprises.models import Enterprise
+
+from . import charts, projection
+from .progress import Row, progress_report
+from .projection import Projection
+
+COLOUR_LABELS = {
+    "green": gettext_lazy("绿"),
+    "yellow": gettext_lazy("黄"),
+    "red": gettext_lazy("红"),
+}
+
+
+@dataclass
+class Standing:
+    """One row of the progress report with the figures a page adds to it."""
+
+    row: Row
+    week: tuple
+    quarter: tuple
+    week_rectified: int
+    week_identified: int
+    quarter_rectified: int
+    quarter_identified: int
+    pace_window: tuple
+    projection: Projection | None  # None without a next milestone or a target
+
+    @property
+    def colour_label(self):
+        return COLOUR_LABELS.get(self.row.colour, "—")
+
+    @property
+    def colour_class(self):
+        return f"badge-{self.row.colour or 'grey'}"
+
+    @property
+    def pace_days(self):
+        return (self.pace_window[1] - self.pace_window[0]).days + 1
+
+    @property
+    def shortfall(self):
+        nxt = self.row.milestone_next
+        return None if nxt is None else nxt["shortfall"]
+
+
+def standing(row, start, as_of):
+    week = projection.this_week(as_of, start)
+    quarter = projection.this_quarter(as_of, start)
+    pace_window = projection.window_ending(as_of, start, projection.WEEK * projection.PACE_WEEKS)
+    nxt = row.milestone_next
+    outlook = None
+    if nxt is not None and row.rate is not None:
+        outlook = projection.project(
+            rectified=row.rectified,
+            recent=row.rectified_between(*pace_window),
+            recent_days=(pace_window[1] - pace_window[0]).days + 1,
+            required=nxt["required"],
+            days_left=nxt["days_left"],
+        )
+    return Standing(
+        row=row,
+        week=week,
+        quarter=quarter,
+        week_rectified=row.rectified_between(*week),
+        week_identified=row.identified_between(*week),
+        quarter_rectified=row.rectified_between(*quarter),
+        quarter_identified=row.identified_between(*quarter),
+        pace_window=pace_window,
+        projection=outlook,
+    )
+
+
+def _charts(row, campaign, as_of, milestones):
+    return {
+        "progress_chart": charts.figure_json(charts.progress_figure(row, campaign, as_of, milestones)),
+        "weekly_chart": charts.figure_json(charts.weekly_figure(row, campaign.start, as_of)),
+    }
+
+
+def dashboard_context(campaign, as_of, township_id=None):
+    """The city dashboard; the charts follow ``township_id`` when it names a township in the report."""
+    report = progress_report(campaign, as_of)
+    city = standing(report.city, campaign.start, as_of)
+    ranking = [standing(row, campaign.start, as_of) for row in report.townships]
+    focus = next((s for s in ranking if township_id is not None and s.row.township_id == township_id), None)
+    scope = focus or city
+    return {
+        "report": report,
+        "campaign": campaign,
+        "as_of": as_of,
+        "city": city,
+        "ranking": ranking,
+        "ranked_count": sum(1 for s in ranking if s.row.rank is not None),
+        "focus": focus,
+        "scope": scope,
+        "milestones": report.milestones,
+        **_charts(scope.row, campaign, as_of, report.milestones),
+    }
+
+
+@dataclass
+class VillageLine:
+    name: str | None
+    total: int
+    identified: int
+    rectified: int
+    open: int
+
+    @property
+    def zero(self):
+        """零四无: units were found here and none is left unrectified."""
+        return self.total > 0 and self.open == 0
+
+
+def village_breakdown(township, campaign, as_of):
+    """Per village (and one line for units with no village): one grouped query.
+
+    ``rectified`` follows rectified(d) (a period started in the campaign year holding on ``as_of``);
+    ``open`` follows open(d) (identified by ``as_of`` and no period holding on it, whenever begun).
+    """
+    holding = Q(rectifications__rectified_on__lte=as_of) & (
+        Q(rectifications__reopened_on__isnull=True) | Q(rectifications__reopened_on__gt=as_of)
+    )
+    rows = (
+        Enterprise.objects.alive()
+        .filter(township=township, identified_on__lte=as_of)
+        .values("village_id", "village__name")
+        .annotate(
+            total=Count("id", distinct=True),
+            identified=Count("id", distinct=True, filter=Q(identified_on__gte=campaign.start)),
+            rectified=Count("id", distinct=True, filter=holding & Q(rectifications__rectified_on__gte=campaign.start)),
+            holding=Count("id", distinct=True, filter=holding),
+        )
+        .order_by()
+    )
+    lines = [
+        VillageLine(
+            name=r["village__name"],
+            total=r["total"],
+            identified=r["identified"],
+            rectified=r["rectified"],
+            open=r["total"] - r["holding"],
+        )
+        for r in rows
+    ]
+    # Where the remaining units are first; units with no village last.
+    lines.sort(key=lambda v: (v.name is None, -v.open, v.name or ""))
+    return lines
+
+
+def ledgers(counts, campaign, as_of, week, quarter):
+    """The stock ledger for this week, this quarter and the campaign year to date."""
+    periods = [
+        (_("本周"), week),
+        (_("本季度"), quarter),
+        (_("年度累计"), (campaign.start, as_of)),
+    ]
+    return [
+        {"label": label, "first": first, "last": last, **counts.ledger(first, last)} for label, (first, last) in periods
+    ]
+
+
+def township_context(campaign, as_of, township):
+    """One township's page: its standing, charts, villages and stock ledger."""
+    report = progress_report(campaign, as_of)
+    row = report.row_for(township.pk)
+    context = {
+        "report": report,
+        "campaign": campaign,
+        "as_of": as_of,
+        "township": township,
+        "city": report.city,
+        "ranked_count": sum(1 for r in report.townships if r.rank is not None),
+        "milestones": report.milestones,
+        "villages": village_breakdown(township, campaign, as_of),
+        "scope": None,
+    }
+    if row is None:
+        return context
+    scope = standing(row, campaign.start, as_of)
+    context.update(
+        scope=scope,
+        ledgers=ledgers(row.counts, campaign, as_of, scope.week, scope.quarter),
+        **_charts(row, campaign, as_of, report.milestones),
+    )
+    return context
