@@ -858,8 +858,8 @@ def fingerprint():
     feed(get_user_model().objects.values_list("username", "first_name", "is_staff", "is_superuser"))
     unit_fields = ["name", "address", "village__name", "grid", "credit_code", "owner", "phone", "industry"]
     unit_fields += ["premises", *DEFECT_FIELDS, "identified_on", "source", "status"]
-    period_fields = ["rectified_on", "method", "demolished_m2", "note", "reopened_on", "relapse__found_on"]
-    period_fields += ["relapse__note"]
+    period_fields = ["rectified_on", "method", "demolished_m2", "note", "reopened_on", "relapses__found_on"]
+    period_fields += ["relapses__note"]
     for township_id, name in sorted(Township.objects.values_list("id", "name"), key=lambda t: t[1]):
         digest.update(name.encode())
         feed(Enterprise.objects.filter(township_id=township_id).values_list(*unit_fields).iterator(chunk_size=2000))

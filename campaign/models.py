@@ -8,11 +8,15 @@ import datetime
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from simple_history import register
+
+from .history import AuditFields, tracked
 
 DEFAULT_MILESTONES = (
     (3, 31, Decimal("30")),
@@ -33,6 +37,8 @@ class Township(models.Model):
     sort_order = models.PositiveIntegerField(_("排序"), default=0)
     is_active = models.BooleanField(_("启用"), default=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    history = tracked()
 
     class Meta:
         verbose_name = _("乡镇(街道)")
@@ -62,6 +68,8 @@ class Village(models.Model):
     )
     name = models.CharField(_("名称"), max_length=64)
     kind = models.CharField(_("类型"), max_length=12, choices=Kind.choices, default=Kind.VILLAGE)
+
+    history = tracked()
 
     class Meta:
         verbose_name = _("村(社区)")
@@ -101,6 +109,7 @@ class Campaign(models.Model):
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 
     objects = CampaignQuerySet.as_manager()
+    history = tracked()
 
     class Meta:
         verbose_name = _("整治行动")
@@ -142,6 +151,8 @@ class Milestone(models.Model):
         decimal_places=2,
         validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("100"))],
     )
+
+    history = tracked()
 
     class Meta:
         verbose_name = _("节点目标")
@@ -194,6 +205,7 @@ class TargetRevision(models.Model):
     created_at = models.DateTimeField(_("录入时间"), auto_now_add=True)
 
     objects = TargetRevisionQuerySet.as_manager()
+    history = tracked()
 
     class Meta:
         verbose_name = _("年度任务")
@@ -215,3 +227,44 @@ class TargetRevision(models.Model):
     def __str__(self):
         who = self.township.name if self.township_id else _("全市")
         return f"{who} {self.target} ({self.effective_on:%Y-%m-%d})"
+
+
+class UserProfile(models.Model):
+    """Ties a user to the township (township staff) or department (inspectors) they work for.
+
+    The role itself is the user's group (campaign.access.Role); this row holds what the role is of.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile", verbose_name=_("用户")
+    )
+    township = models.ForeignKey(
+        Township,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff",
+        verbose_name=_("所属乡镇(街道)"),
+    )
+    department = models.CharField(_("所属部门"), max_length=64, blank=True)
+    phone = models.CharField(_("联系电话"), max_length=32, blank=True)
+
+    history = tracked()
+
+    class Meta:
+        verbose_name = _("用户资料")
+        verbose_name_plural = _("用户资料")
+
+    def __str__(self):
+        return str(self.user)
+
+
+# Account changes (activation, names, staff flags) are audited too; the password hash and the
+# login stamp are not history worth keeping.
+register(
+    User,
+    app="campaign",
+    table_name="campaign_historicaluser",
+    bases=[AuditFields],
+    excluded_fields=["password", "last_login"],
+)

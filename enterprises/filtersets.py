@@ -25,7 +25,7 @@ class AnyYesNoSelect(forms.NullBooleanSelect):
 
 
 def _current_rectification():
-    return Rectification.objects.filter(enterprise=OuterRef("pk"), reopened_on__isnull=True)
+    return Rectification.objects.filter(enterprise=OuterRef("pk"), reopened_on__isnull=True, deleted_at__isnull=True)
 
 
 def with_current_rectification(queryset):
@@ -34,7 +34,10 @@ def with_current_rectification(queryset):
     One LEFT JOIN: the constraint "one open period per unit" keeps it to one row per unit.
     """
     return queryset.annotate(
-        current=FilteredRelation("rectifications", condition=Q(rectifications__reopened_on__isnull=True)),
+        current=FilteredRelation(
+            "rectifications",
+            condition=Q(rectifications__reopened_on__isnull=True, rectifications__deleted_at__isnull=True),
+        ),
         current_method=F("current__method"),
         current_rectified_on=F("current__rectified_on"),
         current_demolished_m2=F("current__demolished_m2"),

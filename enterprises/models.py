@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from campaign.history import tracked
 from campaign.models import Township, Village
 
 from .credit_code import validate_credit_code
@@ -29,6 +30,29 @@ _SPACES = re.compile(r"[\s\u3000]+")
 def squash_spaces(value):
     """Trim, and fold inner runs of (full- or half-width) spaces into one: the identity key."""
     return _SPACES.sub(" ", str(value or "")).strip()
+
+
+class SoftDeletable(models.Model):
+    """Nothing is hard-deleted from the UI: a deletion records who, when and why, and can be undone."""
+
+    deleted_at = models.DateTimeField(_("删除时间"), null=True, blank=True, editable=False)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        verbose_name=_("删除人"),
+    )
+    deletion_reason = models.CharField(_("删除原因"), max_length=255, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_deleted(self):
+        return self.deleted_at is not None
 
 
 class Defect(models.TextChoices):
@@ -69,7 +93,7 @@ class EnterpriseQuerySet(models.QuerySet):
         return self.alive().select_related("township", "village")
 
 
-class Enterprise(models.Model):
+class Enterprise(SoftDeletable):
     name = models.CharField(_("单位名称"), max_length=200)
     credit_code = models.CharField(_("统一社会信用代码"), max_length=18, blank=True, validators=[validate_credit_code])
     township = models.ForeignKey(
@@ -106,9 +130,11 @@ class Enterprise(models.Model):
         related_name="+",
         verbose_name=_("录入人"),
     )
-    deleted_at = models.DateTimeField(_("删除时间"), null=True, blank=True)
+    # Optimistic concurrency: an edit saves only if the row is still at the version it was read at.
+    version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
 
     objects = EnterpriseQuerySet.as_manager()
+    history = tracked()
 
     class Meta:
         verbose_name = _("四无单位")
@@ -150,14 +176,15 @@ class Enterprise(models.Model):
 
 class RectificationQuerySet(models.QuerySet):
     def alive(self):
-        return self.filter(enterprise__deleted_at__isnull=True)
+        """Rectifications that count: neither they nor their unit are deleted."""
+        return self.filter(deleted_at__isnull=True, enterprise__deleted_at__isnull=True)
 
     def counting_on(self, day):
         """Rectified periods that hold on ``day``: started on or before it and not yet re-opened."""
         return self.filter(Q(rectified_on__lte=day), Q(reopened_on__isnull=True) | Q(reopened_on__gt=day))
 
 
-class Rectification(models.Model):
+class Rectification(SoftDeletable):
     enterprise = models.ForeignKey(
         Enterprise, on_delete=models.PROTECT, related_name="rectifications", verbose_name=_("四无单位")
     )
@@ -183,6 +210,7 @@ class Rectification(models.Model):
     )
 
     objects = RectificationQuerySet.as_manager()
+    history = tracked()
 
     class Meta:
         verbose_name = _("整治记录")
@@ -196,7 +224,7 @@ class Rectification(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["enterprise"],
-                condition=Q(reopened_on__isnull=True),
+                condition=Q(reopened_on__isnull=True, deleted_at__isnull=True),
                 name="%(app_label)s_%(class)s_one_open_period",
             ),
         ]
@@ -209,16 +237,16 @@ class Rectification(models.Model):
         return f"{self.enterprise} {self.get_method_display()} {self.rectified_on:%Y-%m-%d}"
 
 
-class Relapse(models.Model):
+class Relapse(SoftDeletable):
     """死灰复燃: a rectified unit found operating again; it re-opens the unit from ``found_on``."""
 
     enterprise = models.ForeignKey(
         Enterprise, on_delete=models.PROTECT, related_name="relapses", verbose_name=_("四无单位")
     )
-    rectification = models.OneToOneField(
+    rectification = models.ForeignKey(
         Rectification,
         on_delete=models.PROTECT,
-        related_name="relapse",
+        related_name="relapses",
         verbose_name=_("被推翻的整治记录"),
     )
     found_on = models.DateField(_("发现日期"))
@@ -233,10 +261,20 @@ class Relapse(models.Model):
         verbose_name=_("录入人"),
     )
 
+    history = tracked()
+
     class Meta:
         verbose_name = _("死灰复燃")
         verbose_name_plural = _("死灰复燃")
         ordering = ["enterprise", "found_on", "id"]
+        constraints = [
+            # One standing relapse per rectified period; a withdrawn one leaves room for a new one.
+            models.UniqueConstraint(
+                fields=["rectification"],
+                condition=Q(deleted_at__isnull=True),
+                name="%(app_label)s_%(class)s_one_per_period",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.enterprise} {self.found_on:%Y-%m-%d}"
@@ -267,6 +305,8 @@ class RectificationPhoto(models.Model):
         related_name="+",
         verbose_name=_("上传人"),
     )
+
+    history = tracked()
 
     class Meta:
         verbose_name = _("整治照片")

@@ -38,10 +38,15 @@ def check_rectification(*, enterprise, method, rectified_on, demolished_m2, toda
     if demolished_m2 is not None and demolished_m2 < 0:
         errors["demolished_m2"] = _("拆除面积不能为负数")
     if enterprise.pk:
-        if enterprise.rectifications.filter(reopened_on__isnull=True).exists():
+        if enterprise.rectifications.filter(reopened_on__isnull=True, deleted_at__isnull=True).exists():
             errors["__all__"] = _("该单位已整治，如发现死灰复燃请先登记复发")
         else:
-            last_relapse = enterprise.relapses.order_by("-found_on").values_list("found_on", flat=True).first()
+            last_relapse = (
+                enterprise.relapses.filter(deleted_at__isnull=True)
+                .order_by("-found_on")
+                .values_list("found_on", flat=True)
+                .first()
+            )
             if last_relapse and rectified_on < last_relapse and "rectified_on" not in errors:
                 errors["rectified_on"] = _("整治完成日期不能早于最近一次复发日期（%(day)s）") % {
                     "day": last_relapse.isoformat()
@@ -76,7 +81,7 @@ def relapse_record(*, enterprise, found_on, note="", user=None, today=None):
     """死灰复燃: re-open the unit's current rectified period from ``found_on``."""
     unit = _locked(enterprise)
     today = today or _today()
-    period = unit.rectifications.filter(reopened_on__isnull=True).first()
+    period = unit.rectifications.filter(reopened_on__isnull=True, deleted_at__isnull=True).first()
     if period is None:
         raise ValidationError({"__all__": _("该单位当前不是已整治状态，无法登记死灰复燃")})
     if found_on > today:

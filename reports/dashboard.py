@@ -132,7 +132,7 @@ def village_breakdown(township, campaign, as_of):
     ``rectified`` follows rectified(d) (a period started in the campaign year holding on ``as_of``);
     ``open`` follows open(d) (identified by ``as_of`` and no period holding on it, whenever begun).
     """
-    holding = Q(rectifications__rectified_on__lte=as_of) & (
+    holding = Q(rectifications__rectified_on__lte=as_of, rectifications__deleted_at__isnull=True) & (
         Q(rectifications__reopened_on__isnull=True) | Q(rectifications__reopened_on__gt=as_of)
     )
     rows = (

@@ -188,7 +188,7 @@ def test_stock_ledger_balances_for_every_township(demo_campaign):
 def test_rectified_periods_keep_the_register_invariants(demo_campaign):
     periods = defaultdict(list)
     for row in Rectification.objects.values(
-        "enterprise_id", "rectified_on", "reopened_on", "method", "demolished_m2", "relapse__found_on"
+        "enterprise_id", "rectified_on", "reopened_on", "method", "demolished_m2", "relapses__found_on"
     ):
         periods[row["enterprise_id"]].append(row)
     units = {pk: (identified_on, status) for pk, identified_on, status in Enterprise.objects.values_list(
@@ -205,7 +205,7 @@ def test_rectified_periods_keep_the_register_invariants(demo_campaign):
             assert earlier["reopened_on"] is not None
             assert earlier["reopened_on"] <= later["rectified_on"]
         for row in rows:
-            assert row["reopened_on"] == row["relapse__found_on"]
+            assert row["reopened_on"] == row["relapses__found_on"]
             assert row["reopened_on"] is None or row["reopened_on"] > row["rectified_on"]
             assert (row["method"] == Method.DEMOLISHED) == (row["demolished_m2"] > 0)
         expected = {Status.RECTIFIED} if rows[-1]["reopened_on"] is None else {Status.OPEN, Status.IN_PROGRESS}
