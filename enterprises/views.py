@@ -15,6 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from campaign.access import scope_units
+
 from .exports import register_workbook
 from .filtersets import UnitFilterSet, with_current_rectification
 from .forms import EnterpriseForm, RectificationForm, RelapseForm
@@ -24,11 +26,8 @@ PAGE_SIZE = 25
 
 
 def scoped_units(user):
-    """The units ``user`` may see: the one queryset every register view starts from.
-
-    For now every signed-in user sees the whole city; role and township scoping will narrow it here.
-    """
-    return Enterprise.objects.for_register()
+    """The units ``user`` may see: the one queryset every register view starts from."""
+    return scope_units(user, Enterprise.objects.for_register())
 
 
 @require_GET

@@ -51,3 +51,16 @@ __all__ = [
     "set_target",
     "make_unit",
 ]
+
+
+def make_user(username, role="city_admin", township=None, password=None, **fields):
+    """A user with a role (campaign.access.Role value) and, for township staff, a township."""
+    from django.contrib.auth.models import Group, User
+
+    from campaign.models import UserProfile
+
+    user = User.objects.create_user(username, password=password, **fields)
+    if role:
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
+    UserProfile.objects.create(user=user, township=township)
+    return user

@@ -10,7 +10,7 @@ from PIL import Image
 from enterprises.models import Enterprise, RectificationPhoto, Status
 from enterprises.services import rectification_record
 from tests.enterprises.test_photos import make_image_bytes
-from tests.factories import make_township, make_unit, make_village, set_target
+from tests.factories import make_township, make_unit, make_user, make_village, set_target
 
 D = datetime.date
 TODAY = D(2018, 6, 30)
@@ -54,7 +54,7 @@ def register(transactional_db, campaign, frozen_today, settings, tmp_path, djang
     )
     done = make_unit(east, D(2018, 2, 1), name="已整治的作坊", village=villages[east][1])
     rectification_record(enterprise=done, method="closed", rectified_on=D(2018, 3, 1))
-    user = django_user_model.objects.create_user("chengguan", password=PASSWORD, first_name="李乡干")
+    user = make_user("chengguan", password=PASSWORD, first_name="李乡干")
     return {"east": east, "west": west, "target": target, "user": user, "media": settings.MEDIA_ROOT}
 
 

@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 from enterprises.exports import write_register
 from enterprises.models import Enterprise, Method
 from enterprises.services import rectification_record
-from tests.factories import make_township, make_unit, make_village
+from tests.factories import make_township, make_unit, make_user, make_village
 
 pytestmark = pytest.mark.django_db
 
@@ -113,10 +113,10 @@ def test_the_download_is_the_filtered_register(client, django_user_model, django
     east, west = make_township("东城街道"), make_township("西山镇")
     for i in range(30):
         make_unit(east if i % 3 else west, D(2018, 1, 1) + datetime.timedelta(days=i), name=f"单位{i:02d}")
-    client.force_login(django_user_model.objects.create_user("staff"))
+    client.force_login(make_user("staff"))
 
     # session, user, industry and premises choices, township choices (to validate), the rows
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         response = client.get(reverse("enterprises:export"), {"township": [west.pk]})
         body = b"".join(response.streaming_content)
 
@@ -131,7 +131,7 @@ def test_the_download_is_the_filtered_register(client, django_user_model, django
 
 
 def test_an_invalid_filter_goes_back_to_the_register_with_a_message(client, django_user_model):
-    client.force_login(django_user_model.objects.create_user("staff"))
+    client.force_login(make_user("staff"))
     response = client.get(reverse("enterprises:export"), {"identified_from": "昨天"}, follow=True)
     assert response.redirect_chain[0][0].startswith(reverse("enterprises:list"))
     assert "筛选条件有误，请修正后再导出" in response.content.decode()

@@ -10,7 +10,7 @@ from enterprises.forms import EnterpriseForm, RectificationForm, RelapseForm
 from enterprises.models import Method, RectificationPhoto, Status
 from enterprises.services import rectification_record, relapse_record
 from tests.enterprises.test_photos import make_image_bytes
-from tests.factories import make_township, make_unit, make_village
+from tests.factories import make_township, make_unit, make_user, make_village
 
 pytestmark = pytest.mark.django_db
 
@@ -156,7 +156,7 @@ def test_a_rectified_unit_cannot_be_rectified_again(unit):
 
 
 def test_saving_records_the_rectification_and_its_photos(unit, django_user_model):
-    user = django_user_model.objects.create_user("staff")
+    user = make_user("staff")
     files = {"photos": [SimpleUploadedFile(f"{i}.jpg", make_image_bytes(color=(80 * i, 0, 0))) for i in range(3)]}
     form = rectify_form(unit, files, method="demolished", demolished_m2="120.5", note="已拆除彩钢棚")
     assert form.is_valid(), form.errors

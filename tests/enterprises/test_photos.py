@@ -11,7 +11,7 @@ from enterprises import photos
 from enterprises.models import Method, RectificationPhoto
 from enterprises.photos import attach_photos, clean_photo, clean_photos
 from enterprises.services import rectification_record
-from tests.factories import make_township, make_unit
+from tests.factories import make_township, make_unit, make_user
 
 
 def make_image_bytes(size=(400, 200), fmt="JPEG", mode="RGB", color=(200, 30, 30), gps=True, orientation=None):
@@ -123,7 +123,7 @@ def test_every_bad_file_is_reported_and_duplicates_are_dropped():
 @pytest.mark.django_db
 def test_attached_photos_are_stored_under_a_generated_name(settings, tmp_path, django_user_model):
     settings.MEDIA_ROOT = tmp_path
-    user = django_user_model.objects.create_user("staff")
+    user = make_user("staff")
     unit = make_unit(make_township())
     rectification = rectification_record(
         enterprise=unit, method=Method.CLOSED, rectified_on=unit.identified_on, user=user

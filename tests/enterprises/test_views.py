@@ -10,7 +10,7 @@ from enterprises.photos import attach_photos, clean_photos
 from enterprises.services import rectification_record, relapse_record
 from enterprises.views import PAGE_SIZE
 from tests.enterprises.test_photos import make_image_bytes
-from tests.factories import make_township, make_unit, make_village
+from tests.factories import make_township, make_unit, make_user, make_village
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +26,7 @@ def today(frozen_today, settings, tmp_path):
 
 @pytest.fixture
 def user(django_user_model):
-    return django_user_model.objects.create_user("zhangsan", first_name="张三")
+    return make_user("zhangsan", first_name="张三")
 
 
 @pytest.fixture
@@ -81,9 +81,9 @@ def test_a_soft_deleted_unit_is_not_found(staff):
 
 # --- list --------------------------------------------------------------------------------------
 
-# session, user, industry choices, premises choices, counts, paginator count, page rows,
-# and the filter form's township and village choices.
-LIST_QUERIES = 9
+# session, user, the user's role (groups), industry choices, premises choices, counts, paginator
+# count, page rows, and the filter form's township and village choices.
+LIST_QUERIES = 10
 
 
 @pytest.mark.parametrize("n", [5, 60])
@@ -217,7 +217,7 @@ def test_detail_query_count_does_not_grow_with_its_history(staff, user, django_a
         )
         relapse_record(enterprise=unit, found_on=day + datetime.timedelta(days=5), user=user)
     # session, user, the unit, its rectifications, their photos, its relapses
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):  # + the user's role
         response = staff.get(unit.get_absolute_url())
     assert len(response.context["timeline"]) == 1 + 2 * periods
 
@@ -289,10 +289,10 @@ def test_create_and_edit_pages_render(staff, django_assert_max_num_queries):
     for _ in range(20):
         make_village(township)
     unit = make_unit(township)
-    # session, user, townships, villages (with their townships) [, the unit, its first rectification]
-    with django_assert_max_num_queries(4):
-        assert staff.get(reverse("enterprises:create")).status_code == 200
+    # session, user, role, townships, villages (with their townships) [, the unit, its first rectification]
     with django_assert_max_num_queries(5):
+        assert staff.get(reverse("enterprises:create")).status_code == 200
+    with django_assert_max_num_queries(6):
         assert staff.get(reverse("enterprises:edit", args=[unit.pk])).status_code == 200
 
 

@@ -10,14 +10,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from campaign.models import Campaign, Milestone
 from enterprises.models import Method
 from enterprises.services import rectification_record
-from tests.factories import make_township, make_unit, set_target
+from tests.factories import make_township, make_unit, make_user, set_target
 
 D = datetime.date
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,7 +89,7 @@ def test_http_endpoint_serves_the_same_document(client, small_city):
     url = "/api/progress?campaign=c2018&as_of=2018-03-31"
     anonymous = client.get(url)
     assert anonymous.status_code == 302  # login required
-    user = get_user_model().objects.create_user("viewer", password="a-long-passphrase-9")
+    user = make_user("viewer", role="city_viewer", password="a-long-passphrase-9")
     client.force_login(user)
     response = client.get(url)
     assert response.status_code == 200

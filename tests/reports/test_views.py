@@ -6,7 +6,6 @@ from decimal import Decimal
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -14,7 +13,7 @@ from django.urls import reverse
 from campaign.models import Campaign
 from enterprises.models import Enterprise, Method, Rectification
 from enterprises.services import rectification_record
-from tests.factories import make_campaign, make_township, make_unit, make_village, set_target
+from tests.factories import make_campaign, make_township, make_unit, make_user, make_village, set_target
 
 D = datetime.date
 
@@ -29,7 +28,7 @@ TOWNSHIP_QUERIES = 12
 
 @pytest.fixture
 def user(db):
-    return User.objects.create_user("shi", password="pw-123456", first_name="王科长")
+    return make_user("shi", password="pw-123456", first_name="王科长")
 
 
 @pytest.fixture
