@@ -41,5 +41,7 @@ def campaign_create(*, slug, year, target, milestones=None, band=None, name=""):
         campaign.band = band
     campaign.full_clean()
     campaign.save()
-    Milestone.objects.bulk_create(Milestone(campaign=campaign, date=m.date, percent=m.percent) for m in specs)
+    # One save each (not bulk_create) so that every milestone has its history row.
+    for m in specs:
+        Milestone.objects.create(campaign=campaign, date=m.date, percent=m.percent)
     return campaign

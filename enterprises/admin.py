@@ -29,7 +29,7 @@ class EnterpriseAdmin(admin.ModelAdmin):
     date_hierarchy = "identified_on"
     list_select_related = ["township", "village"]
     raw_id_fields = ["village"]
-    readonly_fields = ["status", "created_at", "updated_at", "created_by"]
+    readonly_fields = ["status", "created_at", "updated_at", "created_by", "version"]
     inlines = [RectificationInline]
 
     def has_delete_permission(self, request, obj=None):
@@ -39,6 +39,11 @@ class EnterpriseAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if not change:
             obj.created_by = request.user
+        else:
+            # Every write to a unit moves its version on, so an edit form open elsewhere is refused
+            # instead of overwriting this change (admin views already run in a transaction).
+            current = Enterprise.objects.select_for_update().only("version").get(pk=obj.pk)
+            obj.version = current.version + 1
         super().save_model(request, obj, form, change)
 
 

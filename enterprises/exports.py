@@ -1,7 +1,9 @@
 """The filtered register as an .xlsx workbook, written row by row (openpyxl write-only mode).
 
 The columns are the screening-list columns of SPEC 3 with their Chinese headers, so an exported
-register can be edited and imported again. Dates are real dates. Text is always written as text:
+register can be edited and imported again. Owner names and phones are masked (张*, 138****1234)
+except in the rows whose full values the exporting user may see (``full_for``); the view records
+an export that carried any. Dates are real dates. Text is always written as text:
 a name such as "=HYPERLINK(...)" or "-1+2" stays the literal string it is (cell type string,
 plus Excel's quote prefix so that editing the cell does not turn it into a formula either).
 """
@@ -15,6 +17,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from .filtersets import with_current_rectification
+from .masking import mask_name, mask_phone
 from .models import Method, Source, Status
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -42,7 +45,9 @@ _ROW_FIELDS = (
     "current_method",
     "current_rectified_on",
     "current_demolished_m2",
+    "township_id",  # not a column: decides whether the row's owner and phone are shown in full
 )
+_OWNER, _PHONE = _ROW_FIELDS.index("owner"), _ROW_FIELDS.index("phone")
 
 
 def _columns():
@@ -88,8 +93,18 @@ def _cell(sheet, value):
     return cell
 
 
-def write_register(queryset, file):
-    """Write the units of ``queryset`` (already filtered and ordered) to ``file``; returns the row count."""
+def _masked(row):
+    row = list(row)
+    row[_OWNER], row[_PHONE] = mask_name(row[_OWNER]), mask_phone(row[_PHONE])
+    return row
+
+
+def write_register(queryset, file, *, full_for=None):
+    """Write the units of ``queryset`` to ``file``; returns (rows, rows with full owner and phone).
+
+    ``full_for(township_id)`` says whether a row's personal data may be written in full; without
+    it every row is masked.
+    """
     columns = _columns()
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(gettext("四无单位台账"))
@@ -105,23 +120,27 @@ def write_register(queryset, file):
     sheet.append(header)
 
     rows = with_current_rectification(queryset).values_list(*_ROW_FIELDS).order_by("-identified_on", "-id")
-    count = 0
+    count = full = 0
     for row in rows.iterator(chunk_size=2000):
+        if full_for is not None and full_for(row[-1]):
+            full += bool(row[_OWNER] or row[_PHONE])
+        else:
+            row = _masked(row)
         sheet.append(
             [_cell(sheet, convert(value) if convert else value) for value, (_h, _w, convert) in zip(row, columns)]
         )
         count += 1
     workbook.save(file)
-    return count
+    return count, full
 
 
-def register_workbook(queryset):
-    """A temporary file holding the workbook, positioned at its start (for a FileResponse)."""
+def register_workbook(queryset, *, full_for=None):
+    """(temporary file holding the workbook at its start, for a FileResponse; rows in full)."""
     file = tempfile.TemporaryFile()  # noqa: SIM115 - the FileResponse that streams it closes it
     try:
-        write_register(queryset, file)
+        _count, full = write_register(queryset, file, full_for=full_for)
     except BaseException:
         file.close()
         raise
     file.seek(0)
-    return file
+    return file, full

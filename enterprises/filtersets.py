@@ -10,6 +10,7 @@ from django import forms
 from django.db.models import Exists, F, FilteredRelation, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
+from campaign.access import Role, role_of, scope_townships
 from campaign.models import Township, Village
 
 from .forms import DateInput, FilterForm
@@ -22,6 +23,10 @@ class AnyYesNoSelect(forms.NullBooleanSelect):
     def __init__(self, attrs=None):
         super().__init__(attrs)
         self.choices = [("", _("不限")), ("true", _("是")), ("false", _("否"))]
+
+
+# Roles that may see (some) full owner names: only they may search by owner.
+PERSONAL_DATA_ROLES = {Role.CITY_ADMIN, Role.TOWNSHIP_STAFF}
 
 
 def _current_rectification():
@@ -100,8 +105,19 @@ class UnitFilterSet(django_filters.FilterSet):
         fields = []
         form = FilterForm
 
-    def __init__(self, data=None, queryset=None, **kwargs):
+    def __init__(self, data=None, queryset=None, *, user=None, **kwargs):
         super().__init__(data, queryset, **kwargs)
+        if user is not None:
+            # The same townships the user's units are in: a forged township id is not a valid choice.
+            townships = scope_townships(user, Township.objects.all())
+            self.filters["township"].queryset = townships
+            self.filters["village"].queryset = self.filters["village"].queryset.filter(township__in=townships)
+        # Searching by owner would confirm a name to someone who may not see it (SPEC personal data).
+        self.search_owner = user is None or role_of(user) in PERSONAL_DATA_ROLES
+        if not self.search_owner:
+            self.filters["q"].extra["widget"] = forms.TextInput(
+                attrs={"type": "search", "placeholder": _("名称、地址或信用代码")}
+            )
         # Free-text columns filled by imports: offer the values this user's units actually have.
         for name in ("industry", "premises"):
             values = self.queryset.exclude(**{name: ""}).order_by(name).values_list(name, flat=True).distinct()
@@ -121,12 +137,10 @@ class UnitFilterSet(django_filters.FilterSet):
     def search(self, queryset, name, value):
         terms = value.split()
         for term in terms:
-            queryset = queryset.filter(
-                Q(name__icontains=term)
-                | Q(address__icontains=term)
-                | Q(credit_code__icontains=term)
-                | Q(owner__icontains=term)
-            )
+            match = Q(name__icontains=term) | Q(address__icontains=term) | Q(credit_code__icontains=term)
+            if self.search_owner:
+                match |= Q(owner__icontains=term)
+            queryset = queryset.filter(match)
         return queryset
 
     def filter_method(self, queryset, name, value):

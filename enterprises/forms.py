@@ -11,16 +11,18 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from campaign.access import scope_townships
 from campaign.models import Township, Village
 
 from . import photos as photo_rules
 from .credit_code import normalize_credit_code
 from .models import Defect, Enterprise, Method, Status
-from .services import check_rectification, rectification_record, relapse_record
+from .services import check_rectification, rectification_record, relapse_record, unit_update
 
 
 class NoColonMixin:
@@ -152,11 +154,22 @@ class EnterpriseForm(NoColonMixin, forms.ModelForm):
             "credit_code": _("18位，可不填；已登记的代码不能重复"),
         }
 
-    def __init__(self, *args, **kwargs):
+    # The version of the unit this form was read at: saving refuses if the unit moved on since.
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+
+    def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["township"].queryset = Township.objects.filter(is_active=True)
-        self.fields["village"].queryset = Village.objects.select_related("township")
+        # Only the townships the user may write to are offered, and a forged value is "not a valid
+        # choice": township staff cannot register or move a unit into another township.
+        townships = Township.objects.filter(Q(is_active=True) | Q(pk=self.instance.township_id))
+        if user is not None:
+            townships = scope_townships(user, townships)
+        self.fields["township"].queryset = townships
+        self.fields["village"].queryset = Village.objects.select_related("township").filter(township__in=townships)
         self.fields["identified_on"].widget.attrs["max"] = _today().isoformat()
+        if self.instance.pk:
+            self.fields["version"].required = True
+            self.fields["version"].initial = self.instance.version
         if self.instance.pk:
             self.initial.setdefault("defects", [d.value for d in self.instance.defects])
         if self.instance.status == Status.RECTIFIED:
@@ -184,7 +197,8 @@ class EnterpriseForm(NoColonMixin, forms.ModelForm):
     def clean_identified_on(self):
         day = _no_future(self.cleaned_data.get("identified_on"), gettext("排查日期"))
         if day and self.instance.pk:
-            first = self.instance.rectifications.order_by("rectified_on").values_list("rectified_on", flat=True)
+            first = self.instance.rectifications.filter(deleted_at__isnull=True).order_by("rectified_on")
+            first = first.values_list("rectified_on", flat=True)
             first = first.first()
             if first and day > first:
                 raise ValidationError(
@@ -202,6 +216,69 @@ class EnterpriseForm(NoColonMixin, forms.ModelForm):
             for defect in Defect:
                 setattr(self.instance, defect.value, defect.value in cleaned["defects"])
         return cleaned
+
+    def save(self, commit=True, *, user=None):
+        """Create the unit, or save the edit if the unit is still at the version the form was read at.
+
+        An edit that lost the race raises services.StaleEdit and writes nothing.
+        """
+        if self.instance.pk is None:
+            if user is not None:
+                self.instance.created_by = user
+            return super().save(commit=commit)
+        return unit_update(enterprise=self.instance, version=self.cleaned_data["version"], user=user)
+
+    def rebase(self, *, mine, current, baseline):
+        """After a conflict, merge: this form (bound to ``current``) keeps what the user typed, takes
+        the other person's changes to the fields the user left alone, and is set to save over the
+        current version. ``mine`` is the unit as the user submitted it, ``baseline`` the history row
+        of the version the user had read (None if history lacks it: then nothing is taken over).
+
+        Returns (labels of the fields taken over, labels of the fields both people changed).
+        """
+        data = self.data.copy()
+        data["version"] = str(current.version)
+        taken, clashes = [], []
+        if baseline is not None:
+            for name, field in self.fields.items():
+                if name in {"version", "defects"}:
+                    continue
+                attname = Enterprise._meta.get_field(name).attname
+                base, theirs, own = (getattr(x, attname) for x in (baseline, current, mine))
+                if theirs == base:
+                    continue
+                if own == base:
+                    data[name] = _as_data(theirs)
+                    taken.append(str(field.label))
+                elif own != theirs:
+                    clashes.append(str(field.label))
+            defects, defects_taken, defects_clash = [], False, False
+            for defect in Defect:
+                base, theirs, own = (getattr(x, defect.value) for x in (baseline, current, mine))
+                value = own
+                if theirs != base and own == base:
+                    value, defects_taken = theirs, True
+                elif theirs != base and own != theirs:
+                    defects_clash = True
+                if value:
+                    defects.append(defect.value)
+            label = str(self.fields["defects"].label)
+            if defects_taken:
+                data.setlist("defects", defects)
+                taken.append(label)
+            if defects_clash:
+                clashes.append(label)
+        self.data = data
+        return taken, clashes
+
+
+def _as_data(value):
+    """A model value as a form posts it back."""
+    if value is None:
+        return ""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
 
 
 class RectificationForm(NoColonMixin, forms.Form):
@@ -297,3 +374,23 @@ class RelapseForm(NoColonMixin, forms.Form):
         except ValidationError as exc:
             self.add_error(None, exc)
             return None
+
+
+class ReasonForm(NoColonMixin, forms.Form):
+    """Why a unit is deleted or an event withdrawn: kept on the row and in its history."""
+
+    reason = forms.CharField(
+        max_length=200,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("请填写原因")},
+    )
+
+    def __init__(self, *args, label, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].label = label
+
+    def clean_reason(self):
+        reason = " ".join(self.cleaned_data["reason"].split())
+        if not reason:
+            raise ValidationError(_("请填写原因"), code="required")
+        return reason

@@ -3,16 +3,37 @@
 The invariant they keep (and the counting in reports/counting.py relies on): a unit's periods
 alternate — rectified, re-opened by a relapse, rectified again — never overlap, and at most one is
 open-ended. On one day a relapse comes before a re-rectification, never after a rectification.
+
+Every write here is audited: the acting ``user`` becomes the history row's user even outside a
+request (a command, a test), a reason becomes its change reason, and every write to a unit bumps
+``Enterprise.version`` so that an edit form read before it is refused rather than overwriting it.
+Writes that depend on the unit's current state first lock its row (``_locked``).
 """
 
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .models import Enterprise, Method, Rectification, Relapse, Status
+
+# django-simple-history keeps 100 characters of a change reason; the full reason stays on the row.
+CHANGE_REASON_MAX = 100
+# Stored reasons of system actions are data, not UI text: the same whatever the user's language.
+REASON_UNDELETE = "撤销删除"
+REASON_REINSTATE = "撤销撤回"
+
+
+class StaleEdit(Exception):
+    """The unit was changed (by someone else) after the edit form was read at ``version``."""
+
+    def __init__(self, unit_pk, version):
+        super().__init__(f"unit {unit_pk} is no longer at version {version}")
+        self.unit_pk = unit_pk
+        self.version = version
 
 
 def _today():
@@ -21,6 +42,23 @@ def _today():
 
 def _locked(enterprise):
     return Enterprise.objects.select_for_update().get(pk=enterprise.pk)
+
+
+def attribute(instance, user=None, reason=""):
+    """Name the acting user and the reason on the history row the next save() of ``instance`` writes."""
+    if user is not None:
+        instance._history_user = user
+    if reason:
+        reason = " ".join(str(reason).split())
+        if len(reason) > CHANGE_REASON_MAX:
+            reason = reason[: CHANGE_REASON_MAX - 1] + "…"
+        instance._change_reason = reason
+    return instance
+
+
+def _bump(unit):
+    unit.version += 1
+    return ["status", "version", "updated_at"]
 
 
 def check_rectification(*, enterprise, method, rectified_on, demolished_m2, today=None):
@@ -62,7 +100,7 @@ def rectification_record(*, enterprise, method, rectified_on, demolished_m2=None
     errors = check_rectification(enterprise=unit, method=method, rectified_on=rectified_on, demolished_m2=area)
     if errors:
         raise ValidationError(errors)
-    rectification = Rectification.objects.create(
+    rectification = Rectification(
         enterprise=unit,
         method=method,
         rectified_on=rectified_on,
@@ -70,10 +108,20 @@ def rectification_record(*, enterprise, method, rectified_on, demolished_m2=None
         note=note,
         created_by=user,
     )
+    attribute(rectification, user).save(force_insert=True)
     unit.status = Status.RECTIFIED
-    unit.save(update_fields=["status", "updated_at"])
-    enterprise.status = unit.status
+    _save_unit(unit, user, enterprise)
     return rectification
+
+
+def _save_unit(unit, user, enterprise=None, reason="", extra_fields=()):
+    """Save the locked ``unit`` with a new version, and refresh the caller's copy of it."""
+    fields = _bump(unit) + list(extra_fields)
+    attribute(unit, user, reason).save(update_fields=fields)
+    if enterprise is not None and enterprise is not unit:
+        for name in ("status", "version", "updated_at", *extra_fields):
+            setattr(enterprise, name, getattr(unit, name))
+    return unit
 
 
 @transaction.atomic
@@ -90,12 +138,157 @@ def relapse_record(*, enterprise, found_on, note="", user=None, today=None):
         raise ValidationError(
             {"found_on": _("发现日期须晚于整治完成日期（%(day)s）") % {"day": period.rectified_on.isoformat()}}
         )
-    relapse = Relapse.objects.create(
-        enterprise=unit, rectification=period, found_on=found_on, note=note, created_by=user
-    )
+    relapse = Relapse(enterprise=unit, rectification=period, found_on=found_on, note=note, created_by=user)
+    attribute(relapse, user).save(force_insert=True)
     period.reopened_on = found_on
-    period.save(update_fields=["reopened_on"])
+    attribute(period, user).save(update_fields=["reopened_on"])
     unit.status = Status.OPEN
-    unit.save(update_fields=["status", "updated_at"])
-    enterprise.status = unit.status
+    _save_unit(unit, user, enterprise)
     return relapse
+
+
+# --- Editing a unit ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def unit_update(*, enterprise, version, user=None):
+    """Save the edited ``enterprise`` (its new values already set) if its row is still at ``version``.
+
+    The compare-and-set is one ``UPDATE … WHERE id = ? AND version = ?`` that also takes the row
+    lock; the save() after it writes the values and the history row in the same transaction.
+    Raises StaleEdit, writing nothing, when someone else saved the unit in between.
+    """
+    bumped = Enterprise.objects.filter(pk=enterprise.pk, version=version, deleted_at__isnull=True).update(
+        version=F("version") + 1
+    )
+    if not bumped:
+        raise StaleEdit(enterprise.pk, version)
+    enterprise.version = version + 1
+    attribute(enterprise, user).save()
+    return enterprise
+
+
+# --- Deleting a unit (soft) and undoing it -----------------------------------------------------
+
+
+def _require_reason(reason):
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("请填写原因")})
+    return reason
+
+
+@transaction.atomic
+def unit_delete(*, enterprise, user, reason):
+    """Hide the unit from the register and every count; who, when and why are kept, and it can be undone."""
+    reason = _require_reason(reason)
+    unit = _locked(enterprise)
+    if unit.is_deleted:
+        raise ValidationError(_("该单位已被删除"))
+    unit.deleted_at, unit.deleted_by, unit.deletion_reason = timezone.now(), user, reason
+    return _save_unit(unit, user, enterprise, reason, ["deleted_at", "deleted_by", "deletion_reason"])
+
+
+@transaction.atomic
+def unit_undelete(*, enterprise, user):
+    """Bring a deleted unit back into the register and the counts, unless its credit code is taken meanwhile."""
+    unit = _locked(enterprise)
+    if not unit.is_deleted:
+        raise ValidationError(_("该单位未被删除"))
+    if unit.credit_code:
+        clash = Enterprise.objects.alive().filter(credit_code=unit.credit_code).exclude(pk=unit.pk).first()
+        if clash is not None:
+            raise ValidationError(
+                _("统一社会信用代码 %(code)s 已登记为“%(name)s”，无法恢复")
+                % {"code": unit.credit_code, "name": clash.name}
+            )
+    unit.deleted_at, unit.deleted_by, unit.deletion_reason = None, None, ""
+    return _save_unit(unit, user, enterprise, REASON_UNDELETE, ["deleted_at", "deleted_by", "deletion_reason"])
+
+
+# --- Withdrawing a mistaken rectification or relapse, and undoing that ---------------------------
+
+RECTIFICATION, RELAPSE = "rectification", "relapse"
+
+
+def latest_event(rectifications, relapses):
+    """(kind, event) of a unit's latest standing rectification or relapse, or None.
+
+    An open period is always the latest event (nothing can follow it but a relapse, which closes
+    it); without one, the latest relapse is. Works on lists already fetched, without a query.
+    """
+    alive = [r for r in rectifications if r.deleted_at is None]
+    current = next((r for r in alive if r.reopened_on is None), None)
+    if current is not None:
+        return RECTIFICATION, current
+    standing = [r for r in relapses if r.deleted_at is None]
+    if standing:
+        return RELAPSE, max(standing, key=lambda r: (r.found_on, r.pk))
+    return None
+
+
+def _events(unit):
+    rectifications = list(unit.rectifications.filter(deleted_at__isnull=True, reopened_on__isnull=True))
+    relapses = list(unit.relapses.filter(deleted_at__isnull=True).order_by("-found_on", "-id")[:1])
+    return latest_event(rectifications, relapses)
+
+
+@transaction.atomic
+def event_withdraw(*, enterprise, kind, pk, user, reason):
+    """Withdraw (soft-delete, with a reason) the unit's latest rectification or relapse.
+
+    Withdrawing a relapse re-opens nothing: its period holds again and the unit is 已整治.
+    Withdrawing a rectification leaves the unit 未整治. Any older event is refused, since removing
+    it would leave the periods around it inconsistent.
+    """
+    reason = _require_reason(reason)
+    unit = _locked(enterprise)
+    latest = _events(unit)
+    if latest is None or latest[0] != kind or latest[1].pk != pk:
+        raise ValidationError(_("只能撤回该单位最近的一条整治或复发记录，请刷新页面后重试"))
+    event = latest[1]
+    event.deleted_at, event.deleted_by, event.deletion_reason = timezone.now(), user, reason
+    attribute(event, user, reason).save(update_fields=["deleted_at", "deleted_by", "deletion_reason"])
+    if kind == RELAPSE:
+        period = Rectification.objects.get(pk=event.rectification_id)
+        period.reopened_on = None
+        attribute(period, user, reason).save(update_fields=["reopened_on"])
+        unit.status = Status.RECTIFIED
+    else:
+        unit.status = Status.OPEN
+    _save_unit(unit, user, enterprise, reason)
+    return event
+
+
+@transaction.atomic
+def event_reinstate(*, enterprise, kind, pk, user, today=None):
+    """Undo a withdrawal, if the event still fits the unit's periods as they are now."""
+    unit = _locked(enterprise)
+    if kind == RECTIFICATION:
+        event = Rectification.objects.filter(enterprise=unit, pk=pk, deleted_at__isnull=False).first()
+        if event is None:
+            raise ValidationError(_("没有找到这条已撤回的记录"))
+        errors = check_rectification(
+            enterprise=unit,
+            method=event.method,
+            rectified_on=event.rectified_on,
+            demolished_m2=event.demolished_m2,
+            today=today,
+        )
+        if errors or event.reopened_on is not None:
+            raise ValidationError(_("该单位此后已有新的整治或复发记录，无法恢复这条整治记录"))
+        unit.status = Status.RECTIFIED
+    else:
+        event = Relapse.objects.filter(enterprise=unit, pk=pk, deleted_at__isnull=False).first()
+        if event is None:
+            raise ValidationError(_("没有找到这条已撤回的记录"))
+        period = Rectification.objects.get(pk=event.rectification_id)
+        if period.deleted_at is not None or period.reopened_on is not None:
+            raise ValidationError(_("该复发所推翻的整治记录已不是当前的整治，无法恢复这条复发记录"))
+        period.reopened_on = event.found_on
+        attribute(period, user, REASON_REINSTATE).save(update_fields=["reopened_on"])
+        unit.status = Status.OPEN
+    event.deleted_at, event.deleted_by, event.deletion_reason = None, None, ""
+    attribute(event, user, REASON_REINSTATE).save(update_fields=["deleted_at", "deleted_by", "deletion_reason"])
+    _save_unit(unit, user, enterprise, REASON_REINSTATE)
+    return event

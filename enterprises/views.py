@@ -1,39 +1,95 @@
-"""The unit register (四无单位台账): list, detail, create, edit, rectify, relapse, export.
+"""The unit register (四无单位台账): list, detail, create, edit, rectify, relapse, delete, export.
 
-Every view starts from ``scoped_units(user)``; every POST that succeeds redirects (so a refresh
-never submits twice) and says what happened in a message.
+Every view declares who may use it (campaign.access.allow) and starts from ``scoped_units(user)``:
+a unit outside the user's township is not found (404); a unit the user may see but not write is
+refused (403). Every POST that writes redirects (so a refresh never submits twice) and says what
+happened in a message. Nothing is hard-deleted: deleting a unit or withdrawing a rectification or
+relapse marks it with who, when and why, and can be undone; every write leaves a history row.
 """
+
+from types import SimpleNamespace
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q
-from django.http import FileResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
 
-from campaign.access import scope_units
+from campaign.access import (
+    ALL_ROLES,
+    CITY_ADMIN_ONLY,
+    WRITERS,
+    allow,
+    can_see_personal_data,
+    can_write_unit,
+    get_scoped_or_404,
+    is_city_admin,
+    log_denial,
+    scope_units,
+)
+from campaign.audit import changes_since_version, describe, history_of
 
 from .exports import register_workbook
 from .filtersets import UnitFilterSet, with_current_rectification
-from .forms import EnterpriseForm, RectificationForm, RelapseForm
-from .models import Enterprise, Method, RectificationPhoto, Status
+from .forms import EnterpriseForm, ReasonForm, RectificationForm, RelapseForm
+from .masking import record_personal_data_export, record_personal_data_view
+from .models import Enterprise, Method, Rectification, RectificationPhoto, Relapse, Status
+from .services import (
+    RECTIFICATION,
+    RELAPSE,
+    StaleEdit,
+    event_reinstate,
+    event_withdraw,
+    latest_event,
+    unit_delete,
+    unit_undelete,
+)
 
 PAGE_SIZE = 25
+EVENT_MODELS = {RECTIFICATION: Rectification, RELAPSE: Relapse}
 
 
-def scoped_units(user):
+def _units(*, with_deleted=False):
+    queryset = Enterprise.objects.select_related("township", "village")
+    return queryset if with_deleted else queryset.alive()
+
+
+def scoped_units(user, *, with_deleted=False):
     """The units ``user`` may see: the one queryset every register view starts from."""
-    return scope_units(user, Enterprise.objects.for_register())
+    return scope_units(user, _units(with_deleted=with_deleted))
 
 
-@require_GET
+def _readable_unit(request, pk):
+    # A city admin may still open a deleted unit: to see who deleted it and why, and to restore it.
+    units = _units(with_deleted=is_city_admin(request.user)).select_related("created_by", "deleted_by")
+    # Scoped by get_scoped_or_404 itself, which logs a request for a unit outside the user's scope.
+    return get_scoped_or_404(request.user, units, pk=pk)
+
+
+def _writable_unit(request, pk, *, deleted=False):
+    """The unit to write: 404 outside the user's scope (logged), 403 where the user may only read."""
+    units = _units(with_deleted=deleted and is_city_admin(request.user))
+    unit = get_scoped_or_404(request.user, units, pk=pk)
+    if deleted != unit.is_deleted:
+        raise Http404
+    if not can_write_unit(request.user, unit):
+        log_denial(request.user, "may read but not write", obj=unit)
+        raise PermissionDenied
+    return unit
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+@allow(get=ALL_ROLES)
 @login_required
 def unit_list(request):
-    f = UnitFilterSet(request.GET or None, queryset=scoped_units(request.user))
+    f = UnitFilterSet(request.GET or None, queryset=scoped_units(request.user), user=request.user)
     units = with_current_rectification(f.qs).order_by("-identified_on", "-id")
     counts = f.qs.aggregate(
         total=Count("id"),
@@ -45,80 +101,203 @@ def unit_list(request):
     methods = dict(Method.choices)
     for unit in page:
         unit.current_method_label = methods.get(unit.current_method, "")
-    return render(request, "enterprises/unit_list.html", {"filter": f, "page": page, "counts": counts})
+    context = {
+        "filter": f,
+        "page": page,
+        "counts": counts,
+        "can_create": can_write_unit(request.user),
+        "is_city_admin": is_city_admin(request.user),
+    }
+    return render(request, "enterprises/unit_list.html", context)
 
 
-@require_GET
+@allow(get=ALL_ROLES)
 @login_required
 def unit_export(request):
-    f = UnitFilterSet(request.GET or None, queryset=scoped_units(request.user))
+    user = request.user
+    f = UnitFilterSet(request.GET or None, queryset=scoped_units(user), user=user)
     if f.is_bound and not f.is_valid():
         messages.error(request, _("筛选条件有误，请修正后再导出"))
         return redirect(f"{reverse('enterprises:list')}?{request.GET.urlencode()}")
+
+    def full_for(township_id):
+        return can_see_personal_data(user, SimpleNamespace(township_id=township_id))
+
+    file, full = register_workbook(f.qs, full_for=full_for)
+    if full:
+        record_personal_data_export(request, count=full, query=request.GET.urlencode())
     filename = _("四无单位台账-%(day)s.xlsx") % {"day": timezone.localdate().strftime("%Y%m%d")}
-    return FileResponse(register_workbook(f.qs), as_attachment=True, filename=filename)
+    return FileResponse(file, as_attachment=True, filename=filename)
 
 
-@require_GET
+@allow(get=ALL_ROLES)
 @login_required
 def unit_detail(request, pk):
-    unit = get_object_or_404(scoped_units(request.user).select_related("created_by"), pk=pk)
-    rectifications = unit.rectifications.select_related("created_by").prefetch_related(
-        Prefetch("photos", queryset=RectificationPhoto.objects.order_by("id"))
+    return _render_detail(request, _readable_unit(request, pk), full_personal_data=False)
+
+
+@allow(get=ALL_ROLES, post=WRITERS)
+@login_required
+def unit_contact(request, pk):
+    """查看完整信息: the unit page again, with the owner's full name and phone; the viewing is recorded.
+
+    Answered to the POST itself (not redirected): the full values are in no URL and no history entry.
+    """
+    if request.method != "POST":
+        return redirect("enterprises:detail", pk=pk)
+    unit = _readable_unit(request, pk)
+    if not can_see_personal_data(request.user, unit):
+        raise PermissionDenied
+    record_personal_data_view(request, unit)
+    response = _render_detail(request, unit, full_personal_data=True)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _render_detail(request, unit, *, full_personal_data):
+    rectifications = list(
+        unit.rectifications.select_related("created_by", "deleted_by").prefetch_related(
+            Prefetch("photos", queryset=RectificationPhoto.objects.order_by("id"))
+        )
     )
-    relapses = unit.relapses.select_related("created_by")
+    relapses = list(unit.relapses.select_related("created_by", "deleted_by"))
+    writable = not unit.is_deleted and can_write_unit(request.user, unit)
+    latest = latest_event(rectifications, relapses) if writable else None
+    withdrawn = [e for e in (*rectifications, *relapses) if e.deleted_at is not None]
+    last_withdrawn = max(withdrawn, key=lambda e: e.deleted_at) if writable and withdrawn else None
     return render(
         request,
         "enterprises/unit_detail.html",
         {
             "unit": unit,
-            "timeline": _timeline(unit, rectifications, relapses),
-            "can_rectify": unit.status != Status.RECTIFIED,
-            "can_relapse": unit.status == Status.RECTIFIED,
+            "timeline": _timeline(unit, rectifications, relapses, latest, last_withdrawn),
+            "history": _unit_history(unit, rectifications, relapses, full_personal_data),
+            "full_personal_data": full_personal_data,
+            "can_see_personal_data": can_see_personal_data(request.user, unit),
+            "can_write": writable,
+            "can_rectify": writable and unit.status != Status.RECTIFIED,
+            "can_relapse": writable and unit.status == Status.RECTIFIED,
+            "is_city_admin": is_city_admin(request.user),
         },
     )
 
 
-def _timeline(unit, rectifications, relapses):
-    """Identification, rectifications and relapses in date order.
+def _timeline(unit, rectifications, relapses, latest, last_withdrawn):
+    """Identification, rectifications and relapses in date order, withdrawn ones included (marked).
 
-    On one day a relapse comes before a re-rectification (see enterprises/services.py).
+    On one day a relapse comes before a re-rectification (see enterprises/services.py). Only the
+    latest standing event may be withdrawn, and only the last withdrawal undone.
     """
     events = [("identified", unit.identified_on, 0, unit.created_at, unit)]
-    events += [("relapse", r.found_on, 1, r.created_at, r) for r in relapses]
-    events += [("rectification", r.rectified_on, 2, r.created_at, r) for r in rectifications]
+    events += [(RELAPSE, r.found_on, 1, r.created_at, r) for r in relapses]
+    events += [(RECTIFICATION, r.rectified_on, 2, r.created_at, r) for r in rectifications]
     events.sort(key=lambda e: (e[1], e[2], e[3]))
-    return [{"kind": kind, "date": day, "item": item} for kind, day, _order, _at, item in events]
+    return [
+        {
+            "kind": kind,
+            "date": day,
+            "item": item,
+            "withdrawable": latest is not None and latest == (kind, item),
+            "reinstatable": item is last_withdrawn,
+        }
+        for kind, day, _order, _at, item in events
+    ]
 
 
-@require_http_methods(["GET", "POST"])
+def _unit_history(unit, rectifications, relapses, full_personal_data):
+    """The audit trail of the unit and of its rectifications and relapses, newest first (3 queries)."""
+    records = [
+        *Enterprise.history.filter(id=unit.pk).select_related("history_user"),
+        *Rectification.history.filter(enterprise_id=unit.pk).select_related("history_user"),
+        *Relapse.history.filter(enterprise_id=unit.pk).select_related("history_user"),
+    ]
+    known = [unit, unit.township, unit.village, unit.created_by, unit.deleted_by, *rectifications]
+    known += [u for e in (*rectifications, *relapses) for u in (e.created_by, e.deleted_by)]
+    return describe(records, full_personal_data=full_personal_data, known=known, hide={"enterprise"})
+
+
+@allow(get=ALL_ROLES)
+@login_required
+def rectification_photo(request, pk, photo_pk):
+    """Evidence photos are served to signed-in users only (never from a public media URL)."""
+    unit = _readable_unit(request, pk)
+    photo = get_object_or_404(RectificationPhoto, pk=photo_pk, rectification__enterprise=unit)
+    response = FileResponse(photo.image.open("rb"), content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@allow(get=CITY_ADMIN_ONLY)
+@login_required
+def deleted_list(request):
+    """Deleted units, latest first, with who deleted them and why; a city admin restores them here."""
+    if not is_city_admin(request.user):
+        raise PermissionDenied
+    units = (
+        scoped_units(request.user, with_deleted=True)
+        .filter(deleted_at__isnull=False)
+        .select_related("deleted_by")
+        .order_by("-deleted_at", "-id")
+    )
+    page = Paginator(units, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "enterprises/deleted_list.html", {"page": page})
+
+
+# --- writing -------------------------------------------------------------------------------------
+
+
+@allow(get=WRITERS, post=WRITERS)
 @login_required
 def unit_create(request):
-    form = EnterpriseForm(request.POST or None)
+    if not can_write_unit(request.user):
+        raise PermissionDenied
+    form = EnterpriseForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
-        form.instance.created_by = request.user
-        unit = form.save()
+        unit = form.save(user=request.user)
         messages.success(request, _("已登记四无单位“%(name)s”") % {"name": unit.name})
         return redirect(unit)
     return render(request, "enterprises/unit_form.html", {"form": form, "unit": None})
 
 
-@require_http_methods(["GET", "POST"])
+@allow(get=WRITERS, post=WRITERS)
 @login_required
 def unit_edit(request, pk):
-    unit = get_object_or_404(scoped_units(request.user), pk=pk)
-    form = EnterpriseForm(request.POST or None, instance=unit)
+    unit = _writable_unit(request, pk)
+    form = EnterpriseForm(request.POST or None, instance=unit, user=request.user)
+    conflict = merge = None
     if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, _("已保存“%(name)s”的修改") % {"name": unit.name})
-        return redirect(unit)
-    return render(request, "enterprises/unit_form.html", {"form": form, "unit": unit})
+        try:
+            form.save(user=request.user)
+        except StaleEdit as stale:
+            current = Enterprise.objects.select_related("township", "village").get(pk=unit.pk)
+            if current.is_deleted:
+                messages.error(request, _("保存失败：该单位已被他人删除"))
+                return redirect("enterprises:list")
+            # Show what the other person changed; keep what this user typed and merge the rest,
+            # so that the next save loses neither person's input.
+            conflict = changes_since_version(
+                Enterprise, unit.pk, stale.version, full_personal_data=True, known=[current.township, current.village]
+            )
+            baseline = history_of(Enterprise, unit.pk).filter(version=stale.version).last()
+            mine = form.instance
+            form = EnterpriseForm(request.POST, instance=current, user=request.user)
+            taken, clashes = form.rebase(mine=mine, current=current, baseline=baseline)
+            merge = {"taken": taken, "clashes": clashes}
+            unit = current
+        else:
+            messages.success(request, _("已保存“%(name)s”的修改") % {"name": unit.name})
+            return redirect(unit)
+    elif request.method == "GET" and (unit.owner or unit.phone):
+        # The form shows the owner's full name and phone.
+        record_personal_data_view(request, unit, via="edit")
+    context = {"form": form, "unit": unit, "conflict": conflict, "merge": merge}
+    return render(request, "enterprises/unit_form.html", context)
 
 
-@require_http_methods(["GET", "POST"])
+@allow(get=WRITERS, post=WRITERS)
 @login_required
 def unit_rectify(request, pk):
-    unit = get_object_or_404(scoped_units(request.user), pk=pk)
+    unit = _writable_unit(request, pk)
     if request.method == "GET" and unit.status == Status.RECTIFIED:
         messages.info(request, _("该单位已整治；如发现死灰复燃，请先登记复发"))
         return redirect(unit)
@@ -129,10 +308,10 @@ def unit_rectify(request, pk):
     return render(request, "enterprises/rectification_form.html", {"form": form, "unit": unit})
 
 
-@require_http_methods(["GET", "POST"])
+@allow(get=WRITERS, post=WRITERS)
 @login_required
 def unit_relapse(request, pk):
-    unit = get_object_or_404(scoped_units(request.user), pk=pk)
+    unit = _writable_unit(request, pk)
     if request.method == "GET" and unit.status != Status.RECTIFIED:
         messages.info(request, _("该单位当前不是已整治状态，无需登记死灰复燃"))
         return redirect(unit)
@@ -143,15 +322,82 @@ def unit_relapse(request, pk):
     return render(request, "enterprises/relapse_form.html", {"form": form, "unit": unit})
 
 
-@require_GET
+@allow(get=WRITERS, post=WRITERS)
 @login_required
-def rectification_photo(request, pk, photo_pk):
-    """Evidence photos are served to signed-in users only (never from a public media URL)."""
-    photo = get_object_or_404(
-        RectificationPhoto.objects.select_related("rectification"),
-        pk=photo_pk,
-        rectification__enterprise__in=scoped_units(request.user).filter(pk=pk),
+def unit_delete_view(request, pk):
+    """删除: asks why; the unit leaves the register and every count until a city admin restores it."""
+    unit = _writable_unit(request, pk)
+    form = ReasonForm(request.POST or None, label=_("删除原因"))
+    if request.method == "POST" and form.is_valid():
+        try:
+            unit_delete(enterprise=unit, user=request.user, reason=form.cleaned_data["reason"])
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("已删除“%(name)s”；如需恢复，请联系市级管理员") % {"name": unit.name})
+            return redirect("enterprises:list")
+    return render(request, "enterprises/unit_delete.html", {"form": form, "unit": unit})
+
+
+@allow(get=WRITERS, post=WRITERS)
+@login_required
+def unit_undelete_view(request, pk):
+    """Undo a deletion (POST from the deleted units list or the deleted unit's page)."""
+    unit = _writable_unit(request, pk, deleted=True)
+    if request.method == "POST":
+        try:
+            unit_undelete(enterprise=unit, user=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("已恢复“%(name)s”") % {"name": unit.name})
+    return redirect(unit)
+
+
+def _event_or_404(unit, kind, event_pk):
+    model = EVENT_MODELS.get(kind)
+    if model is None:
+        raise Http404
+    return get_object_or_404(model.objects.select_related("created_by"), pk=event_pk, enterprise=unit)
+
+
+@allow(get=WRITERS, post=WRITERS)
+@login_required
+def event_withdraw_view(request, pk, kind, event_pk):
+    """撤回 a mistaken rectification or relapse (the latest one only), with a reason."""
+    unit = _writable_unit(request, pk)
+    event = _event_or_404(unit, kind, event_pk)
+    form = ReasonForm(request.POST or None, label=_("撤回原因"))
+    if request.method == "POST" and form.is_valid():
+        try:
+            event_withdraw(
+                enterprise=unit, kind=kind, pk=event.pk, user=request.user, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            if kind == RELAPSE:
+                text = _("已撤回“%(name)s”的死灰复燃记录，该单位恢复为已整治")
+            else:
+                text = _("已撤回“%(name)s”的整治记录，该单位恢复为未整治")
+            messages.success(request, text % {"name": unit.name})
+            return redirect(unit)
+    return render(
+        request, "enterprises/event_withdraw.html", {"form": form, "unit": unit, "event": event, "kind": kind}
     )
-    response = FileResponse(photo.image.open("rb"), content_type="image/jpeg")
-    response["Cache-Control"] = "private, max-age=86400"
-    return response
+
+
+@allow(get=WRITERS, post=WRITERS)
+@login_required
+def event_reinstate_view(request, pk, kind, event_pk):
+    """Undo a withdrawal, if the event still fits (POST from the unit page)."""
+    unit = _writable_unit(request, pk)
+    event = _event_or_404(unit, kind, event_pk)
+    if request.method == "POST":
+        try:
+            event_reinstate(enterprise=unit, kind=kind, pk=event.pk, user=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("已恢复该条记录"))
+    return redirect(unit)

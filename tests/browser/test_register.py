@@ -5,10 +5,11 @@ import io
 import json
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from PIL import Image
 
 from enterprises.models import Enterprise, RectificationPhoto, Status
-from enterprises.services import rectification_record
+from enterprises.services import rectification_record, unit_update
 from tests.enterprises.test_photos import make_image_bytes
 from tests.factories import make_township, make_unit, make_user, make_village, set_target
 
@@ -103,9 +104,17 @@ def test_filter_the_register_and_open_a_unit(page, register, screenshot):
     page.get_by_role("link", name="红星彩钢棚加工点").click()
     page.wait_for_load_state("networkidle")
     assert page.locator("h1").inner_text().startswith("红星彩钢棚加工点")
-    for text in ("城关镇解放路 88 号", "王五", "无合法场所", "排查发现"):
+    for text in ("城关镇解放路 88 号", "王*", "138****1111", "无合法场所", "排查发现"):
         assert page.get_by_text(text).first.is_visible(), text
+    assert page.get_by_text("王五").count() == 0
     screenshot(page, "unit-detail-desktop")
+
+    # The full name and phone are one recorded click away.
+    page.get_by_role("button", name="查看完整信息").click()
+    page.wait_for_load_state("networkidle")
+    assert page.locator("[data-personal=owner]").inner_text() == "王五"
+    assert page.locator("[data-personal=phone]").inner_text() == "13800001111"
+    assert LogEntry.objects.filter(change_message="查看完整联系方式", user=register["user"]).count() == 1
     assert page.watch.console_errors == []
 
 
@@ -264,3 +273,89 @@ def test_record_a_relapse_on_a_phone(phone_page, register, campaign, screenshot)
     after = row_for(progress(page, campaign), "城关镇")
     assert after["rectified"] == before["rectified"] - 1
     assert after["open"] == before["open"] + 1
+
+
+def test_the_unit_page_shows_its_history_on_a_phone(phone_page, register, screenshot):
+    page = phone_page
+    unit = Enterprise.objects.get(name="已整治的作坊")
+    login(page, "chengguan", PASSWORD)
+
+    # A relapse recorded by mistake, then withdrawn with a reason.
+    page.goto(unit.get_absolute_url())
+    page.get_by_role("link", name="登记死灰复燃").click()
+    page.wait_for_load_state("networkidle")
+    page.fill("input[name=found_on]", "2018-06-10")
+    page.get_by_role("button", name="确认登记").click()
+    page.wait_for_load_state("networkidle")
+    assert page.locator("h1 .badge").inner_text() == "未整治"
+    page.locator(".timeline li[data-kind=relapse]").get_by_role("link", name="撤回").click()
+    page.wait_for_load_state("networkidle")
+    assert_fits_the_screen(page)
+    page.fill("textarea[name=reason]", "看错了门牌，不是这一家")
+    page.get_by_role("button", name="确认撤回").click()
+    page.wait_for_load_state("networkidle")
+
+    assert page.get_by_text("已撤回“已整治的作坊”的死灰复燃记录，该单位恢复为已整治").is_visible()
+    assert page.locator("h1 .badge").inner_text() == "已整治"
+    assert page.locator(".timeline li.withdrawn[data-kind=relapse]").count() == 1
+    history = page.locator("#history")
+    history.scroll_into_view_if_needed()
+    withdrawn = history.locator(".history > li[data-action=withdrawn]")
+    assert withdrawn.count() == 1
+    assert "撤回 死灰复燃" in withdrawn.inner_text()
+    assert "李乡干" in withdrawn.inner_text()
+    assert "看错了门牌，不是这一家" in withdrawn.inner_text()
+    assert "来自 127.0.0.1" in history.inner_text()
+    assert "复发日期" in history.inner_text()
+    assert_fits_the_screen(page)
+    screenshot(page, "unit-history-phone")
+    assert page.watch.console_errors == []
+
+
+def test_a_stale_edit_on_a_phone_shows_what_changed_and_keeps_the_input(phone_page, register, screenshot):
+    page = phone_page
+    unit = register["target"]
+    login(page, "chengguan", PASSWORD)
+    page.goto(f"/units/{unit.pk}/edit/")
+    page.wait_for_load_state("networkidle")
+
+    # Meanwhile a colleague saves a change to the same unit.
+    colleague = make_user("wangjie", first_name="王杰")
+    other = Enterprise.objects.get(pk=unit.pk)
+    other.address = "城关镇解放路 90 号"
+    other.grid = "第三网格"
+    unit_update(enterprise=other, version=other.version, user=colleague)
+
+    page.fill("input[name=name]", "红星彩钢加工厂")
+    page.fill("input[name=industry]", "钢结构")
+    page.get_by_role("button", name="保存").click()
+    page.wait_for_load_state("networkidle")
+
+    conflict = page.locator("#conflict")
+    assert conflict.is_visible()
+    text = conflict.inner_text()
+    assert "保存未成功：该单位已被他人修改" in text
+    assert "王杰" in text
+    assert "城关镇解放路 88 号" in text and "城关镇解放路 90 号" in text
+    assert "第三网格" in text
+    # What this user typed is still there, and the colleague's changes are merged into the rest.
+    assert page.input_value("input[name=name]") == "红星彩钢加工厂"
+    assert page.input_value("input[name=industry]") == "钢结构"
+    assert page.input_value("input[name=address]") == "城关镇解放路 90 号"
+    assert page.input_value("input[name=grid]") == "第三网格"
+    assert Enterprise.objects.get(pk=unit.pk).name == "红星彩钢棚加工点"
+    assert_fits_the_screen(page)
+    screenshot(page, "edit-conflict-phone")
+
+    page.get_by_role("button", name="保存").click()
+    page.wait_for_load_state("networkidle")
+    assert page.get_by_text("已保存“红星彩钢加工厂”的修改").is_visible()
+    saved = Enterprise.objects.get(pk=unit.pk)
+    # Both people's input is kept: the colleague's address and grid, this user's name and industry.
+    assert (saved.name, saved.industry, saved.address, saved.grid) == (
+        "红星彩钢加工厂",
+        "钢结构",
+        "城关镇解放路 90 号",
+        "第三网格",
+    )
+    assert page.watch.console_errors == []

@@ -4,6 +4,8 @@ import zipfile
 from decimal import Decimal
 
 import pytest
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 from openpyxl import load_workbook
 
@@ -44,9 +46,9 @@ def today(frozen_today):
     return frozen_today(D(2018, 12, 31))
 
 
-def export(queryset):
+def export(queryset, full_for=lambda township_id: True):
     buffer = io.BytesIO()
-    count = write_register(queryset, buffer)
+    count, _full = write_register(queryset, buffer, full_for=full_for)
     buffer.seek(0)
     return count, buffer
 
@@ -115,7 +117,8 @@ def test_the_download_is_the_filtered_register(client, django_user_model, django
         make_unit(east if i % 3 else west, D(2018, 1, 1) + datetime.timedelta(days=i), name=f"单位{i:02d}")
     client.force_login(make_user("staff"))
 
-    # session, user, industry and premises choices, township choices (to validate), the rows
+    # session, user, the user's role (groups), industry and premises choices, township choices
+    # (to validate), the rows. No owner or phone in these rows: nothing to record.
     with django_assert_num_queries(7):
         response = client.get(reverse("enterprises:export"), {"township": [west.pk]})
         body = b"".join(response.streaming_content)
@@ -141,3 +144,87 @@ def test_export_needs_a_login(client):
     response = client.get(reverse("enterprises:export"))
     assert response.status_code == 302
     assert "/accounts/login/" in response["Location"]
+
+
+# --- personal data -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def two_townships():
+    east, west = make_township("东城街道"), make_township("西山镇")
+    make_unit(east, D(2018, 3, 1), name="东厂", owner="张三丰", phone="13812341234")
+    make_unit(west, D(2018, 3, 2), name="西厂", owner="李四", phone="0571-88886666")
+    return east, west
+
+
+def download(client, user, query=None):
+    client.force_login(user)
+    response = client.get(reverse("enterprises:export"), query or {})
+    assert response.status_code == 200
+    _sheet, rows = rows_of(io.BytesIO(b"".join(response.streaming_content)))
+    return {row[0].value: (row[6].value, row[7].value) for row in rows[1:]}
+
+
+def export_records():
+    entries = LogEntry.objects.filter(change_message__startswith="导出完整联系方式")
+    return list(entries.values_list("change_message", flat=True))
+
+
+def test_write_register_masks_every_row_unless_told_otherwise(two_townships):
+    buffer = io.BytesIO()
+    assert write_register(Enterprise.objects.for_register(), buffer) == (2, 0)
+    buffer.seek(0)
+    _sheet, rows = rows_of(buffer)
+    assert [(r[6].value, r[7].value) for r in rows[1:]] == [("李*", "0571-****6666"), ("张**", "138****1234")]
+
+
+FULL = {"东厂": ("张三丰", "13812341234"), "西厂": ("李四", "0571-88886666")}
+MASKED = {"东厂": ("张**", "138****1234"), "西厂": ("李*", "0571-****6666")}
+
+
+@pytest.mark.parametrize(
+    "role,township,expected,records",
+    [
+        ("city_admin", None, FULL, ["导出完整联系方式：2"]),
+        ("city_viewer", None, MASKED, []),
+        ("inspector", None, MASKED, []),
+        # Township staff export their own township's units only, and see those in full.
+        ("township_staff", "东城街道", {"东厂": FULL["东厂"]}, ["导出完整联系方式：1"]),
+    ],
+)
+def test_the_export_masks_owner_and_phone_unless_the_role_and_township_allow(
+    client, two_townships, role, township, expected, records
+):
+    place = next((t for t in two_townships if t.name == township), None)
+    user = make_user("u", role=role, township=place)
+    assert download(client, user) == expected
+    assert export_records() == records
+    if records:
+        entry = LogEntry.objects.get()
+        assert (entry.user, entry.object_id) == (user, None)
+
+
+def test_an_export_with_full_values_costs_one_more_query(client, two_townships, django_assert_num_queries):
+    client.force_login(make_user("admin"))
+    ContentType.objects.get_for_model(Enterprise)  # cached for the process, as in a running server
+    # session, user, role, industry and premises choices, the rows, the log entry of the full values
+    with django_assert_num_queries(7):
+        response = client.get(reverse("enterprises:export"))
+        b"".join(response.streaming_content)
+    entry = LogEntry.objects.get()
+    assert entry.change_message == "导出完整联系方式：2"
+    assert entry.object_repr == "-"
+
+
+def test_the_export_records_the_filter_it_was_made_with(client, two_townships):
+    east, _west = two_townships
+    download(client, make_user("admin"), {"township": [east.pk]})
+    assert LogEntry.objects.get().object_repr == f"township={east.pk}"
+
+
+def test_a_deleted_unit_is_not_exported(client, two_townships):
+    from enterprises.services import unit_delete
+
+    user = make_user("admin")
+    unit_delete(enterprise=Enterprise.objects.get(name="东厂"), user=user, reason="重复登记")
+    assert list(download(client, user)) == ["西厂"]

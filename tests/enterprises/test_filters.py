@@ -140,3 +140,32 @@ def test_active_filters_name_what_the_folded_panel_hides(units):
     data = {"q": "五金", "status": ["open"], "unsafe": "", "identified_from": "2018-01-01"}
     assert UnitFilterSet(data, qs).active_filters() == ["status", "identified_from"]
     assert UnitFilterSet(None, qs).active_filters() == []
+
+
+# --- scoped to the user ------------------------------------------------------------------------
+
+
+def test_township_staff_filter_only_their_townships_places(units):
+    from tests.factories import make_user
+
+    staff = make_user("staff", role="township_staff", township=units["east"])
+    f = UnitFilterSet({"township": [units["west"].pk]}, Enterprise.objects.for_register(), user=staff)
+    assert not f.is_valid()
+    assert list(f.form.fields["township"].queryset) == [units["east"]]
+    assert list(f.form.fields["village"].queryset) == [units["v1"]]
+
+
+@pytest.mark.parametrize(
+    "role,expected",
+    [("city_admin", ["甲"]), ("township_staff", ["甲"]), ("city_viewer", []), ("inspector", [])],
+)
+def test_only_those_who_may_see_owners_search_by_owner(units, role, expected):
+    from tests.factories import make_user
+
+    user = make_user("u", role=role, township=units["east"])
+    f = UnitFilterSet({"q": "王五"}, Enterprise.objects.for_register(), user=user)
+    assert sorted(u.name.split()[0] for u in f.qs) == expected
+    # The name, address and credit code stay searchable for everyone.
+    assert [u.name for u in UnitFilterSet({"q": "五金厂"}, Enterprise.objects.for_register(), user=user).qs] == [
+        "甲 五金厂"
+    ]

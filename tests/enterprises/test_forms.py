@@ -82,7 +82,7 @@ def test_a_credit_code_already_registered_is_refused(township):
 
 def test_editing_a_unit_keeps_its_own_credit_code(township):
     unit = make_unit(township, credit_code=CODE)
-    form = EnterpriseForm(unit_data(township, credit_code=CODE, name=unit.name), instance=unit)
+    form = EnterpriseForm(unit_data(township, credit_code=CODE, name=unit.name, version=unit.version), instance=unit)
     assert form.is_valid(), form.errors
 
 
