@@ -4,8 +4,14 @@ This module is the single place that answers "what is this user's role and towns
 querysets, masking and templates ask it rather than looking at groups themselves.
 """
 
-from django.db import models
+import functools
+import logging
+
+from django.db import models, transaction
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
+
+logger = logging.getLogger("siwu.access")
 
 
 class Role(models.TextChoices):
@@ -16,14 +22,18 @@ class Role(models.TextChoices):
 
 
 def role_of(user):
-    """The user's role, or None for anonymous, inactive or role-less users. Cached on the user."""
+    """The user's role, or None for anonymous, inactive or role-less users. Cached on the user.
+
+    Reads ``user.groups.all()``, so a list of users with ``prefetch_related("groups")`` costs no
+    query per row.
+    """
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return None
     if not hasattr(user, "_siwu_role"):
         if user.is_superuser:
             role = Role.CITY_ADMIN
         else:
-            names = set(user.groups.values_list("name", flat=True))
+            names = {group.name for group in user.groups.all()}
             role = next((r for r in Role if r.value in names), None)
         user._siwu_role = role
     return user._siwu_role
@@ -46,6 +56,9 @@ def township_id_of(user):
 ALL_ROLES = frozenset(Role)
 CITY_ROLES = frozenset({Role.CITY_ADMIN, Role.CITY_VIEWER})
 WRITERS = frozenset({Role.CITY_ADMIN, Role.TOWNSHIP_STAFF})
+CITY_ADMIN_ONLY = frozenset({Role.CITY_ADMIN})
+
+PUBLIC = "public"
 
 
 def allow(*, get=(), post=()):
@@ -61,32 +74,122 @@ def allow(*, get=(), post=()):
 
 def public(view):
     """A view anyone may open, signed in or not (login, language switch, health check)."""
-    view.access_policy = "public"
+    view.access_policy = PUBLIC
     return view
+
+
+def declared(decorator, view):
+    """Apply ``allow(...)``/``public`` to a view we do not own (Django's), without touching it."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        return view(*args, **kwargs)
+
+    return decorator(wrapper)
+
+
+def policy_of(view):
+    """The declared policy: ``PUBLIC``, a {method: roles} dict, or None when nothing was declared."""
+    return getattr(view, "access_policy", None)
 
 
 def policy_allows(view, request):
     """True/False for a declared view; None when the view declared nothing (then it is refused)."""
-    policy = getattr(view, "access_policy", None)
+    policy = policy_of(view)
     if policy is None:
         return None
-    if policy == "public":
+    if policy == PUBLIC:
         return True
     return role_of(request.user) in policy.get(request.method, ())
 
 
+def allowed_methods(view):
+    """The HTTP methods some role may use on a declared view (for a 405's Allow header)."""
+    policy = policy_of(view)
+    if policy is None or policy == PUBLIC:
+        return []
+    return [method for method, roles in policy.items() if roles]
+
+
 # --- Scoping querysets to the user --------------------------------------------------------------
 
+# Where each township-owned model keeps its township, as a lookup path. A model with a ``township``
+# field needs no entry; a model that is neither listed nor has one is not township-owned.
+TOWNSHIP_PATHS = {
+    "enterprises.enterprise": "township",
+    "enterprises.rectification": "enterprise__township",
+    "enterprises.relapse": "enterprise__township",
+    "enterprises.rectificationphoto": "rectification__enterprise__township",
+}
 
-def scope_units(user, queryset):
-    """Units ``user`` may see: township staff their own township's, city roles and inspectors all."""
+
+def township_path(model):
+    """The lookup from ``model`` to its township, or None when rows of it belong to no township."""
+    path = TOWNSHIP_PATHS.get(model._meta.label_lower)
+    if path is None and any(f.name == "township" and getattr(f, "concrete", False) for f in model._meta.get_fields()):
+        path = "township"
+    return path
+
+
+def scope_by_township(user, queryset, path="township"):
+    """Rows ``user`` may see: township staff their own township's (via ``path``), other roles all."""
     role = role_of(user)
     if role is None:
         return queryset.none()
     if role == Role.TOWNSHIP_STAFF:
         township_id = township_id_of(user)
-        return queryset.filter(township_id=township_id) if township_id else queryset.none()
+        return queryset.filter(**{f"{path}_id": township_id}) if township_id else queryset.none()
     return queryset
+
+
+def scope_units(user, queryset):
+    """Units ``user`` may see: township staff their own township's, city roles and inspectors all."""
+    return scope_by_township(user, queryset, "township")
+
+
+def scope_queryset(user, queryset):
+    """Any queryset scoped to ``user``: by township for township-owned models, else all or nothing."""
+    path = township_path(queryset.model)
+    if path is None:
+        return queryset if role_of(user) is not None else queryset.none()
+    return scope_by_township(user, queryset, path)
+
+
+def _current_path():
+    """The path of the request being served (set per request by simple-history's middleware)."""
+    from simple_history.models import HistoricalRecords
+
+    request = getattr(HistoricalRecords.context, "request", None)
+    return request.get_full_path() if request is not None else ""
+
+
+def log_denial(user, reason, *, path=None, obj=None):
+    """One warning line per refusal, on logger ``siwu.access``: who, what path, which object, why."""
+    logger.warning(
+        "access denied: user=%s role=%s path=%s object=%s reason=%s",
+        getattr(user, "get_username", lambda: "anonymous")() or "anonymous",
+        role_of(user) or "-",
+        _current_path() if path is None else path,
+        f"{obj._meta.label}:{obj.pk}" if hasattr(obj, "_meta") else (obj or "-"),
+        reason,
+    )
+
+
+def get_scoped_or_404(user, queryset, **lookup):
+    """The one object of ``queryset`` matching ``lookup`` that ``user`` may see, else Http404.
+
+    ``queryset`` may be scoped already or not: it is scoped here again. When the object exists but
+    lies outside the user's scope (another township's unit asked for by id), the denial is logged
+    before the 404 — the answer is the same as for an id that does not exist, so nothing leaks.
+    """
+    model = queryset.model
+    try:
+        return scope_queryset(user, queryset).get(**lookup)
+    except model.DoesNotExist:
+        hidden = queryset.filter(**lookup).first()
+        if hidden is not None:
+            log_denial(user, "outside scope", obj=hidden)
+        raise Http404(_("找不到该记录")) from None
 
 
 def scope_townships(user, queryset):
@@ -113,3 +216,54 @@ def can_see_personal_data(user, unit):
     """Full owner names and phones: city admins, and staff of the unit's own township."""
     role = role_of(user)
     return role == Role.CITY_ADMIN or (role == Role.TOWNSHIP_STAFF and unit.township_id == township_id_of(user))
+
+
+def is_city_admin(user):
+    return role_of(user) == Role.CITY_ADMIN
+
+
+# --- Giving a user a role ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def assign_role(user, role, *, township=None, department=""):
+    """Make ``user`` a ``role``: its group (and no other role group) and the profile it needs.
+
+    Township staff belong to a township, inspectors to a department; the other roles keep neither.
+    A superuser given any role other than city admin stops being a superuser, or the flag would
+    keep making them a city admin (``role_of``).
+    """
+    from django.contrib.auth.models import Group
+
+    from .models import UserProfile
+
+    role = Role(role)
+    if role == Role.TOWNSHIP_STAFF and township is None:
+        raise ValueError("township staff need a township")
+    role_groups = {g.name: g for g in Group.objects.filter(name__in=[r.value for r in Role])}
+    group = role_groups.get(role.value) or Group.objects.create(name=role.value)
+    user.groups.remove(*[g for name, g in role_groups.items() if name != role.value])
+    user.groups.add(group)
+    if role != Role.CITY_ADMIN and (user.is_superuser or user.is_staff):
+        user.is_superuser = user.is_staff = False
+        user.save(update_fields=["is_superuser", "is_staff"])
+    UserProfile.objects.update_or_create(
+        user=user,
+        defaults={
+            "township": township if role == Role.TOWNSHIP_STAFF else None,
+            "department": department if role == Role.INSPECTOR else "",
+        },
+    )
+    for cached in ("_siwu_role", "_perm_cache", "_group_perm_cache"):
+        user.__dict__.pop(cached, None)
+    user._state.fields_cache.pop("profile", None)
+    return user
+
+
+# --- Templates -----------------------------------------------------------------------------------
+
+
+def access_context(request):
+    """Context processor: the signed-in user's role, for the header and the 管理 link."""
+    role = role_of(getattr(request, "user", None))
+    return {"user_role": role, "user_role_label": role.label if role else "", "is_city_admin": role == Role.CITY_ADMIN}

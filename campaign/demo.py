@@ -39,6 +39,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 
+from campaign.access import Role, assign_role
 from campaign.models import Campaign, Milestone, TargetRevision, Township, Village
 from campaign.services import campaign_create
 from enterprises.credit_code import ALPHABET, make_credit_code
@@ -73,15 +74,18 @@ class DemoUser:
     username: str
     password: str
     display_name: str
-    role: str
+    role: str  # as printed for the demo's visitors
+    access_role: Role
     is_superuser: bool = False
+    township: str = ""  # township staff: the township's name
+    department: str = ""  # inspectors
 
 
 DEMO_USERS = (
-    DemoUser("admin", "siwu-demo-2018", "市整治办管理员", "市级管理员（超级用户）", is_superuser=True),
-    DemoUser("city_viewer", "shiling-dao-2018", "市领导", "市领导（只读）"),
-    DemoUser("inspector", "ducha-zu-2018", "市督查组", "督查组"),
-    DemoUser("chengguan", "cg-zhengzhi-2018", "城关镇整治办", "城关镇工作人员"),
+    DemoUser("admin", "siwu-demo-2018", "市整治办管理员", "市级管理员（超级用户）", Role.CITY_ADMIN, is_superuser=True),
+    DemoUser("city_viewer", "shiling-dao-2018", "市领导", "市领导（只读）", Role.CITY_VIEWER),
+    DemoUser("inspector", "ducha-zu-2018", "市督查组", "督查组", Role.INSPECTOR, department="市督查组"),
+    DemoUser("chengguan", "cg-zhengzhi-2018", "城关镇整治办", "城关镇工作人员", Role.TOWNSHIP_STAFF, township="城关镇"),
 )
 
 
@@ -748,6 +752,8 @@ def seed_demo(*, seed=DEFAULT_SEED, scale=1, batch_size=1000, users=True):
         townships = Township.objects.bulk_create(
             Township(name=t.name, kind=t.kind, sort_order=(t.index + 1) * 10) for t in city.townships
         )
+        if users:
+            _assign_roles(townships)
         villages = Village.objects.bulk_create(
             Village(township=township, name=v.name, kind=v.kind)
             for township, t in zip(townships, city.townships)
@@ -840,6 +846,23 @@ def _create_users():
         for u, hashed in zip(new, hashes)
     )
     return [u.username for u in new]
+
+
+def _assign_roles(townships):
+    """Give each demo login its role (and township or department) unless it already has one."""
+    by_name = {t.name: t for t in townships}
+    accounts = get_user_model().objects.filter(username__in=[u.username for u in DEMO_USERS])
+    accounts = {user.username: user for user in accounts.prefetch_related("groups")}
+    for demo_user in DEMO_USERS:
+        user = accounts.get(demo_user.username)
+        if user is None or {g.name for g in user.groups.all()} & {r.value for r in Role}:
+            continue
+        assign_role(
+            user,
+            demo_user.access_role,
+            township=by_name.get(demo_user.township),
+            department=demo_user.department,
+        )
 
 
 def fingerprint():

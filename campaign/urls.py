@@ -1,12 +1,22 @@
+"""Every view here and in the included apps declares who may use it (campaign/access.py); the
+access middleware refuses the ones that do not. Django's own views are declared by wrapping."""
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.i18n import set_language
+
+from . import views
+from .access import declared, public
 
 urlpatterns = [
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/login/", declared(public, auth_views.LoginView.as_view()), name="login"),
+    path("accounts/logout/", declared(public, auth_views.LogoutView.as_view()), name="logout"),
+    path("accounts/password/", views.password_change, name="password_change"),
+    path("i18n/setlang/", declared(public, set_language), name="set_language"),
     path("admin/", admin.site.urls),
+    path("manage/", include("campaign.manage_urls")),
+    path("audit/", include("campaign.audit_urls")),
     path("units/", include("enterprises.urls")),
     path("", include("reports.urls")),
 ]

@@ -1,11 +1,11 @@
 import datetime
 
-from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from campaign.access import ALL_ROLES, allow
 from campaign.context_processors import picker_state
 from campaign.models import Campaign, Township
 
@@ -20,8 +20,9 @@ def _int_or_none(text):
         return None
 
 
+# Every role reads every report: township staff see city-wide rankings too (SPEC 4).
+@allow(get=ALL_ROLES)
 @require_GET
-@login_required
 def dashboard(request):
     """城市仪表盘: the city's standing and every township's, as of the picked date."""
     picker = picker_state(request)
@@ -31,8 +32,8 @@ def dashboard(request):
     return render(request, "reports/dashboard.html", context)
 
 
+@allow(get=ALL_ROLES)
 @require_GET
-@login_required
 def township(request, pk):
     """One township's standing, villages and stock ledger, as of the picked date."""
     place = get_object_or_404(Township, pk=pk)
@@ -42,8 +43,8 @@ def township(request, pk):
     return render(request, "reports/township.html", township_context(picker.campaign, picker.as_of, place))
 
 
+@allow(get=ALL_ROLES)
 @require_GET
-@login_required
 def progress_api(request):
     """SPEC 3: the same document as `manage.py progress --json`, for a logged-in user."""
     slug = request.GET.get("campaign", "")

@@ -18,7 +18,7 @@ TOWNSHIPS = ["东城街道", "西城街道", "南湖镇", "北山镇", "青石�
 def city(transactional_db):
     """Ten townships at different paces, so the ranking shows all three colours."""
     campaign = make_campaign()
-    make_user("shi", password="pw-123456", first_name="王科长")
+    make_user("shi", role="city_viewer", password="pw-123456", first_name="王科长")
     days = itertools.cycle([D(2018, m, d) for m in range(1, 6) for d in (2, 9, 16, 23)])
     towns = []
     for n, name in enumerate(TOWNSHIPS):

@@ -43,9 +43,10 @@ def _delete_demo():
     Enterprise.objects.all().delete()
     TargetRevision.objects.all().delete()
     Campaign.objects.all().delete()
+    # Before the townships: a township staff member's profile protects their township.
+    get_user_model().objects.filter(username__in=[u.username for u in demo.DEMO_USERS]).delete()
     Village.objects.all().delete()
     Township.objects.all().delete()
-    get_user_model().objects.filter(username__in=[u.username for u in demo.DEMO_USERS]).delete()
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,82 @@
+"""Two townships, their units and one user per role: the world every access test looks at.
+
+Township A (东城街道) owns every object; township B's staff look at A's objects, so the same table
+row tells "own township" (A's staff) from "other township" (B's staff).
+"""
+
+import datetime
+from types import SimpleNamespace
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from enterprises.models import Method
+from enterprises.photos import attach_photos, clean_photos
+from enterprises.services import rectification_record, unit_delete
+from tests.enterprises.test_photos import make_image_bytes
+from tests.factories import make_campaign, make_township, make_unit, make_user, make_village, set_target
+
+D = datetime.date
+TODAY = D(2018, 6, 30)
+PASSWORD = "tongguo-mima-2018"
+
+# Column order of the permission table.
+ROLES = ("anon", "staff_a", "staff_b", "inspector", "viewer", "admin", "disabled")
+
+
+@pytest.fixture
+def world(db, frozen_today, settings, tmp_path):
+    frozen_today(TODAY)
+    settings.MEDIA_ROOT = tmp_path / "media"
+    campaign = make_campaign()
+    town_a, town_b = make_township("东城街道"), make_township("西城街道")
+    set_target(campaign, town_a, 30)
+    set_target(campaign, town_b, 20)
+    village_a, village_b = make_village(town_a, "东门社区"), make_village(town_b, "西门村")
+    users = {
+        "staff_a": make_user("dongcheng", role="township_staff", township=town_a, password=PASSWORD),
+        "staff_b": make_user("xicheng", role="township_staff", township=town_b, password=PASSWORD),
+        "inspector": make_user("ducha", role="inspector", password=PASSWORD),
+        "viewer": make_user("lingdao", role="city_viewer", password=PASSWORD),
+        "admin": make_user("guanli", role="city_admin", password=PASSWORD),
+        "disabled": make_user("tingyong", role="township_staff", township=town_a, password=PASSWORD),
+    }
+    admin = users["admin"]
+    unit_a = make_unit(town_a, name="东城宏达五金厂", village=village_a, owner="张三丰", phone="13905710001")
+    unit_b = make_unit(town_b, name="西城兴旺小作坊", village=village_b, owner="李四光", phone="13905710002")
+    rectified_a = make_unit(town_a, name="东城永利废品站", village=village_a)
+    rectification = rectification_record(
+        enterprise=rectified_a, method=Method.CLOSED, rectified_on=D(2018, 3, 1), user=admin
+    )
+    upload = SimpleUploadedFile("现场.jpg", make_image_bytes(), "image/jpeg")
+    (photo,) = attach_photos(rectification=rectification, photos=clean_photos([upload]), user=admin)
+    deleted_a = make_unit(town_a, name="东城已删除单位")
+    unit_delete(enterprise=deleted_a, user=admin, reason="重复登记")
+    target_user = make_user("mubiao", role="township_staff", township=town_a, password=PASSWORD)
+
+    clients = {"anon": Client()}
+    for role, user in users.items():
+        clients[role] = Client()
+        clients[role].force_login(user)
+    # Disabled after signing in: the session is still there, the account is not.
+    users["disabled"].is_active = False
+    users["disabled"].save()
+
+    return SimpleNamespace(
+        campaign=campaign,
+        town_a=town_a,
+        town_b=town_b,
+        village_a=village_a,
+        village_b=village_b,
+        users=users,
+        clients=clients,
+        unit_a=unit_a,
+        unit_b=unit_b,
+        rectified_a=rectified_a,
+        rectification=rectification,
+        photo=photo,
+        deleted_a=deleted_a,
+        target_user=target_user,
+        history_id=unit_a.history.earliest().history_id,
+    )

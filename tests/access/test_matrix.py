@@ -1,0 +1,250 @@
+"""The permission matrix: every URL × every role × GET and POST, against one table of outcomes.
+
+Each object in a URL belongs to township A, so the staff_a column is "own township" and staff_b
+"other township". A meta-test fails as soon as a URL exists that the table does not list (a new
+page must be added here, with who may use it), and another when a view declares no policy.
+
+Outcomes: ok 200 · go 302 somewhere else than the login page · login 302 to the login page ·
+403 refused (the Chinese 403 page) · 404 not found (outside the user's scope answers like a
+missing object) · 405 method not allowed. POSTs carry no data: a form answers ok with its errors.
+"""
+
+import pytest
+from django.conf import settings
+from django.db import transaction
+from django.urls import URLResolver, get_resolver, reverse
+
+from tests.access.conftest import ROLES
+
+# Where each URL's arguments come from (every object is township A's); query strings some need.
+ARGS = {
+    "password_change": {},
+    "reports:township": lambda w: {"pk": w.town_a.pk},
+    "enterprises:detail": lambda w: {"pk": w.unit_a.pk},
+    "enterprises:contact": lambda w: {"pk": w.unit_a.pk},
+    "enterprises:edit": lambda w: {"pk": w.unit_a.pk},
+    "enterprises:rectify": lambda w: {"pk": w.unit_a.pk},
+    "enterprises:relapse": lambda w: {"pk": w.rectified_a.pk},
+    "enterprises:delete": lambda w: {"pk": w.unit_a.pk},
+    "enterprises:undelete": lambda w: {"pk": w.deleted_a.pk},
+    "enterprises:withdraw": lambda w: {"pk": w.rectified_a.pk, "kind": "rectification", "event_pk": w.rectification.pk},
+    "enterprises:reinstate": lambda w: {
+        "pk": w.rectified_a.pk,
+        "kind": "rectification",
+        "event_pk": w.rectification.pk,
+    },
+    "enterprises:photo": lambda w: {"pk": w.rectified_a.pk, "photo_pk": w.photo.pk},
+    "audit:object": lambda w: {"model": "enterprises.enterprise", "pk": w.unit_a.pk},
+    "audit:restore": lambda w: {"model": "enterprises.enterprise", "pk": w.unit_a.pk, "history_id": w.history_id},
+    "manage:user_edit": lambda w: {"pk": w.target_user.pk},
+    "manage:user_password": lambda w: {"pk": w.target_user.pk},
+    "manage:user_active": lambda w: {"pk": w.target_user.pk},
+    "manage:user_unlock": lambda w: {"pk": w.target_user.pk},
+    "manage:township_edit": lambda w: {"pk": w.town_a.pk},
+    "manage:village_create": lambda w: {"pk": w.town_a.pk},
+    "manage:village_edit": lambda w: {"pk": w.village_a.pk},
+    "manage:campaign_edit": lambda w: {"slug": w.campaign.slug},
+    "manage:milestones": lambda w: {"slug": w.campaign.slug},
+    "manage:targets": lambda w: {"slug": w.campaign.slug},
+    "manage:target_add": lambda w: {"slug": w.campaign.slug},
+}
+QUERY = {"reports:progress_api": "?campaign=c2018&as_of=2018-03-31"}
+
+# fmt: off
+TABLE = """
+url name                  method  anon   staff_a staff_b inspector viewer admin disabled
+# --- signing in and out, language: public ----------------------------------------------------
+login                     GET     ok     ok      ok      ok        ok     ok    ok
+login                     POST    ok     ok      ok      ok        ok     ok    ok
+logout                    GET     405    405     405     405       405    405   405
+logout                    POST    login  login   login   login     login  login login
+set_language              GET     go     go      go      go        go     go    go
+set_language              POST    go     go      go      go        go     go    go
+password_change           GET     login  ok      ok      ok        ok     ok    login
+password_change           POST    login  ok      ok      ok        ok     ok    login
+# --- reports: every role reads every township's figures (city-wide rankings) -----------------
+reports:dashboard         GET     login  ok      ok      ok        ok     ok    login
+reports:dashboard         POST    405    405     405     405       405    405   405
+reports:township          GET     login  ok      ok      ok        ok     ok    login
+reports:township          POST    405    405     405     405       405    405   405
+reports:progress_api      GET     login  ok      ok      ok        ok     ok    login
+reports:progress_api      POST    405    405     405     405       405    405   405
+# --- the unit register: read by all, written by city admins and the unit's own township -----
+enterprises:list          GET     login  ok      ok      ok        ok     ok    login
+enterprises:list          POST    405    405     405     405       405    405   405
+enterprises:export        GET     login  ok      ok      ok        ok     ok    login
+enterprises:export        POST    405    405     405     405       405    405   405
+enterprises:create        GET     login  ok      ok      403       403    ok    login
+enterprises:create        POST    login  ok      ok      403       403    ok    login
+enterprises:deleted       GET     login  403     403     403       403    ok    login
+enterprises:deleted       POST    405    405     405     405       405    405   405
+enterprises:detail        GET     login  ok      404     ok        ok     ok    login
+enterprises:detail        POST    405    405     405     405       405    405   405
+enterprises:contact       GET     login  go      go      go        go     go    login
+enterprises:contact       POST    login  ok      404     403       403    ok    login
+enterprises:edit          GET     login  ok      404     403       403    ok    login
+enterprises:edit          POST    login  ok      404     403       403    ok    login
+enterprises:rectify       GET     login  ok      404     403       403    ok    login
+enterprises:rectify       POST    login  ok      404     403       403    ok    login
+enterprises:relapse       GET     login  ok      404     403       403    ok    login
+enterprises:relapse       POST    login  ok      404     403       403    ok    login
+enterprises:delete        GET     login  ok      404     403       403    ok    login
+enterprises:delete        POST    login  ok      404     403       403    ok    login
+enterprises:undelete      GET     login  404     404     403       403    go    login
+enterprises:undelete      POST    login  404     404     403       403    go    login
+enterprises:withdraw      GET     login  ok      404     403       403    ok    login
+enterprises:withdraw      POST    login  ok      404     403       403    ok    login
+enterprises:reinstate     GET     login  go      404     403       403    go    login
+enterprises:reinstate     POST    login  go      404     403       403    go    login
+enterprises:photo         GET     login  ok      404     ok        ok     ok    login
+enterprises:photo         POST    405    405     405     405       405    405   405
+# --- audit trail: city admins ------------------------------------------------------------------
+audit:index               GET     login  403     403     403       403    ok    login
+audit:index               POST    405    405     405     405       405    405   405
+audit:object              GET     login  403     403     403       403    ok    login
+audit:object              POST    405    405     405     405       405    405   405
+audit:restore             GET     login  403     403     403       403    go    login
+audit:restore             POST    login  403     403     403       403    go    login
+# --- management: city admins ---------------------------------------------------------------------
+manage:index              GET     login  403     403     403       403    ok    login
+manage:index              POST    login  403     403     403       403    ok    login
+manage:users              GET     login  403     403     403       403    ok    login
+manage:users              POST    login  403     403     403       403    ok    login
+manage:user_create        GET     login  403     403     403       403    ok    login
+manage:user_create        POST    login  403     403     403       403    ok    login
+manage:user_edit          GET     login  403     403     403       403    ok    login
+manage:user_edit          POST    login  403     403     403       403    ok    login
+manage:user_password      GET     login  403     403     403       403    ok    login
+manage:user_password      POST    login  403     403     403       403    ok    login
+manage:user_active        GET     405    405     405     405       405    405   405
+manage:user_active        POST    login  403     403     403       403    go    login
+manage:user_unlock        GET     405    405     405     405       405    405   405
+manage:user_unlock        POST    login  403     403     403       403    go    login
+manage:townships          GET     login  403     403     403       403    ok    login
+manage:townships          POST    login  403     403     403       403    ok    login
+manage:township_create    GET     login  403     403     403       403    ok    login
+manage:township_create    POST    login  403     403     403       403    ok    login
+manage:township_edit      GET     login  403     403     403       403    ok    login
+manage:township_edit      POST    login  403     403     403       403    ok    login
+manage:village_create     GET     login  403     403     403       403    ok    login
+manage:village_create     POST    login  403     403     403       403    ok    login
+manage:village_edit       GET     login  403     403     403       403    ok    login
+manage:village_edit       POST    login  403     403     403       403    ok    login
+manage:campaigns          GET     login  403     403     403       403    ok    login
+manage:campaigns          POST    login  403     403     403       403    ok    login
+manage:campaign_create    GET     login  403     403     403       403    ok    login
+manage:campaign_create    POST    login  403     403     403       403    ok    login
+manage:campaign_edit      GET     login  403     403     403       403    ok    login
+manage:campaign_edit      POST    login  403     403     403       403    ok    login
+manage:milestones         GET     login  403     403     403       403    ok    login
+manage:milestones         POST    login  403     403     403       403    ok    login
+manage:targets            GET     login  403     403     403       403    ok    login
+manage:targets            POST    login  403     403     403       403    ok    login
+manage:target_add         GET     login  403     403     403       403    ok    login
+manage:target_add         POST    login  403     403     403       403    ok    login
+"""
+# fmt: on
+
+
+def parse(table):
+    rows = {}
+    lines = [line for line in table.strip().splitlines() if line.strip() and not line.startswith("#")]
+    header, *body = (line.split() for line in lines)
+    assert header[3:] == list(ROLES), header
+    for name, method, *outcomes in body:
+        assert len(outcomes) == len(ROLES), name
+        assert (name, method) not in rows, f"{name} {method} listed twice"
+        rows[(name, method)] = dict(zip(ROLES, outcomes, strict=True))
+    return rows
+
+
+EXPECTED = parse(TABLE)
+# The Django admin site is exempt from the policy middleware: it checks is_staff itself (tested below).
+EXEMPT_NAMESPACES = {"admin"}
+
+
+def url_patterns(patterns=None, namespaces=()):
+    """(full name or None, namespaces, pattern) for every URL pattern the project serves."""
+    for entry in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(entry, URLResolver):
+            inner = (*namespaces, entry.namespace) if entry.namespace else namespaces
+            yield from url_patterns(entry.url_patterns, inner)
+        else:
+            name = ":".join((*namespaces, entry.name)) if entry.name else None
+            yield name, namespaces, entry
+
+
+def served_names():
+    return {name for name, namespaces, _ in url_patterns() if not set(namespaces) & EXEMPT_NAMESPACES}
+
+
+def outcome(response):
+    if response.status_code == 302:
+        return "login" if response["Location"].startswith(reverse(settings.LOGIN_URL)) else "go"
+    return "ok" if response.status_code == 200 else str(response.status_code)
+
+
+def url_for(world, name):
+    args = ARGS.get(name, {})
+    kwargs = args(world) if callable(args) else args
+    return reverse(name, kwargs=kwargs) + QUERY.get(name, "")
+
+
+# --- meta-tests ----------------------------------------------------------------------------------
+
+
+def test_every_url_the_project_serves_is_in_the_table():
+    listed = {name for name, _method in EXPECTED}
+    missing = served_names() - listed
+    assert not missing, f"add these URLs to the permission table in {__file__}: {sorted(missing)}"
+
+
+def test_the_table_lists_no_url_that_is_gone():
+    listed = {name for name, _method in EXPECTED}
+    assert listed - served_names() == set()
+
+
+def test_the_table_has_a_get_and_a_post_row_for_every_url():
+    names = {name for name, _method in EXPECTED}
+    assert {(n, m) for n in names for m in ("GET", "POST")} == set(EXPECTED)
+
+
+def test_every_view_outside_the_admin_declares_who_may_use_it():
+    undeclared = [
+        f"{name or pattern.pattern}: {pattern.callback.__module__}.{pattern.callback.__name__}"
+        for name, namespaces, pattern in url_patterns()
+        if not set(namespaces) & EXEMPT_NAMESPACES and getattr(pattern.callback, "access_policy", None) is None
+    ]
+    assert undeclared == []
+
+
+def test_the_exempt_admin_site_refuses_everyone_but_staff(world):
+    for role in ROLES:
+        response = world.clients[role].get(reverse("admin:index"))
+        assert response.status_code == 302, role
+        assert response["Location"].startswith(reverse("admin:login")), role
+
+
+# --- the matrix ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "method"), sorted(EXPECTED), ids=[f"{n}-{m}" for n, m in sorted(EXPECTED)])
+def test_permission_matrix(world, name, method):
+    url = url_for(world, name)
+    actual = {}
+    for role in ROLES:
+        client = world.clients[role]
+        # Each request in its own savepoint, undone after: one role's POST never changes what the
+        # next role finds.
+        with transaction.atomic():
+            response = client.get(url) if method == "GET" else client.post(url, {})
+            actual[role] = outcome(response)
+            transaction.set_rollback(True)
+    assert actual == EXPECTED[(name, method)], f"{method} {url}"
+
+
+def test_the_matrix_size():
+    """URLs × roles × methods, for the record (and so that a shrinking table is noticed)."""
+    names = {name for name, _method in EXPECTED}
+    assert len(names) >= 42
+    assert len(EXPECTED) * len(ROLES) == len(names) * 2 * 7
