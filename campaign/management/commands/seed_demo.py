@@ -59,7 +59,7 @@ class Command(SpecCommand):
         if only_existing:
             self.stdout.write("演示账号（密码如未修改）：")
         else:
-            self.stdout.write("演示账号（仅限演示环境，角色权限将在后续版本配置）：")
+            self.stdout.write("演示账号（仅限演示环境）：")
         self.stdout.write(f"  {'用户名':<10}{'密码':<20}角色")
         for user in users:
             note = "" if only_existing or user.username in created else "（账号已存在，密码未修改）"
