@@ -55,8 +55,10 @@ def register(transactional_db, campaign, frozen_today, settings, tmp_path, djang
     )
     done = make_unit(east, D(2018, 2, 1), name="已整治的作坊", village=villages[east][1])
     rectification_record(enterprise=done, method="closed", rectified_on=D(2018, 3, 1))
-    user = make_user("chengguan", password=PASSWORD, first_name="李乡干")
-    return {"east": east, "west": west, "target": target, "user": user, "media": settings.MEDIA_ROOT}
+    # The field journeys are a township staff member's; the city-wide ones a city admin's.
+    user = make_user("chengguan", role="township_staff", township=east, password=PASSWORD, first_name="李乡干")
+    admin = make_user("shiban", role="city_admin", password=PASSWORD, first_name="市整治办")
+    return {"east": east, "west": west, "target": target, "user": user, "admin": admin, "media": settings.MEDIA_ROOT}
 
 
 def login(page, username, password):
@@ -86,7 +88,7 @@ def assert_fits_the_screen(page):
 
 
 def test_filter_the_register_and_open_a_unit(page, register, screenshot):
-    login(page, "chengguan", PASSWORD)
+    login(page, "shiban", PASSWORD)
     page.goto("/units/")
     assert page.locator("[data-count=total]").inner_text() == "42"
     screenshot(page, "register-desktop")
@@ -114,7 +116,7 @@ def test_filter_the_register_and_open_a_unit(page, register, screenshot):
     page.wait_for_load_state("networkidle")
     assert page.locator("[data-personal=owner]").inner_text() == "王五"
     assert page.locator("[data-personal=phone]").inner_text() == "13800001111"
-    assert LogEntry.objects.filter(change_message="查看完整联系方式", user=register["user"]).count() == 1
+    assert LogEntry.objects.filter(change_message="查看完整联系方式", user=register["admin"]).count() == 1
     assert page.watch.console_errors == []
 
 
@@ -205,7 +207,7 @@ def test_record_a_rectification_with_a_photo_on_a_phone(phone_page, register, ca
 
 def test_register_a_new_unit_on_a_phone(phone_page, register, screenshot):
     page = phone_page
-    login(page, "chengguan", PASSWORD)
+    login(page, "shiban", PASSWORD)
     page.goto("/units/")
     page.get_by_role("link", name="新增单位").click()
     page.wait_for_load_state("networkidle")
@@ -239,7 +241,7 @@ def test_register_a_new_unit_on_a_phone(phone_page, register, screenshot):
         True,
         "complaint",
     )
-    assert unit.created_by == register["user"]
+    assert unit.created_by == register["admin"]
     assert page.url.endswith(unit.get_absolute_url())
     screenshot(page, "unit-created-phone")
 
