@@ -16,15 +16,17 @@ import io
 import re
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, BinaryIO
+from xml.etree import ElementTree
 
-import pandas as pd
 from django.conf import settings
 from django.utils.translation import gettext as _
+from python_calamine import CalamineWorkbook
 
 XLSX = "xlsx"
 CSV = "csv"
@@ -44,6 +46,19 @@ _BINARY_MAGIC = (
     b"BM",
 )
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+# An encrypted .xlsx is an OLE2 compound file holding these streams (MS-OFFCRYPTO), names in UTF-16.
+_ENCRYPTED_STREAMS = ("EncryptedPackage".encode("utf-16-le"), "EncryptionInfo".encode("utf-16-le"))
+# Limits checked on the zip's own directory before anything is unpacked (a zip bomb declares what
+# it would unpack to; a declaration that lies is caught while the entries are checked, below).
+MAX_ZIP_ENTRIES = 1000
+MAX_UNPACKED_BYTES = 300 * 1024 * 1024
+MAX_RATIO = 200  # a real sheet compresses 10–30×; 1000× is a bomb
+MAX_FILE_BYTES = 50 * 1024 * 1024
+_CHUNK = 1 << 20
+_CELL_REF = re.compile(r"^([A-Z]{1,3})(\d+)$")
+_FORMULA_START = ("=", "+", "-", "@")
+_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_MERGE_TAG = re.compile(rb"<(?:\w+:)?mergeCell\s[^>]*?ref=\"([A-Z]+\d+(?::[A-Z]+\d+)?)\"")
 # Characters that never belong in a cell: C0/C1 controls and the invisible ones pasted from web pages.
 _INVISIBLE = re.compile("[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200b-\u200d\u2060\ufeff]")
 _LINE_BREAKS = re.compile(r"[\t\r\n]+")
@@ -213,8 +228,11 @@ def sniff(data: bytes) -> str:
     if data.startswith(b"PK\x03\x04"):
         return _sniff_zip(data)
     if data.startswith(_OLE2):
+        if any(stream in data for stream in _ENCRYPTED_STREAMS):
+            message = _("文件已加密（设置了打开密码），无法读取：请在 Excel 中取消密码后另存为 .xlsx 再导入")
+            raise TableError(Issue(message))
         raise TableError(
-            Issue(_("这是旧版 Excel 97-2003（.xls）或加密的工作簿，无法读取：请在 Excel 中打开，另存为 .xlsx 后再导入"))
+            Issue(_("这是旧版 Excel 97-2003（.xls）文件，无法读取：请在 Excel 中打开，另存为 .xlsx 后再导入"))
         )
     if data.startswith(_BINARY_MAGIC):
         raise TableError(Issue(_("文件不是 Excel（.xlsx）或 CSV 表格")))
@@ -228,12 +246,133 @@ def sniff(data: bytes) -> str:
 
 def _sniff_zip(data: bytes) -> str:
     try:
-        names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
-    except (zipfile.BadZipFile, OSError):
-        raise TableError(Issue(_("Excel 文件已损坏，无法打开"))) from None
+        infos = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        raise TableError(Issue(_("Excel 文件已损坏或不完整（可能没有上传完），无法打开"))) from None
+    names = {info.filename for info in infos}
     if "[Content_Types].xml" in names and any(name.startswith("xl/") for name in names):
         return XLSX
     raise TableError(Issue(_("文件是压缩包或其他 Office 文档（如 Word），不是 Excel（.xlsx）表格")))
+
+
+def check_zip(data: bytes) -> dict[str, list[str]]:
+    """Refuse a workbook that would unpack to too much, before any of it is unpacked; then unpack
+    every entry in bounded chunks to prove it is whole (CRC) and no larger than it declares.
+
+    Returns, per sheet XML path, the merged ranges and the cells whose formula has no cached value.
+    """
+    book = zipfile.ZipFile(io.BytesIO(data))
+    infos = book.infolist()
+    if len(infos) > MAX_ZIP_ENTRIES:
+        message = _("Excel 文件包含%(n)d个内部文件，超过上限%(max)d，疑似恶意文件")
+        raise TableError(Issue(message % {"n": len(infos), "max": MAX_ZIP_ENTRIES}))
+    if any(info.flag_bits & 0x1 for info in infos):
+        raise TableError(Issue(_("文件已加密（设置了密码），无法读取：请取消密码后另存为 .xlsx 再导入")))
+    if any(info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) for info in infos):
+        raise TableError(Issue(_("Excel 文件使用了不支持的压缩方式，请用 Excel 另存为 .xlsx 后再导入")))
+    unpacked = sum(info.file_size for info in infos)
+    if unpacked > MAX_UNPACKED_BYTES or any(
+        info.file_size > _CHUNK and info.file_size > MAX_RATIO * max(info.compress_size, 1) for info in infos
+    ):
+        raise TableError(
+            Issue(
+                _("Excel 文件解压后过大（%(size)d MB，上限%(max)d MB）或压缩比异常，疑似压缩炸弹，拒绝读取")
+                % {"size": unpacked // (1024 * 1024), "max": MAX_UNPACKED_BYTES // (1024 * 1024)}
+            )
+        )
+    sheets = {}
+    try:
+        for info in infos:
+            if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+                sheets[info.filename] = _scan_sheet(book, info)
+            else:
+                with book.open(info) as stream:
+                    while stream.read(_CHUNK):
+                        pass
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error, ValueError, ElementTree.ParseError):
+        raise TableError(Issue(_("Excel 文件已损坏或不完整（可能没有上传完），无法打开"))) from None
+    return sheets
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _scan_sheet(book: zipfile.ZipFile, info: zipfile.ZipInfo) -> list[str]:
+    """One worksheet's merged ranges and formula cells without a cached value.
+
+    A byte scan of the unpacked chunks finds both cheaply (a sheet has a million cells); only a
+    sheet that holds formulas is parsed as XML, streamed, to tell which have no cached value.
+    """
+    problems, has_formula, tail = [], False, b""
+    with book.open(info) as stream:
+        while chunk := stream.read(_CHUNK):
+            window = tail + chunk
+            # bytes.find is a memchr-speed scan; the regular expressions run only where it hits.
+            maybe = b"<f" in window or b":f" in window
+            has_formula = has_formula or (maybe and _FORMULA_TAG.search(window) is not None)
+            if b"mergeCell " in window:
+                fresh = window[len(tail) - len(tail) // 2 :]
+                problems += ["merge:" + ref.decode() for ref in _MERGE_TAG.findall(fresh)]
+            tail = window[-256:]
+    problems = list(dict.fromkeys(problems))
+    if has_formula:
+        with book.open(info) as stream:
+            problems += _formulas_without_value(stream)
+    return problems
+
+
+def _formulas_without_value(stream) -> list[str]:
+    found = []
+    for _event, element in ElementTree.iterparse(stream, events=("end",)):
+        tag = _local(element.tag)
+        if tag == "c":
+            children = {_local(child.tag): child for child in element}
+            cached = (children.get("v") is not None and (children["v"].text or "")) or "is" in children
+            if "f" in children and not cached:
+                found.append("formula:" + element.get("r", ""))
+            element.clear()
+        elif tag == "row":
+            element.clear()
+    return found
+
+
+def _sheet_paths(data: bytes) -> list[str]:
+    """The worksheet XML paths in the workbook's sheet order (as pandas lists the sheet names)."""
+    book = zipfile.ZipFile(io.BytesIO(data))
+    try:
+        parts = [book.getinfo(name) for name in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels")]
+        if any(part.file_size > _CHUNK * 8 for part in parts):  # a sheet list is a few kB
+            return []
+        workbook, rels = (ElementTree.fromstring(book.read(part)) for part in parts)
+    except (KeyError, ElementTree.ParseError):
+        return []
+    targets = {rel.get("Id"): rel.get("Target", "") for rel in rels}
+    paths = []
+    for element in workbook.iter():
+        if _local(element.tag) == "sheet":
+            rid = next((v for k, v in element.attrib.items() if _local(k) == "id"), None)
+            target = targets.get(rid, "").lstrip("/")
+            paths.append(target if target.startswith("xl/") else "xl/" + target)
+    return paths
+
+
+def _column_index(letters: str) -> int:
+    index = 0
+    for letter in letters:
+        index = index * 26 + ord(letter) - 64
+    return index - 1
+
+
+def _range(ref: str) -> tuple[int, int, int, int] | None:
+    """ "B3:D4" → (first row, last row, first column, last column), rows 1-based, columns 0-based."""
+    parts = ref.split(":")
+    matches = [_CELL_REF.match(part) for part in parts]
+    if not all(matches):
+        return None
+    rows = [int(m.group(2)) for m in matches]
+    columns = [_column_index(m.group(1)) for m in matches]
+    return min(rows), max(rows), min(columns), max(columns)
 
 
 def _read_bytes(source: str | Path | BinaryIO | bytes) -> bytes:
@@ -241,12 +380,22 @@ def _read_bytes(source: str | Path | BinaryIO | bytes) -> bytes:
         return source
     if isinstance(source, str | Path):
         try:
-            return Path(source).read_bytes()
+            with Path(source).open("rb") as file:
+                return file.read(max_file_bytes() + 1)
         except OSError as exc:
             raise TableError(Issue(_("无法读取文件：%(reason)s") % {"reason": exc.strerror or exc})) from None
     if hasattr(source, "seek"):
         source.seek(0)
-    return source.read()
+    return source.read(max_file_bytes() + 1)
+
+
+def max_file_bytes() -> int:
+    return getattr(settings, "IMPORT_MAX_FILE_BYTES", MAX_FILE_BYTES)
+
+
+def formula_like(text: str) -> bool:
+    """Text a spreadsheet would run as a formula if it were typed into a cell."""
+    return text.startswith(_FORMULA_START)
 
 
 # --- raw rows ----------------------------------------------------------------------------------
@@ -255,12 +404,18 @@ def _read_bytes(source: str | Path | BinaryIO | bytes) -> bytes:
 def _xlsx_sheets(data: bytes, limit: int) -> Iterable[tuple[str, list[list[Any]]]]:
     """Each worksheet's first ``limit`` rows, index i being spreadsheet row i + 1."""
     try:
-        book = pd.ExcelFile(io.BytesIO(data), engine="calamine")
-        for sheet in book.sheet_names:
-            frame = pd.read_excel(book, sheet_name=sheet, header=None, dtype=object, keep_default_na=False, nrows=limit)
-            yield sheet, frame.to_numpy().tolist()
-    except Exception as exc:  # calamine raises its own types for every kind of broken workbook
-        raise TableError(Issue(_("无法读取 Excel 文件：%(reason)s") % {"reason": exc})) from None
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        names = book.sheet_names
+    except Exception:  # calamine raises its own types for every kind of broken workbook
+        raise TableError(Issue(_("无法读取 Excel 文件：文件已损坏，或不是有效的 .xlsx 工作簿"))) from None
+    for sheet in names:
+        try:
+            # Empty rows and columns at the top and left are kept: row numbers are the sheet's.
+            rows = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False, nrows=limit)
+        except Exception:
+            message = _("无法读取工作表“%(sheet)s”：文件已损坏，或不是有效的 .xlsx 工作簿") % {"sheet": sheet}
+            raise TableError(Issue(message)) from None
+        yield sheet, rows
 
 
 def _decode(data: bytes) -> str:
@@ -364,18 +519,60 @@ def read_table(
     max_rows = settings.IMPORT_MAX_ROWS if max_rows is None else max_rows
     limit = HEADER_SCAN_ROWS + max_rows + 1
     data = _read_bytes(source)
+    if len(data) > max_file_bytes():
+        message = _("文件超过%(max)d MB 的上限，请拆分成几个文件分批导入") % {"max": max_file_bytes() // (1024 * 1024)}
+        raise TableError(Issue(message))
     kind = sniff(data)
+    problems: dict[str, list[str]] = {}
+    paths: list[str] = []
+    if kind == XLSX:
+        problems = check_zip(data)
+        paths = _sheet_paths(data)
     sheets = _xlsx_sheets(data, limit) if kind == XLSX else [(None, _csv_rows(data, limit))]
     fallback = None
-    for sheet, raw in sheets:
+    for position, (sheet, raw) in enumerate(sheets):
         found = _find_header(raw, columns)
         if found and not _header_issues(found, columns):
+            path = paths[position] if position < len(paths) else None
+            issues = _sheet_issues(problems.get(path, []), found, columns)
+            if issues:
+                raise TableError(issues)
             return _table(kind, sheet, raw, found, columns, max_rows, truncated=len(raw) >= limit)
         if fallback is None or (found and not fallback[1]):
-            fallback = (raw, found)
+            fallback = (raw, found, problems.get(paths[position] if position < len(paths) else None, []))
     if fallback is None or not any(not is_blank(cell) for row in fallback[0] for cell in row):
         raise TableError(Issue(_("文件中没有数据")))
-    raise TableError(_header_issues(fallback[1], columns))
+    merged = _sheet_issues(fallback[2], fallback[1], columns) if fallback[1] else []
+    raise TableError(_header_issues(fallback[1], columns) + [i for i in merged if i.column is None])
+
+
+def _sheet_issues(problems: list[str], found, columns: Sequence[Column]) -> list[Issue]:
+    """Merged cells in or below the header, and formulas without a cached value, in used columns."""
+    index, positions = found
+    header_row = index + 1
+    used = {places[0]: column.header for column, places in positions.items()}
+    issues = []
+    for problem in problems:
+        kind, _sep, ref = problem.partition(":")
+        area = _range(ref)
+        if area is None:
+            continue
+        first_row, last_row, first_col, last_col = area
+        if last_row < header_row:
+            continue  # a title merged across the top is what titles are
+        header = next((used[c] for c in range(first_col, last_col + 1) if c in used), None)
+        if kind == "merge" and first_row <= header_row:
+            message = _("表头中有合并单元格（%(ref)s）：请取消合并，每列一个列名") % {"ref": ref}
+            issues.append(Issue(message, row=header_row))
+        elif kind == "merge" and header:
+            message = _("有合并单元格（%(ref)s）：请取消合并，并在每一行填上内容") % {"ref": ref}
+            issues.append(Issue(message, row=first_row, column=header))
+        elif kind == "formula" and header:
+            message = _("单元格%(ref)s是公式但没有计算结果：请在 Excel 中打开并保存，或把公式替换为数值") % {"ref": ref}
+            issues.append(Issue(message, row=first_row, column=header))
+        if len(issues) >= 100:
+            break
+    return issues
 
 
 def _table(kind, sheet, raw, found, columns, max_rows, *, truncated) -> Table:

@@ -18,5 +18,7 @@ urlpatterns = [
     path("manage/", include("campaign.manage_urls")),
     path("audit/", include("campaign.audit_urls")),
     path("units/", include("enterprises.urls")),
+    path("imports/", include("enterprises.import_urls")),
+    path("exports/", include("reports.export_urls")),
     path("", include("reports.urls")),
 ]

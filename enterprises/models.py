@@ -320,3 +320,56 @@ class RectificationPhoto(models.Model):
 
     def __str__(self):
         return f"{self.rectification} #{self.pk}"
+
+
+def import_upload_to(instance, filename):
+    """A generated name: the uploader's file name is kept in ``file_name``, never on disk."""
+    now = timezone.localtime()
+    suffix = ".csv" if filename.lower().endswith(".csv") else ".xlsx"
+    return f"imports/{now:%Y}/{now:%m}/{uuid.uuid4().hex}{suffix}"
+
+
+class ImportBatch(models.Model):
+    """One uploaded screening list: who, when, the original file, its checksum, what it changed."""
+
+    class State(models.TextChoices):
+        PREVIEWED = "previewed", _("待确认")
+        APPLIED = "applied", _("已导入")
+        FAILED = "failed", _("导入失败")
+
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("上传人")
+    )
+    uploaded_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+    township = models.ForeignKey(
+        Township,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("乡镇街道"),
+        help_text=_("上传人所属乡镇（街道）；市级上传为空"),
+    )
+    file = models.FileField(_("原始文件"), upload_to=import_upload_to, max_length=255)
+    file_name = models.CharField(_("文件名"), max_length=255)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
+    size = models.PositiveIntegerField(_("文件大小(字节)"))
+    status = models.CharField(_("状态"), max_length=16, choices=State.choices, default=State.PREVIEWED)
+    rows = models.PositiveIntegerField(_("数据行数"), default=0)
+    created = models.PositiveIntegerField(_("新增单位"), default=0)
+    updated = models.PositiveIntegerField(_("更新单位"), default=0)
+    unchanged = models.PositiveIntegerField(_("不变单位"), default=0)
+    summary = models.JSONField(_("变更摘要"), default=dict, blank=True)
+    applied_at = models.DateTimeField(_("导入时间"), null=True, blank=True)
+    failure = models.TextField(_("失败原因"), blank=True)
+
+    class Meta:
+        verbose_name = _("导入批次")
+        verbose_name_plural = _("导入批次")
+        ordering = ["-uploaded_at", "-id"]
+
+    def __str__(self):
+        return f"{self.file_name} ({self.uploaded_at:%Y-%m-%d %H:%M})"
+
+    def get_absolute_url(self):
+        return reverse("imports:preview", args=[self.pk])

@@ -5,13 +5,15 @@ row tells "own township" (A's staff) from "other township" (B's staff).
 """
 
 import datetime
+import hashlib
 from types import SimpleNamespace
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from enterprises.models import Method
+from enterprises.models import ImportBatch, Method
 from enterprises.photos import attach_photos, clean_photos
 from enterprises.services import rectification_record, unit_delete
 from tests.enterprises.test_photos import make_image_bytes
@@ -54,6 +56,17 @@ def world(db, frozen_today, settings, tmp_path):
     deleted_a = make_unit(town_a, name="东城已删除单位")
     unit_delete(enterprise=deleted_a, user=admin, reason="重复登记")
     target_user = make_user("mubiao", role="township_staff", township=town_a, password=PASSWORD)
+    screening_list = "单位名称,乡镇街道,无证无照,排查日期\n东城新开小作坊,东城街道,是,2018-05-02\n".encode()
+    batch = ImportBatch.objects.create(
+        uploaded_by=users["staff_a"],
+        township=town_a,
+        file=ContentFile(screening_list, name="screening.csv"),
+        file_name="排查清单.csv",
+        sha256=hashlib.sha256(screening_list).hexdigest(),
+        size=len(screening_list),
+        rows=1,
+        created=1,
+    )
 
     clients = {"anon": Client()}
     for role, user in users.items():
@@ -78,5 +91,6 @@ def world(db, frozen_today, settings, tmp_path):
         photo=photo,
         deleted_a=deleted_a,
         target_user=target_user,
+        batch=batch,
         history_id=unit_a.history.earliest().history_id,
     )

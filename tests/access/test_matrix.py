@@ -36,6 +36,11 @@ ARGS = {
     "enterprises:photo": lambda w: {"pk": w.rectified_a.pk, "photo_pk": w.photo.pk},
     "audit:object": lambda w: {"model": "enterprises.enterprise", "pk": w.unit_a.pk},
     "audit:restore": lambda w: {"model": "enterprises.enterprise", "pk": w.unit_a.pk, "history_id": w.history_id},
+    "imports:preview": lambda w: {"pk": w.batch.pk},
+    "imports:confirm": lambda w: {"pk": w.batch.pk},
+    "imports:original": lambda w: {"pk": w.batch.pk},
+    "report_exports:progress": {"fmt": "xlsx"},
+    "report_exports:ledger": lambda w: {"township_pk": w.town_a.pk, "fmt": "csv"},
     "manage:user_edit": lambda w: {"pk": w.target_user.pk},
     "manage:user_password": lambda w: {"pk": w.target_user.pk},
     "manage:user_active": lambda w: {"pk": w.target_user.pk},
@@ -48,7 +53,11 @@ ARGS = {
     "manage:targets": lambda w: {"slug": w.campaign.slug},
     "manage:target_add": lambda w: {"slug": w.campaign.slug},
 }
-QUERY = {"reports:progress_api": "?campaign=c2018&as_of=2018-03-31"}
+QUERY = {
+    "reports:progress_api": "?campaign=c2018&as_of=2018-03-31",
+    "report_exports:progress": "?campaign=c2018&as_of=2018-03-31",
+    "report_exports:ledger": "?campaign=c2018&as_of=2018-03-31",
+}
 
 # fmt: off
 TABLE = """
@@ -105,6 +114,23 @@ audit:object              GET     login  403     403     403       403    ok    
 audit:object              POST    405    405     405     405       405    405   405
 audit:restore             GET     login  403     403     403       403    go    login
 audit:restore             POST    login  403     403     403       403    go    login
+report_exports:progress   GET     login  ok      ok      ok        ok     ok    login
+report_exports:progress   POST    405    405     405     405       405    405   405
+report_exports:ledger     GET     login  ok      ok      ok        ok     ok    login
+report_exports:ledger     POST    405    405     405     405       405    405   405
+# --- screening-list imports: writers, each their own township's batches ----------------------
+imports:upload            GET     login  ok      ok      403       403    ok    login
+imports:upload            POST    login  400     400     403       403    400   login
+imports:template          GET     login  ok      ok      403       403    ok    login
+imports:template          POST    405    405     405     405       405    405   405
+imports:history           GET     login  ok      ok      403       403    ok    login
+imports:history           POST    405    405     405     405       405    405   405
+imports:preview           GET     login  ok      404     403       403    ok    login
+imports:preview           POST    405    405     405     405       405    405   405
+imports:confirm           GET     405    405     405     405       405    405   405
+imports:confirm           POST    login  go      404     403       403    go    login
+imports:original          GET     login  ok      404     403       403    ok    login
+imports:original          POST    405    405     405     405       405    405   405
 # --- management: city admins ---------------------------------------------------------------------
 manage:index              GET     login  403     403     403       403    ok    login
 manage:index              POST    login  403     403     403       403    ok    login

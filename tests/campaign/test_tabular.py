@@ -252,7 +252,7 @@ def test_text_keeps_leading_zeros_and_numbers_stay_numbers():
     csv = read_table(csv_bytes(rows), COLUMNS)
 
     assert xlsx.rows[0].cells["phone"] == "05718888"
-    assert xlsx.rows[0].cells["day"] == datetime.datetime(2019, 3, 5)
+    assert xlsx.rows[0].cells["day"] == datetime.date(2019, 3, 5)
     assert xlsx.rows[1].cells["phone"] == 5718888
     assert csv.rows[0].cells["name"] == "007厂"
     assert csv.rows[0].cells["phone"] == "05718888"
@@ -350,3 +350,55 @@ def test_issues_read_like_the_spec_example():
     )
     assert str(Issue("至少要有一项为“是”", row=4)) == "第4行：至少要有一项为“是”"
     assert str(Issue("文件是空的")) == "文件是空的"
+
+
+# --- hostile workbooks (the full corpus is tests/imports/corpus.py) -----------------------------
+
+
+def _workbook(edit):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["石门镇排查清单"])
+    sheet.append(HEADER)
+    sheet.append(["城东厂", "城关镇", "13812345678", "2019-03-05"])
+    edit(sheet)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_a_title_merged_across_the_top_is_fine():
+    table = read_table(_workbook(lambda sheet: sheet.merge_cells("A1:D1")), COLUMNS)
+    assert table.header_row == 2 and numbered(table) == [(3, "城东厂")]
+
+
+def test_merged_cells_in_the_header_are_refused():
+    with pytest.raises(TableError) as error:
+        read_table(_workbook(lambda sheet: sheet.merge_cells("A1:A2")), COLUMNS)
+    assert str(error.value).splitlines() == [
+        "缺少必填列“单位名称”（表头在第2行）",
+        "第2行：表头中有合并单元格（A1:A2）：请取消合并，每列一个列名",
+    ]
+
+
+def test_a_formula_with_its_cached_value_is_read_as_the_value():
+    data = _workbook(lambda sheet: None)
+    with zipfile.ZipFile(io.BytesIO(data)) as source:
+        entries = {info.filename: source.read(info) for info in source.infolist()}
+    sheet = entries["xl/worksheets/sheet1.xml"].decode()
+    entries["xl/worksheets/sheet1.xml"] = sheet.replace(
+        '<c r="A3" t="inlineStr"><is><t>城东厂</t></is></c>',
+        '<c r="A3" t="str"><f>CONCAT("城东","厂")</f><v>城东厂</v></c>',
+    ).encode()
+    assert "<f>" in entries["xl/worksheets/sheet1.xml"].decode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for name, content in entries.items():
+            target.writestr(name, content)
+    assert numbered(read_table(buffer.getvalue(), COLUMNS)) == [(3, "城东厂")]
+
+
+@override_settings(IMPORT_MAX_FILE_BYTES=1000)
+def test_a_file_over_the_size_cap_is_refused_before_it_is_read():
+    with pytest.raises(TableError, match="MB 的上限"):
+        read_table(b"a" * 1001, COLUMNS)
