@@ -16,6 +16,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from reports.exports import Table, write_csv
+
 from .filtersets import with_current_rectification
 from .masking import mask_name, mask_phone
 from .models import Method, Source, Status
@@ -99,6 +101,18 @@ def _masked(row):
     return row
 
 
+def _register_rows(queryset, columns, full_for, tally):
+    """The register's rows as exported values, masked unless ``full_for(township_id)`` allows."""
+    rows = with_current_rectification(queryset).values_list(*_ROW_FIELDS).order_by("-identified_on", "-id")
+    for row in rows.iterator(chunk_size=2000):
+        if full_for is not None and full_for(row[-1]):
+            tally["full"] += bool(row[_OWNER] or row[_PHONE])
+        else:
+            row = _masked(row)
+        tally["rows"] += 1
+        yield [convert(value) if convert else value for value, (_h, _w, convert) in zip(row, columns)]
+
+
 def write_register(queryset, file, *, full_for=None):
     """Write the units of ``queryset`` to ``file``; returns (rows, rows with full owner and phone).
 
@@ -118,27 +132,28 @@ def write_register(queryset, file, *, full_for=None):
         cell.font = bold
         header.append(cell)
     sheet.append(header)
-
-    rows = with_current_rectification(queryset).values_list(*_ROW_FIELDS).order_by("-identified_on", "-id")
-    count = full = 0
-    for row in rows.iterator(chunk_size=2000):
-        if full_for is not None and full_for(row[-1]):
-            full += bool(row[_OWNER] or row[_PHONE])
-        else:
-            row = _masked(row)
-        sheet.append(
-            [_cell(sheet, convert(value) if convert else value) for value, (_h, _w, convert) in zip(row, columns)]
-        )
-        count += 1
+    tally = {"rows": 0, "full": 0}
+    for values in _register_rows(queryset, columns, full_for, tally):
+        sheet.append([_cell(sheet, value) for value in values])
     workbook.save(file)
-    return count, full
+    return tally["rows"], tally["full"]
 
 
-def register_workbook(queryset, *, full_for=None):
-    """(temporary file holding the workbook at its start, for a FileResponse; rows in full)."""
+def write_register_csv(queryset, file, *, full_for=None):
+    """The same register as CSV in UTF-8 with a BOM (what Excel on Chinese Windows opens right)."""
+    columns = _columns()
+    tally = {"rows": 0, "full": 0}
+    rows = _register_rows(queryset, columns, full_for, tally)
+    write_csv(Table(gettext("四无单位台账"), [title for title, _w, _c in columns], rows), file)
+    return tally["rows"], tally["full"]
+
+
+def register_workbook(queryset, *, full_for=None, fmt="xlsx"):
+    """(temporary file holding the register at its start, for a FileResponse; rows in full)."""
+    write = write_register_csv if fmt == "csv" else write_register
     file = tempfile.TemporaryFile()  # noqa: SIM115 - the FileResponse that streams it closes it
     try:
-        _count, full = write_register(queryset, file, full_for=full_for)
+        _count, full = write(queryset, file, full_for=full_for)
     except BaseException:
         file.close()
         raise

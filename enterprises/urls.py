@@ -7,6 +7,7 @@ app_name = "enterprises"
 urlpatterns = [
     path("", views.unit_list, name="list"),
     path("export.xlsx", views.unit_export, name="export"),
+    path("export.csv", views.unit_export, {"fmt": "csv"}, name="export_csv"),
     path("new/", views.unit_create, name="create"),
     path("deleted/", views.deleted_list, name="deleted"),
     path("<int:pk>/", views.unit_detail, name="detail"),

@@ -113,7 +113,7 @@ def unit_list(request):
 
 @allow(get=ALL_ROLES)
 @login_required
-def unit_export(request):
+def unit_export(request, fmt="xlsx"):
     user = request.user
     f = UnitFilterSet(request.GET or None, queryset=scoped_units(user), user=user)
     if f.is_bound and not f.is_valid():
@@ -123,11 +123,12 @@ def unit_export(request):
     def full_for(township_id):
         return can_see_personal_data(user, SimpleNamespace(township_id=township_id))
 
-    file, full = register_workbook(f.qs, full_for=full_for)
+    file, full = register_workbook(f.qs, full_for=full_for, fmt=fmt)
     if full:
         record_personal_data_export(request, count=full, query=request.GET.urlencode())
-    filename = _("四无单位台账-%(day)s.xlsx") % {"day": timezone.localdate().strftime("%Y%m%d")}
-    return FileResponse(file, as_attachment=True, filename=filename)
+    filename = _("四无单位台账-%(day)s") % {"day": timezone.localdate().strftime("%Y%m%d")} + f".{fmt}"
+    content_type = "text/csv; charset=utf-8" if fmt == "csv" else None
+    return FileResponse(file, as_attachment=True, filename=filename, content_type=content_type)
 
 
 @allow(get=ALL_ROLES)

@@ -83,6 +83,8 @@ enterprises:list          GET     login  ok      ok      ok        ok     ok    
 enterprises:list          POST    405    405     405     405       405    405   405
 enterprises:export        GET     login  ok      ok      ok        ok     ok    login
 enterprises:export        POST    405    405     405     405       405    405   405
+enterprises:export_csv    GET     login  ok      ok      ok        ok     ok    login
+enterprises:export_csv    POST    405    405     405     405       405    405   405
 enterprises:create        GET     login  ok      ok      403       403    ok    login
 enterprises:create        POST    login  ok      ok      403       403    ok    login
 enterprises:deleted       GET     login  403     403     403       403    ok    login

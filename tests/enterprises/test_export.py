@@ -228,3 +228,41 @@ def test_a_deleted_unit_is_not_exported(client, two_townships):
     user = make_user("admin")
     unit_delete(enterprise=Enterprise.objects.get(name="东厂"), user=user, reason="重复登记")
     assert list(download(client, user)) == ["西厂"]
+
+
+def download_csv(client, user):
+    client.force_login(user)
+    response = client.get(reverse("enterprises:export_csv"))
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert "filename*=utf-8''" in response["Content-Disposition"]  # RFC 5987: the Chinese name survives
+    raw = b"".join(response.streaming_content)
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM: Excel on Chinese Windows reads it right
+    import csv
+
+    return list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+
+
+@pytest.mark.parametrize(
+    "role,township,expected",
+    [
+        ("city_admin", None, FULL),
+        ("city_viewer", None, MASKED),
+        ("township_staff", "东城街道", {"东厂": FULL["东厂"]}),
+    ],
+)
+def test_the_csv_register_masks_like_the_xlsx(client, two_townships, role, township, expected):
+    place = next((t for t in two_townships if t.name == township), None)
+    header, *rows = download_csv(client, make_user("u", role=role, township=place))
+    assert header == HEADERS
+    assert {row[0]: (row[6], row[7]) for row in rows} == expected
+    assert all(row[14].count("-") == 2 for row in rows)  # dates as ISO dates
+
+
+def test_csv_cells_never_start_like_a_formula(client):
+    township = make_township("东城街道")
+    make_unit(township, D(2018, 3, 1), name='=HYPERLINK("http://x")', address="+1 号", owner="@某")
+    header, row = download_csv(client, make_user("u", role="city_admin"))
+    assert row[0] == '\'=HYPERLINK("http://x")'
+    assert row[5] == "'+1 号"
+    assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row)
