@@ -39,11 +39,12 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_filters",
-    "simple_history",
-    "axes",
+    # campaign before simple_history: its clean_old_history (which keeps 183 days) shadows the library's.
     "campaign.apps.CampaignConfig",
     "enterprises.apps.EnterprisesConfig",
     "reports.apps.ReportsConfig",
+    "simple_history",
+    "axes",
 ]
 
 MIDDLEWARE = [
