@@ -6,6 +6,7 @@ organisation code of GB 11714-1997, whose ninth character is its own check (weig
 4 2, modulus 11, 10 written as X).
 """
 
+import operator
 import re
 
 from django.core.exceptions import ValidationError
@@ -14,17 +15,20 @@ from django.utils.translation import gettext_lazy as _
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 WEIGHTS = [pow(3, i, 31) for i in range(17)]
 ORG_WEIGHTS = [3, 7, 9, 10, 5, 8, 4, 2]
+# Lookup tables: an import checks tens of thousands of codes, and str.index per character shows.
+_VALUE = {c: i for i, c in enumerate(ALPHABET)}
+_ORG_VALUE = {c: int(c, 36) for c in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"}  # A=10 … Z=35
 _SHAPE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$")
 
 
 def credit_check_char(first17):
-    total = sum(ALPHABET.index(c) * w for c, w in zip(first17, WEIGHTS))
+    total = sum(map(operator.mul, map(_VALUE.__getitem__, first17), WEIGHTS))
     return ALPHABET[(31 - total % 31) % 31]
 
 
 def org_check_char(first8):
     # GB 11714: digits are worth themselves, letters A=10 … Z=35.
-    total = sum((int(c) if c.isdigit() else ord(c) - 55) * w for c, w in zip(first8, ORG_WEIGHTS))
+    total = sum(map(operator.mul, map(_ORG_VALUE.__getitem__, first8), ORG_WEIGHTS))
     value = 11 - total % 11
     return {10: "X", 11: "0"}.get(value, str(value))
 
