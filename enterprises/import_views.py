@@ -3,9 +3,11 @@
 A file is checked when it is uploaded. A file with errors is answered with every error (row and
 column) and nothing is kept: not the file, not a record. A clean file is stored under
 MEDIA_ROOT/imports/ with a generated name and an ``ImportBatch`` (status 待确认) records who, when,
-its checksum and what it would change; the preview page shows that. Confirming parses the stored
-file again (the register may have moved since) and writes it all or nothing (importing.apply);
-the batch then records what it changed. A batch is seen by its uploader's township and city admins.
+its checksum, what it would change and the checked plan itself (signed); the preview page shows
+that without reading the file again. Confirming applies the kept plan when nothing it was checked
+against has changed since, and otherwise parses the stored file again; either way it writes all or
+nothing (importing.apply), and the batch then records what it changed. A batch is seen by its
+uploader's township and city admins.
 """
 
 import hashlib
@@ -40,16 +42,20 @@ def _allowed_townships(user):
 
 
 def _batches(user):
-    batches = ImportBatch.objects.select_related("uploaded_by", "township")
+    # The kept plan and the change record run to megabytes for a city list: read them where needed.
+    batches = ImportBatch.objects.select_related("uploaded_by", "township").defer("plan", "summary")
     if role_of(user) == Role.CITY_ADMIN:
         return batches
     township_id = township_id_of(user)
     return batches.filter(township_id=township_id) if township_id else batches.none()
 
 
-def _batch_or_404(user, pk):
+def _batch_or_404(user, pk, *, summary=False):
+    batches = _batches(user)
+    if summary:
+        batches = batches.defer("plan")
     try:
-        return _batches(user).get(pk=pk)
+        return batches.get(pk=pk)
     except ImportBatch.DoesNotExist:
         raise Http404(_("找不到该导入记录")) from None
 
@@ -93,6 +99,16 @@ def _changes(plan):
     return {"text": plan.summary(), "villages": [name for _t, name in plan.new_villages], "rows": rows}
 
 
+def _preview(plan):
+    """What the preview page lists, kept with the batch so that showing it needs no second read."""
+    shown = [row for row in plan.rows if row.valid][:PREVIEW_ROWS]
+    return {
+        "preview": [[row.number, row.action.value, row.values.get("name", ""), list(row.changes)] for row in shown],
+        "warnings": [str(issue) for issue in plan.warnings[:SHOWN_ERRORS]],
+        "warning_count": len(plan.warnings),
+    }
+
+
 @allow(get=WRITERS, post=WRITERS)
 @login_required
 def upload(request):
@@ -116,7 +132,8 @@ def upload(request):
         file_name=upload.name[:255],
         sha256=digest,
         size=len(data),
-        summary=_changes(plan),
+        summary=_changes(plan) | _preview(plan),
+        plan=importing.dump_plan(plan),
         **counts,
     )
     batch.file.save(upload.name, ContentFile(data), save=False)
@@ -142,19 +159,15 @@ def _refused(request, errors, *, status, file_name="", warnings=()):
 @allow(get=WRITERS)
 @login_required
 def preview(request, pk):
-    batch = _batch_or_404(request.user, pk)
-    context = {"batch": batch, "earlier": _applied_before(batch.sha256, exclude=batch.pk)}
-    if batch.status == ImportBatch.State.PREVIEWED:
-        with batch.file.open("rb") as file:
-            plan = _parse(request.user, file.read(), batch.file_name)
-        context |= {
-            "plan": plan,
-            "errors": [str(issue) for issue in plan.errors[:SHOWN_ERRORS]],
-            "warnings": [str(issue) for issue in plan.warnings[:SHOWN_ERRORS]],
-            "rows": [_shown(row) for row in plan.rows if row.valid][:PREVIEW_ROWS],
-            "counts": _counts(plan),
-            "summary": plan.summary(),
-        }
+    batch = _batch_or_404(request.user, pk, summary=True)
+    summary = batch.summary or {}
+    context = {
+        "batch": batch,
+        "earlier": _applied_before(batch.sha256, exclude=batch.pk),
+        "rows": [_shown(*row) for row in summary.get("preview", [])],
+        "warnings": summary.get("warnings", []),
+        "confirmable": batch.status == ImportBatch.State.PREVIEWED,
+    }
     return render(request, "imports/preview.html", context)
 
 
@@ -165,26 +178,31 @@ def confirm(request, pk):
     if batch.status == ImportBatch.State.APPLIED:
         messages.warning(request, _("该文件已于%(when)s导入，不能重复确认") % {"when": _when(batch.applied_at)})
         return redirect(batch)
-    with batch.file.open("rb") as file:
-        plan = _parse(request.user, file.read(), batch.file_name)
+    plan = importing.load_plan(ImportBatch.objects.values_list("plan", flat=True).get(pk=batch.pk))
+    if plan is None or not importing.still_current(plan):
+        # The register moved since the preview (or the kept plan is unusable): check the file again.
+        with batch.file.open("rb") as file:
+            plan = _parse(request.user, file.read(), batch.file_name)
     try:
         with transaction.atomic():
             # Lock the batch: two clicks on 确认 must not import the file twice.
-            locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
-            if locked.status == ImportBatch.State.APPLIED:
+            status = ImportBatch.objects.select_for_update().values_list("status", flat=True).get(pk=batch.pk)
+            if status == ImportBatch.State.APPLIED:
                 raise importing.PlanError(_("该文件已导入，不能重复确认"))
             importing.apply(plan, request.user)
-            locked.status = ImportBatch.State.APPLIED
-            locked.applied_at = timezone.now()
-            locked.summary = _changes(plan)
-            locked.failure = ""
-            for name, value in _counts(plan).items():
-                setattr(locked, name, value)
-            locked.save()
+            ImportBatch.objects.filter(pk=batch.pk).update(
+                status=ImportBatch.State.APPLIED,
+                applied_at=timezone.now(),
+                plan=None,
+                failure="",
+                summary=_changes(plan) | _preview(plan),  # now with the new units' ids
+                **_counts(plan),
+            )
     except (importing.PlanError, DatabaseError) as exc:
         reason = str(exc) if isinstance(exc, importing.PlanError) else _("数据库写入失败，未写入任何数据")
+        failure = "\n".join([reason, *(str(issue) for issue in plan.errors[:SHOWN_ERRORS])])
         ImportBatch.objects.filter(pk=batch.pk).exclude(status=ImportBatch.State.APPLIED).update(
-            status=ImportBatch.State.FAILED, failure=reason
+            status=ImportBatch.State.FAILED, failure=failure, plan=None
         )
         messages.error(request, reason)
         return redirect(batch)
@@ -192,9 +210,9 @@ def confirm(request, pk):
     return redirect(batch)
 
 
-def _shown(row):
-    changed = [importing.HEADERS.get(key, _("整治记录")) for key in row.changes]
-    return {"number": row.number, "action": row.action.label, "name": row.values.get("name", ""), "changes": changed}
+def _shown(number, action, name, changes):
+    changed = [importing.HEADERS.get(key, _("整治记录")) for key in changes]
+    return {"number": number, "action": Action(action).label, "name": name, "changes": changed}
 
 
 def _when(moment):

@@ -360,6 +360,8 @@ class ImportBatch(models.Model):
     updated = models.PositiveIntegerField(_("更新单位"), default=0)
     unchanged = models.PositiveIntegerField(_("不变单位"), default=0)
     summary = models.JSONField(_("变更摘要"), default=dict, blank=True)
+    # The checked plan between preview and confirmation (importing.dump_plan); cleared once applied.
+    plan = models.BinaryField(_("待确认的导入计划"), null=True, blank=True, editable=False)
     applied_at = models.DateTimeField(_("导入时间"), null=True, blank=True)
     failure = models.TextField(_("失败原因"), blank=True)
 

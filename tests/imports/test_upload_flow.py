@@ -10,8 +10,9 @@ from django.db import DatabaseError
 from django.urls import reverse
 
 from enterprises import importing
+from enterprises.credit_code import make_credit_code
 from enterprises.models import Enterprise, ImportBatch
-from tests.factories import make_user
+from tests.factories import make_unit, make_user
 
 from .corpus import csv_file, row, xlsx_file
 
@@ -132,3 +133,94 @@ def test_the_template_has_the_headers_explanations_and_drop_downs(staff_client):
     assert '"关停取缔,搬迁入园,整改提升,拆除"' in lists
     # The template itself imports: an empty list is no error.
     assert importing.parse(b"".join(staff_client.get(reverse("imports:template")).streaming_content)).errors == []
+
+
+# --- the plan kept between preview and confirmation ----------------------------------------------
+
+
+def _no_second_read(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the file was read again")
+
+    monkeypatch.setattr(importing, "read_table", refuse)
+
+
+def test_preview_and_confirm_use_the_plan_checked_at_upload(staff_client, monkeypatch):
+    upload(staff_client, xlsx_file(row(), row(单位名称="二号点", 联系电话="13812345679")))
+    batch = ImportBatch.objects.get()
+    assert importing.load_plan(batch.plan).count(importing.Action.CREATE) == 2
+    _no_second_read(monkeypatch)
+
+    page = staff_client.get(reverse("imports:preview", args=[batch.pk])).content.decode()
+    assert "二号点" in page and "新增" in page and "确认导入" in page
+    staff_client.post(reverse("imports:confirm", args=[batch.pk]))
+
+    batch.refresh_from_db()
+    assert batch.status == "applied" and batch.plan is None
+    assert set(Enterprise.objects.values_list("phone", flat=True)) == {"13812345678", "13812345679"}
+    assert all(unit.history.get().history_user.username == "shimen" for unit in Enterprise.objects.all())
+
+
+def test_a_register_changed_since_the_preview_is_checked_again(staff_client, towns):
+    """A unit entered by hand after the preview is matched, not created a second time."""
+    upload(staff_client, xlsx_file(row()))
+    batch = ImportBatch.objects.get()
+    plan = importing.load_plan(batch.plan)
+    assert importing.still_current(plan)
+    make_unit(towns[0], name=plan.rows[0].values["name"], phone="13900000000")
+    assert not importing.still_current(plan)
+
+    staff_client.post(reverse("imports:confirm", args=[batch.pk]))
+    batch.refresh_from_db()
+    assert batch.status == "applied" and (batch.created, batch.updated) == (0, 1)
+    assert list(Enterprise.objects.values_list("phone", flat=True)) == ["13812345678"]
+
+
+def test_a_file_that_no_longer_checks_out_fails_with_its_errors(staff_client, towns):
+    """The re-read at confirmation finds errors: nothing is written and the batch lists them."""
+    code = make_credit_code("9", "1", "330102", "00000001")
+    upload(staff_client, xlsx_file(row(统一社会信用代码=code)))
+    batch = ImportBatch.objects.get()
+    make_unit(towns[1], name="别处的单位", credit_code=code)
+
+    response = staff_client.post(reverse("imports:confirm", args=[batch.pk]), follow=True)
+    batch.refresh_from_db()
+    assert batch.status == "failed" and batch.plan is None
+    assert "第2行" in batch.failure and "第2行" in response.content.decode()
+    assert Enterprise.objects.count() == 1
+
+
+def test_a_tampered_or_unreadable_plan_is_not_loaded(staff_client, monkeypatch):
+    upload(staff_client, xlsx_file(row()))
+    batch = ImportBatch.objects.get()
+    blob = bytes(batch.plan)
+    assert importing.load_plan(blob) is not None
+    assert importing.load_plan(blob[:-1] + bytes([blob[-1] ^ 1])) is None
+    assert importing.load_plan(b"x" * 40) is None
+    assert importing.load_plan(None) is None
+    with monkeypatch.context() as patched:
+        patched.setattr("django.conf.settings.SECRET_KEY", "another key " * 5)
+        assert importing.load_plan(blob) is None
+
+    # With the plan unusable, confirming reads the stored file again and still imports it.
+    ImportBatch.objects.filter(pk=batch.pk).update(plan=b"not a plan")
+    staff_client.post(reverse("imports:confirm", args=[batch.pk]))
+    assert Enterprise.objects.count() == 1
+
+
+def test_text_with_backslashes_and_quotes_is_written_as_it_was(staff_client):
+    """The bulk write (COPY on PostgreSQL) escapes what its format treats specially."""
+    name = 'C:\\台账\\新建 "五金" 点\\N'
+    upload(staff_client, csv_file(row(单位名称=f'"{name.replace(chr(34), chr(34) * 2)}"')), name="a.csv")
+    staff_client.post(reverse("imports:confirm", args=[ImportBatch.objects.get().pk]))
+    unit = Enterprise.objects.get()
+    assert unit.name == name and unit.history.get().name == name
+
+
+def test_the_batch_records_the_ids_of_the_units_it_created(staff_client):
+    upload(staff_client, xlsx_file(row(), row(单位名称="二号点")))
+    batch = ImportBatch.objects.get()
+    assert [r["unit"] for r in batch.summary["rows"]] == [None, None]
+    staff_client.post(reverse("imports:confirm", args=[batch.pk]))
+    batch.refresh_from_db()
+    assert sorted(r["unit"] for r in batch.summary["rows"]) == sorted(Enterprise.objects.values_list("pk", flat=True))
