@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "campaign.apps.CampaignConfig",
     "enterprises.apps.EnterprisesConfig",
     "reports.apps.ReportsConfig",
+    "inspections.apps.InspectionsConfig",
     "simple_history",
     "axes",
 ]
