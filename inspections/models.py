@@ -90,7 +90,8 @@ class CrossRound(models.Model):
 
     campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="+", verbose_name=_("年度"))
     name = models.CharField(_("轮次名称"), max_length=100)
-    held_on = models.DateField(_("督查日期"))
+    held_on = models.DateField(_("开始日期"))
+    ends_on = models.DateField(_("结束日期"), help_text=_("督查方在此期间可只读查看被督查方的单位"))
     seed = models.BigIntegerField(_("随机种子"))
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     created_by = _user(_("创建人"))
@@ -128,6 +129,30 @@ class CrossAssignment(models.Model):
 
     def __str__(self):
         return f"{self.inspecting} → {self.inspected}"
+
+
+class CrossAccess(models.Model):
+    """A read of another township's data by a cross-inspecting township's staff: who, what, when."""
+
+    assignment = models.ForeignKey(
+        CrossAssignment, on_delete=models.PROTECT, related_name="accesses", verbose_name=_("交叉督查安排")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("查看人")
+    )
+    enterprise = models.ForeignKey(
+        Enterprise, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("查看的单位")
+    )
+    path = models.CharField(_("页面"), max_length=255)
+    at = models.DateTimeField(_("查看时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("交叉督查查看记录")
+        verbose_name_plural = _("交叉督查查看记录")
+        ordering = ["-at", "-id"]
+
+    def __str__(self):
+        return f"{self.user} {self.path}"
 
 
 class Inspection(SoftDeletable):

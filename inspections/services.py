@@ -19,6 +19,7 @@ from enterprises.services import attribute, rectification_record, relapse_record
 from . import rules
 from .models import (
     CHECKLIST_FIELDS,
+    CrossAccess,
     CrossAssignment,
     CrossRound,
     DefectClearance,
@@ -223,15 +224,43 @@ def finding_verify(*, finding, passed, closed_on, note, user):
 
 
 @transaction.atomic
-def cross_round_create(*, campaign, name, held_on, townships, seed=None, user=None):
+def cross_round_create(*, campaign, name, held_on, ends_on, townships, seed=None, user=None):
+    """A round of cross-inspections among ``townships``: who inspects whom is drawn with ``seed`` (recorded)."""
     townships = list(townships)
     if len(townships) < 3:
         raise ValidationError({"townships": _("交叉督查至少需要三个乡镇（街道），才能避免互查")})
+    if ends_on < held_on:
+        raise ValidationError({"ends_on": _("结束日期不能早于开始日期")})
     seed = rules.new_seed() if seed is None else seed
-    round_ = _save(CrossRound(campaign=campaign, name=name, held_on=held_on, seed=seed, created_by=user), user)
+    round_ = _save(
+        CrossRound(campaign=campaign, name=name, held_on=held_on, ends_on=ends_on, seed=seed, created_by=user), user
+    )
     for inspecting, inspected in rules.cross_assignment([t.pk for t in townships], seed):
         _save(CrossAssignment(round=round_, inspecting_id=inspecting, inspected_id=inspected), user)
     return round_
+
+
+def cross_assignment_of(user, inspected, today=None):
+    """The assignment under which township staff ``user`` may read ``inspected``'s data today, or None."""
+    from campaign.access import Role, role_of, township_id_of
+
+    if role_of(user) != Role.TOWNSHIP_STAFF:
+        return None
+    today = today or _today()
+    return (
+        CrossAssignment.objects.filter(
+            inspecting_id=township_id_of(user),
+            inspected=inspected,
+            round__held_on__lte=today,
+            round__ends_on__gte=today,
+        )
+        .select_related("round", "inspected")
+        .first()
+    )
+
+
+def record_cross_access(*, assignment, user, path, enterprise=None):
+    return CrossAccess.objects.create(assignment=assignment, user=user, path=path[:255], enterprise=enterprise)
 
 
 # --- look-backs --------------------------------------------------------------------------------
