@@ -724,6 +724,7 @@ class SeedSummary:
     units: int = 0
     rectifications: int = 0
     relapses: int = 0
+    inspections: int = 0
     users_created: list = field(default_factory=list)
     seconds: float = 0.0
 
@@ -780,6 +781,10 @@ def seed_demo(*, seed=DEFAULT_SEED, scale=1, batch_size=1000, users=True):
             ids = [village_ids[(township.pk, v.name)] for v in plan.villages]
             for first in range(0, len(units), batch_size):
                 _write(township, ids, units[first : first + batch_size], summary)
+        if users:
+            from inspections.demo import seed_inspections
+
+            summary.inspections = seed_inspections(campaign, seed=seed)
     summary.seconds = time.perf_counter() - began
     return summary
 

@@ -162,6 +162,7 @@ def _render_detail(request, unit, *, full_personal_data):
         )
     )
     relapses = list(unit.relapses.select_related("created_by", "deleted_by"))
+    checks = _inspection_events(unit)
     writable = not unit.is_deleted and can_write_unit(request.user, unit)
     latest = latest_event(rectifications, relapses) if writable else None
     withdrawn = [e for e in (*rectifications, *relapses) if e.deleted_at is not None]
@@ -171,7 +172,7 @@ def _render_detail(request, unit, *, full_personal_data):
         "enterprises/unit_detail.html",
         {
             "unit": unit,
-            "timeline": _timeline(unit, rectifications, relapses, latest, last_withdrawn),
+            "timeline": _timeline(unit, rectifications, relapses, latest, last_withdrawn, checks),
             "history": _unit_history(unit, rectifications, relapses, full_personal_data),
             "full_personal_data": full_personal_data,
             "can_see_personal_data": can_see_personal_data(request.user, unit),
@@ -183,16 +184,31 @@ def _render_detail(request, unit, *, full_personal_data):
     )
 
 
-def _timeline(unit, rectifications, relapses, latest, last_withdrawn):
-    """Identification, rectifications and relapses in date order, withdrawn ones included (marked).
+def _inspection_events(unit):
+    """The unit's inspection findings, checked look-backs and per-defect clearances (3 queries)."""
+    from inspections.models import DefectClearance, Finding, Lookback
 
-    On one day a relapse comes before a re-rectification (see enterprises/services.py). Only the
-    latest standing event may be withdrawn, and only the last withdrawal undone.
+    findings = Finding.objects.alive().filter(enterprise=unit).select_related("inspection", "created_by", "closed_by")
+    lookbacks = Lookback.objects.filter(enterprise=unit, checked_on__isnull=False).select_related("checked_by")
+    clearances = DefectClearance.objects.filter(enterprise=unit, deleted_at__isnull=True).select_related("created_by")
+    events = [("finding", f.found_on, 1, f.created_at, f) for f in findings]
+    events += [("lookback", lb.checked_on, 1, lb.checked_on, lb) for lb in lookbacks]
+    events += [("clearance", c.cleared_on, 2, c.created_at, c) for c in clearances]
+    return events
+
+
+def _timeline(unit, rectifications, relapses, latest, last_withdrawn, checks=()):
+    """Identification, findings, rectifications and relapses in date order, withdrawn ones included.
+
+    On one day a relapse comes before a re-rectification (see enterprises/services.py), and the
+    inspection finding that found it before the relapse. Only the latest standing rectification or
+    relapse may be withdrawn, and only the last withdrawal undone.
     """
     events = [("identified", unit.identified_on, 0, unit.created_at, unit)]
-    events += [(RELAPSE, r.found_on, 1, r.created_at, r) for r in relapses]
-    events += [(RECTIFICATION, r.rectified_on, 2, r.created_at, r) for r in rectifications]
-    events.sort(key=lambda e: (e[1], e[2], e[3]))
+    events += [(RELAPSE, r.found_on, 1.5, r.created_at, r) for r in relapses]
+    events += [(RECTIFICATION, r.rectified_on, 2.5, r.created_at, r) for r in rectifications]
+    events += list(checks)
+    events.sort(key=lambda e: (e[1], e[2], str(e[3])))
     return [
         {
             "kind": kind,

@@ -13,10 +13,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from enterprises.models import Enterprise
+from inspections.overdue import overdue_counts, overdue_on
 
 from . import charts, projection
 from .progress import Row, progress_report
 from .projection import Projection
+
+OVERDUE_SHOWN = 50  # overdue findings listed on a township page (oldest deadline first)
 
 COLOUR_LABELS = {
     "green": gettext_lazy("绿"),
@@ -98,7 +101,10 @@ def dashboard_context(campaign, as_of, township_id=None):
     ranking = [standing(row, campaign.start, as_of) for row in report.townships]
     focus = next((s for s in ranking if township_id is not None and s.row.township_id == township_id), None)
     scope = focus or city
+    overdue = overdue_counts(as_of)
     return {
+        "overdue": [(s.row, overdue[s.row.township_id]) for s in ranking if overdue.get(s.row.township_id)],
+        "overdue_total": sum(overdue.values()),
         "report": report,
         "campaign": campaign,
         "as_of": as_of,
@@ -178,6 +184,9 @@ def township_context(campaign, as_of, township):
     """One township's page: its standing, charts, villages and stock ledger."""
     report = progress_report(campaign, as_of)
     row = report.row_for(township.pk)
+    overdue = list(overdue_on(as_of, township)[:OVERDUE_SHOWN])
+    for finding in overdue:
+        finding.days_overdue = (as_of - finding.deadline).days
     context = {
         "report": report,
         "campaign": campaign,
@@ -188,6 +197,7 @@ def township_context(campaign, as_of, township):
         "milestones": report.milestones,
         "villages": village_breakdown(township, campaign, as_of),
         "scope": None,
+        "overdue": overdue,
     }
     if row is None:
         return context

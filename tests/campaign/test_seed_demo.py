@@ -38,6 +38,24 @@ def _seed(*args):
 
 
 def _delete_demo():
+    from inspections import models as inspections
+
+    for model in (
+        inspections.ReconciliationItem,
+        inspections.Reconciliation,
+        inspections.Lookback,
+        inspections.LookbackDraw,
+        inspections.DefectClearance,
+        inspections.CrossAccess,
+        inspections.InspectionPhoto,
+    ):
+        model.objects.all().delete()
+    inspections.Inspection.objects.filter(follow_up_of__isnull=False).delete()
+    inspections.Finding.objects.all().delete()
+    inspections.Inspection.objects.all().delete()
+    inspections.CrossAssignment.objects.all().delete()
+    inspections.CrossRound.objects.all().delete()
+    inspections.QualitySettings.objects.all().delete()
     Relapse.objects.all().delete()
     Rectification.objects.all().delete()
     Enterprise.objects.all().delete()

@@ -9,6 +9,7 @@ from enterprises.models import Enterprise, Method, Rectification, RectificationP
 from enterprises.photos import attach_photos, clean_photos
 from enterprises.services import rectification_record, relapse_record
 from enterprises.views import PAGE_SIZE
+from inspections.services import finding_record, inspection_record
 from tests.enterprises.test_photos import make_image_bytes
 from tests.factories import make_township, make_unit, make_user, make_village
 
@@ -230,12 +231,19 @@ def test_detail_query_count_does_not_grow_with_its_history(staff, user, django_a
             user=user,
         )
         relapse_record(enterprise=unit, found_on=day + datetime.timedelta(days=5), user=user)
+        inspection = inspection_record(
+            kind="random", inspected_on=day, team="督查组", township=unit.township, user=user
+        )
+        finding_record(
+            inspection=inspection, kind="other", description="台账不全", deadline=day, enterprise=unit, user=user
+        )
     # session, user, the user's role, the unit, its rectifications, their photos, its relapses,
-    # and the history of the unit, of its rectifications and of its relapses (every user and
-    # township they name was loaded already)
-    with django_assert_num_queries(10):
+    # its findings, look-backs and defect clearances, and the history of the unit, of its
+    # rectifications and of its relapses (every user and township they name was loaded already)
+    with django_assert_num_queries(13):
         response = staff.get(unit.get_absolute_url())
-    assert len(response.context["timeline"]) == 1 + 2 * periods
+    assert len(response.context["timeline"]) == 1 + 3 * periods
+    assert response.content.decode().count("台账不全") == periods
     # created, then per period: rectified (+ the unit's status), relapsed (+ period, + status)
     assert len(response.context["history"]) == 1 + 5 * periods
 

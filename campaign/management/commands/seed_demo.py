@@ -38,7 +38,7 @@ class Command(SpecCommand):
         self.stdout.write(
             f"已生成演示数据（{demo.CITY_NAME}，seed {seed}，scale {scale:g}）：{summary.townships} 个乡镇（街道）、"
             f"{summary.villages} 个村（社区）、{summary.units} 家四无单位、{summary.rectifications} 条整治记录、"
-            f"{summary.relapses} 起死灰复燃，用时 {summary.seconds:.1f} 秒。"
+            f"{summary.relapses} 起死灰复燃、{summary.inspections} 次督查，用时 {summary.seconds:.1f} 秒。"
         )
         self.stdout.write(
             f"{campaign.name}：全市年度任务 {campaign.target}；截至 {demo.Q1_END:%Y-%m-%d} 已整治 "

@@ -1,0 +1,77 @@
+"""Overdue findings (限期整改 not met) on the dashboard and the township page, as of the page's date."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+
+from inspections.overdue import overdue_counts, overdue_on
+from inspections.services import finding_record, finding_rectified, finding_verify, inspection_record
+from tests.factories import make_township, make_unit, make_user, set_target
+
+D = datetime.date
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def city(campaign):
+    town, other = make_township("石门镇"), make_township("白鹤镇")
+    set_target(campaign, town, 10)
+    set_target(campaign, other, 10)
+    unit = make_unit(town, D(2018, 1, 5), name="城东五金加工点")
+    inspector = make_user("ducha", role="inspector")
+    inspection = inspection_record(
+        kind="unannounced", inspected_on=D(2018, 2, 14), team="市督查组", township=town, units=[unit], user=inspector
+    )
+    finding = finding_record(
+        inspection=inspection,
+        kind="not_done",
+        description="设备未拆除",
+        deadline=D(2018, 2, 28),
+        enterprise=unit,
+        user=inspector,
+    )
+    return town, other, finding, inspector
+
+
+def page(client, name, as_of, **kwargs):
+    client.force_login(make_user(f"viewer-{as_of}", role="city_viewer"))
+    url = reverse(name, **kwargs) + f"?campaign=c2018&as_of={as_of}"
+    return client.get(url).content.decode()
+
+
+def test_a_finding_is_overdue_from_the_day_after_its_deadline(city):
+    town, other, finding, _inspector = city
+    assert list(overdue_on(D(2018, 2, 28))) == []
+    assert list(overdue_on(D(2018, 3, 1))) == [finding]
+    assert overdue_counts(D(2018, 3, 1)) == {town.pk: 1}
+    assert list(overdue_on(D(2018, 3, 1), other)) == []
+    assert list(overdue_on(D(2018, 2, 10))) == []  # not found yet
+
+
+def test_reported_rectified_or_closed_is_no_longer_overdue_from_that_day(city, frozen_today):
+    town, _other, finding, inspector = city
+    frozen_today(D(2018, 3, 20))
+    staff = make_user("shimen", role="township_staff", township=town)
+    finding_rectified(finding=finding, rectified_on=D(2018, 3, 10), note="已拆除", user=staff)
+    assert list(overdue_on(D(2018, 3, 9))) == [finding]
+    assert list(overdue_on(D(2018, 3, 10))) == []
+    finding_verify(finding=finding, passed=True, closed_on=D(2018, 3, 15), note="属实", user=inspector)
+    assert list(overdue_on(D(2018, 3, 9))) == [finding]  # the past stays as it was
+    assert list(overdue_on(D(2018, 3, 20))) == []
+
+
+def test_township_page_lists_its_overdue_findings(client, city):
+    town, other, _finding, _inspector = city
+    html = page(client, "reports:township", "2018-03-05", args=[town.pk])
+    assert 'id="overdue-findings"' in html and "城东五金加工点" in html and "2018-02-28" in html
+    assert ">5</td>" in html  # days overdue on 03-05
+    assert "没有逾期未整改" in page(client, "reports:township", "2018-02-28", args=[town.pk])
+    assert "没有逾期未整改" in page(client, "reports:township", "2018-03-05", args=[other.pk])
+
+
+def test_dashboard_names_the_townships_with_overdue_findings(client, city):
+    html = page(client, "reports:dashboard", "2018-03-05")
+    section = html.split('id="overdue"')[1].split("</section>")[0]
+    assert "石门镇" in section and "白鹤镇" not in section and "共 1 个问题" in section
+    assert "没有逾期未整改" in page(client, "reports:dashboard", "2018-02-27")
