@@ -17,7 +17,7 @@ from campaign.models import Township
 from enterprises.models import Enterprise, Method, Relapse
 
 from . import services
-from .models import Finding, FindingKind, Inspection, Kind, Lookback, Severity
+from .models import Finding, FindingKind, Kind, Lookback, Severity
 
 TEAMS = ("市整治办督查组", "市市场监管局", "市应急管理局", "市生态环境局", "市综合执法局")
 KINDS = (Kind.UNANNOUNCED, Kind.RANDOM, Kind.LOOKBACK)

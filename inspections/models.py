@@ -321,6 +321,8 @@ class LookbackDraw(models.Model):
     percent = models.PositiveSmallIntegerField(_("抽查比例(%)"))
     minimum = models.PositiveSmallIntegerField(_("至少抽查(家)"))
     population = models.PositiveIntegerField(_("可抽单位数"))
+    # The ids drawn from, as they were: the draw can be redone from them whatever changes later.
+    population_ids = models.JSONField(_("可抽单位"), default=list, blank=True)
     drawn_at = models.DateTimeField(_("抽取时间"), auto_now_add=True)
     drawn_by = _user(_("抽取人"))
 

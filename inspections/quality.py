@@ -64,8 +64,10 @@ def quality_report(campaign, start: datetime.date, end: datetime.date, townships
         unresolved=Count("id"),
         overdue=Count("id", filter=Q(deadline__lt=end) & (Q(rectified_on__isnull=True) | Q(rectified_on__gt=end))),
     )
+    # Look-backs of units still in the register (a unit deleted as a mistaken entry takes its own with it).
+    alive_lookbacks = Lookback.objects.filter(township_id__in=ids, enterprise__deleted_at__isnull=True)
     lookbacks = _by_township(
-        Lookback.objects.filter(township_id__in=ids, checked_on__range=(start, end)),
+        alive_lookbacks.filter(checked_on__range=(start, end)),
         checked=Count("id"),
         relapsed=Count("id", filter=Q(result=LookbackResult.RELAPSED)),
         failed=Count("id", filter=Q(result=LookbackResult.FAILED)),
@@ -73,15 +75,22 @@ def quality_report(campaign, start: datetime.date, end: datetime.date, townships
     clean_days = settings_for(campaign).clean_days
     since = end - datetime.timedelta(days=clean_days - 1)
     window = _by_township(
-        Lookback.objects.filter(township_id__in=ids, checked_on__range=(since, end)),
+        alive_lookbacks.filter(checked_on__range=(since, end)),
         bad=Count("id", filter=Q(result__in=[LookbackResult.RELAPSED, LookbackResult.FAILED])),
     )
+    # Still unchecked after the due day, unless a relapse found meanwhile made the check moot.
     late = _by_township(
-        Lookback.objects.filter(township_id__in=ids, result=LookbackResult.PENDING, due_on__lt=end), n=Count("id")
+        alive_lookbacks.filter(result=LookbackResult.PENDING, due_on__lt=end).exclude(
+            rectification__reopened_on__lte=end
+        ),
+        n=Count("id"),
     )
     relapses = Counter(
         Relapse.objects.filter(
-            deleted_at__isnull=True, enterprise__township_id__in=ids, found_on__range=(since, end)
+            deleted_at__isnull=True,
+            enterprise__deleted_at__isnull=True,
+            enterprise__township_id__in=ids,
+            found_on__range=(since, end),
         ).values_list("enterprise__township_id", flat=True)
     )
     open_units = _open_units(ids, end)

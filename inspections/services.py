@@ -27,6 +27,7 @@ from .models import (
     FindingKind,
     FindingState,
     Inspection,
+    Kind,
     Lookback,
     LookbackDraw,
     LookbackResult,
@@ -59,6 +60,8 @@ def settings_for(campaign):
 def inspection_record(
     *, kind, inspected_on, team, township, units=(), present="", notes="", assignment=None, user=None
 ):
+    if kind not in Kind.values:
+        raise ValidationError({"kind": _("督查方式无效")})
     if inspected_on > _today():
         raise ValidationError({"inspected_on": _("督查日期不能晚于今天")})
     foreign = [unit for unit in units if unit.township_id != township.pk]
@@ -94,6 +97,11 @@ def follow_up_done(*, inspection, inspected_on, notes="", present="", user=None)
         raise ValidationError({"__all__": _("该督查已实施")})
     if inspected_on > _today():
         raise ValidationError({"inspected_on": _("督查日期不能晚于今天")})
+    found_on = inspection.follow_up_of.found_on if inspection.follow_up_of_id else None
+    if found_on is not None and inspected_on < found_on:
+        raise ValidationError(
+            {"inspected_on": _("跟踪督查日期不能早于问题发现日期（%(day)s）") % {"day": found_on.isoformat()}}
+        )
     inspection.done, inspection.inspected_on, inspection.notes, inspection.present = True, inspected_on, notes, present
     return _save(inspection, user, update_fields=["done", "inspected_on", "notes", "present"])
 
@@ -121,8 +129,14 @@ def finding_record(
     (enterprises.services.relapse_record), so the progress report stops counting it from then.
     A serious finding schedules one more inspection of the township on the deadline.
     """
+    if inspection.deleted_at is not None:
+        raise ValidationError({"__all__": _("该督查已删除，不能登记问题")})
     if not inspection.done:
         raise ValidationError({"__all__": _("该督查尚未实施，不能登记问题")})
+    if kind not in FindingKind.values:
+        raise ValidationError({"kind": _("问题类型无效")})
+    if severity not in Severity.values:
+        raise ValidationError({"severity": _("严重程度无效")})
     found_on = inspection.inspected_on
     if deadline < found_on:
         raise ValidationError({"deadline": _("整改期限不能早于发现日期（%(day)s）") % {"day": found_on.isoformat()}})
@@ -195,16 +209,28 @@ def finding_rectified(*, finding, rectified_on, note, user):
     return _save(finding, user, update_fields=["state", "rectified_on", "rectified_by", "rectification_note"])
 
 
+def _rectifiers(finding):
+    """Who rectified what the finding found: who reported it, and who recorded the unit's rectification since."""
+    people = {finding.rectified_by_id} - {None}
+    if finding.kind in (FindingKind.MISSED, FindingKind.RELAPSE):
+        current = finding.enterprise.rectifications.filter(
+            reopened_on__isnull=True, deleted_at__isnull=True, created_at__gte=finding.created_at
+        )
+        people |= set(current.values_list("created_by_id", flat=True)) - {None}
+    return people
+
+
 @transaction.atomic
 def finding_verify(*, finding, passed, closed_on, note, user):
     """Verification (验收): passed closes the finding off (销号); not passed sends it back to 待整改.
 
-    谁整改、谁不能自验: the person who reported the rectification cannot verify it.
+    谁整改、谁不能自验: the person who reported the rectification cannot verify it, nor, for a missed
+    or relapsed unit, the person who recorded the unit's rectification since the finding.
     """
     finding = Finding.objects.select_for_update().get(pk=finding.pk)
     if finding.state != FindingState.RECTIFIED:
         raise ValidationError({"__all__": _("只有已整改待验收的问题可以验收")})
-    if finding.rectified_by_id is not None and finding.rectified_by_id == getattr(user, "pk", None):
+    if getattr(user, "pk", None) in _rectifiers(finding):
         raise ValidationError({"__all__": _("谁整改、谁不能自验：请由其他人员验收")})
     if closed_on < (finding.rectified_on or finding.found_on) or closed_on > _today():
         raise ValidationError({"closed_on": _("验收日期须在整改完成日期和今天之间")})
@@ -226,7 +252,7 @@ def finding_verify(*, finding, passed, closed_on, note, user):
 @transaction.atomic
 def cross_round_create(*, campaign, name, held_on, ends_on, townships, seed=None, user=None):
     """A round of cross-inspections among ``townships``: who inspects whom is drawn with ``seed`` (recorded)."""
-    townships = list(townships)
+    townships = list({t.pk: t for t in townships}.values())
     if len(townships) < 3:
         raise ValidationError({"townships": _("交叉督查至少需要三个乡镇（街道），才能避免互查")})
     if ends_on < held_on:
@@ -292,6 +318,7 @@ def lookback_draw(*, campaign, township, as_of, seed=None, user=None):
             percent=settings.sample_percent,
             minimum=settings.sample_minimum,
             population=len(periods),
+            population_ids=sorted(periods),
             drawn_by=user,
         ),
         user,
@@ -306,28 +333,47 @@ def lookback_draw(*, campaign, township, as_of, seed=None, user=None):
     return draw
 
 
-def redraw(draw):
-    """The unit ids the draw's seed selects from the same population: equal to the draw's own if untouched."""
-    periods = dict(rectified_periods(draw.township, draw.as_of).values_list("enterprise_id", "id"))
-    return rules.draw_sample(list(periods), rules.sample_size(len(periods), draw.percent, draw.minimum), draw.seed)
+def redraw(draw, current=False):
+    """The unit ids the draw's seed selects: equal to the draw's own sample unless its rows were altered.
+
+    From the population recorded with the draw; with ``current`` (or for a draw that recorded none),
+    from the township's units rectified on the draw's day as the data stands now, which differs
+    only if that period's data was corrected since.
+    """
+    population = draw.population_ids
+    if current or len(population) != draw.population:
+        population = list(rectified_periods(draw.township, draw.as_of).values_list("enterprise_id", flat=True))
+    return rules.draw_sample(population, rules.sample_size(len(population), draw.percent, draw.minimum), draw.seed)
 
 
 @transaction.atomic
 def lookbacks_schedule(*, campaign, as_of, user=None):
     """Create the look-backs due by ``as_of`` at the city's offsets after each rectification; returns how many.
 
-    Idempotent: a (rectification, offset) pair is scheduled once. Periods re-opened before the due
-    day need no look-back (the relapse was found already).
+    Idempotent: a (rectification, offset) pair is scheduled once. Periods re-opened on or before
+    the due day need no look-back (the relapse was found already).
     """
     offsets = settings_for(campaign).offsets
     created = 0
+    if not offsets:
+        return created
+    # Look-backs falling due in the campaign: also those of periods rectified shortly before its start.
     periods = Rectification.objects.filter(
-        enterprise__deleted_at__isnull=True, deleted_at__isnull=True, rectified_on__gte=campaign.start
+        enterprise__deleted_at__isnull=True,
+        deleted_at__isnull=True,
+        rectified_on__gte=rules.add_days(campaign.start, -max(offsets)),
+        rectified_on__lte=as_of,
     ).values_list("id", "enterprise_id", "enterprise__township_id", "rectified_on", "reopened_on")
-    existing = set(Lookback.objects.filter(offset_days__isnull=False).values_list("rectification_id", "offset_days"))
+    existing = set(
+        Lookback.objects.filter(offset_days__isnull=False, rectification_id__in=periods.values("id")).values_list(
+            "rectification_id", "offset_days"
+        )
+    )
     for period_id, unit_id, township_id, rectified_on, reopened_on in periods.iterator():
         for offset, due in rules.lookback_dates(rectified_on, offsets):
-            if due > as_of or (period_id, offset) in existing or (reopened_on and reopened_on <= due):
+            if due < campaign.start or due > as_of or (period_id, offset) in existing:
+                continue
+            if reopened_on and reopened_on <= due:
                 continue
             _save(
                 Lookback(
@@ -357,6 +403,11 @@ def lookback_check(*, lookback, checked_on, operating, checklist=None, note="", 
         raise ValidationError({"__all__": _("该回头看已检查")})
     if checked_on > _today() or checked_on < lookback.rectification.rectified_on:
         raise ValidationError({"checked_on": _("检查日期须在整治完成日期和今天之间")})
+    reopened_on = lookback.rectification.reopened_on
+    if reopened_on is not None and reopened_on <= checked_on:
+        raise ValidationError(
+            {"checked_on": _("该次整治已于%(day)s发现死灰复燃，无需再回头看") % {"day": reopened_on.isoformat()}}
+        )
     checklist = checklist or {}
     closed = lookback.rectification.method == Method.CLOSED
     if closed and not operating and set(checklist) != set(CHECKLIST_FIELDS):
@@ -372,9 +423,13 @@ def lookback_check(*, lookback, checked_on, operating, checklist=None, note="", 
     lookback.result, lookback.checked_on, lookback.checked_by, lookback.note = result, checked_on, user, note
     if result != LookbackResult.PASSED:
         inspection = Inspection.objects.filter(
-            kind="lookback", township_id=lookback.township_id, inspected_on=checked_on, done=True
+            kind=Kind.LOOKBACK,
+            township_id=lookback.township_id,
+            inspected_on=checked_on,
+            done=True,
+            deleted_at__isnull=True,
         ).first() or inspection_record(
-            kind="lookback",
+            kind=Kind.LOOKBACK,
             inspected_on=checked_on,
             team=team or _("回头看"),
             township=lookback.township,
@@ -403,12 +458,19 @@ def clearance_record(*, enterprise, defect, cleared_on, department, signed_by, n
     Returns the clearance; its ``rectification`` is set when it completed the unit.
     """
     unit = Enterprise.objects.select_for_update().get(pk=enterprise.pk)
+    if unit.deleted_at is not None:
+        raise ValidationError({"__all__": _("该单位已删除")})
     if defect not in DEFECT_FIELDS or not getattr(unit, defect):
         raise ValidationError({"defect": _("该单位没有这项四无情形")})
     if unit.rectifications.filter(reopened_on__isnull=True, deleted_at__isnull=True).exists():
         raise ValidationError({"__all__": _("该单位已整治，不需要逐项销号")})
     if cleared_on > _today() or cleared_on < unit.identified_on:
         raise ValidationError({"cleared_on": _("消除日期须在排查日期和今天之间")})
+    last_relapse = unit.relapses.filter(deleted_at__isnull=True).aggregate(last=Max("found_on"))["last"]
+    if last_relapse is not None and cleared_on < last_relapse:
+        raise ValidationError(
+            {"cleared_on": _("消除日期不能早于最近一次复发日期（%(day)s）") % {"day": last_relapse.isoformat()}}
+        )
     pending = DefectClearance.objects.filter(enterprise=unit, rectification__isnull=True, deleted_at__isnull=True)
     if pending.filter(defect=defect).exists():
         raise ValidationError({"defect": _("这项四无情形已经销号")})
@@ -472,6 +534,10 @@ def reconciliation_open(*, township, day=None, user=None):
 def reconciliation_dispute(*, reconciliation, description, enterprise=None, finding=None, user=None):
     if reconciliation.confirmed:
         raise ValidationError({"__all__": _("对账已确认，不能再提出差异")})
+    if enterprise is not None and enterprise.township_id != reconciliation.township_id:
+        raise ValidationError({"enterprise": _("单位须属于对账的乡镇（街道）")})
+    if finding is not None and finding.township_id != reconciliation.township_id:
+        raise ValidationError({"finding": _("问题须属于对账的乡镇（街道）")})
     return _save(
         ReconciliationItem(
             reconciliation=reconciliation,
@@ -495,6 +561,8 @@ def reconciliation_resolve(*, item, resolution, user=None):
 @transaction.atomic
 def reconciliation_confirm(*, reconciliation, side, user=None):
     """``side`` "township" or "city" confirms the list; the city confirms last, with every difference resolved."""
+    if side not in ("township", "city"):
+        raise ValueError(f"unknown side {side!r}")
     rec = Reconciliation.objects.select_for_update().get(pk=reconciliation.pk)
     now = timezone.now()
     if side == "township":
