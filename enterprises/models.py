@@ -7,6 +7,7 @@ is open-ended, so "rectified as of d" is a single range test per row and the pro
 count a whole city in one grouped query (see reports/counting.py and docs/counting.md).
 """
 
+import datetime
 import re
 import uuid
 from decimal import Decimal
@@ -320,6 +321,46 @@ class RectificationPhoto(models.Model):
 
     def __str__(self):
         return f"{self.rectification} #{self.pk}"
+
+
+# --- counts maintained by the database (see enterprises/counts.py) ------------------------------
+
+NOT_REOPENED = datetime.date(9999, 12, 31)  # PeriodDay.ended of a period not re-opened
+
+
+class UnitDay(models.Model):
+    """Alive units of a township identified on a day. Written only by database triggers."""
+
+    township = models.ForeignKey(Township, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    day = models.DateField()
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["township", "day"], name="%(app_label)s_%(class)s_key")]
+
+    def __str__(self):
+        return f"{self.township_id} {self.day} {self.n}"
+
+
+class PeriodDay(models.Model):
+    """Alive rectified periods of alive units of a township, by start and end day. Written only by triggers.
+
+    ``ended`` is the re-opening day, or NOT_REOPENED; ``area`` is the demolished m² in hundredths.
+    """
+
+    township = models.ForeignKey(Township, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    started = models.DateField()
+    ended = models.DateField()
+    n = models.IntegerField(default=0)
+    area = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["township", "started", "ended"], name="%(app_label)s_%(class)s_key")
+        ]
+
+    def __str__(self):
+        return f"{self.township_id} {self.started}–{self.ended} {self.n}"
 
 
 def import_upload_to(instance, filename):

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history
 
 from campaign.models import Campaign
 from enterprises.models import DEFECT_FIELDS, Enterprise, Method, Rectification, Source
@@ -354,9 +355,8 @@ def lookbacks_schedule(*, campaign, as_of, user=None):
     the due day need no look-back (the relapse was found already).
     """
     offsets = settings_for(campaign).offsets
-    created = 0
     if not offsets:
-        return created
+        return 0
     # Look-backs falling due in the campaign: also those of periods rectified shortly before its start.
     periods = Rectification.objects.filter(
         enterprise__deleted_at__isnull=True,
@@ -369,24 +369,25 @@ def lookbacks_schedule(*, campaign, as_of, user=None):
             "rectification_id", "offset_days"
         )
     )
+    due_now = []
     for period_id, unit_id, township_id, rectified_on, reopened_on in periods.iterator():
         for offset, due in rules.lookback_dates(rectified_on, offsets):
             if due < campaign.start or due > as_of or (period_id, offset) in existing:
                 continue
             if reopened_on and reopened_on <= due:
                 continue
-            _save(
+            due_now.append(
                 Lookback(
                     rectification_id=period_id,
                     enterprise_id=unit_id,
                     township_id=township_id,
                     offset_days=offset,
                     due_on=due,
-                ),
-                user,
+                )
             )
-            created += 1
-    return created
+    # A city's first run schedules a look-back per rectification and offset: in bulk, with history.
+    bulk_create_with_history(due_now, Lookback, batch_size=1000, default_user=user)
+    return len(due_now)
 
 
 @transaction.atomic

@@ -12,8 +12,8 @@ periods [rectified_on, reopened_on) holds d. Periods never overlap, so summing s
     rectified(d) = #periods started in [start, d]  −  #of those re-opened on or before d
     open(d)      = identified up to d − #periods (started any time) holding on d
 
-This is the only module that knows how the counts are obtained; it is where a maintained table
-of daily counts can replace the grouped queries without any caller noticing.
+This is the only module that knows how the counts are obtained: it reads the tables of daily
+counts that the database keeps up to date with every write (enterprises/counts.py).
 """
 
 import datetime
@@ -21,9 +21,9 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import BooleanField, Case, Count, DateField, F, Q, Sum, Value, When
+from django.db.models import BooleanField, Case, DateField, F, Q, Sum, Value, When
 
-from enterprises.models import Enterprise, Rectification
+from enterprises.models import PeriodDay, UnitDay
 
 ZERO_AREA = Decimal("0")
 
@@ -104,64 +104,82 @@ class TownshipCounts:
 
 
 def daily_counts(campaign, as_of):
-    """{township_id: TownshipCounts} for every township with a unit, from three grouped queries."""
+    """{township_id: TownshipCounts} for every township with a unit, from three grouped queries.
+
+    The queries read the per-township daily counts the database maintains (enterprises/counts.py),
+    never the register itself: their cost depends on the number of townships and days, not units.
+    """
     start = campaign.start
     counts = defaultdict(lambda: TownshipCounts(start=start))
     null_day = Value(None, output_field=DateField())
 
     units = (
-        Enterprise.objects.alive()
-        .filter(identified_on__lte=as_of)
-        .annotate(day=Case(When(identified_on__lt=start, then=null_day), default=F("identified_on")))
-        .values("township_id", "day")
-        .annotate(n=Count("id"))
+        UnitDay.objects.filter(day__lte=as_of)
+        .annotate(start_day=Case(When(day__lt=start, then=null_day), default=F("day")))
+        .values("township_id", "start_day")
+        .annotate(total=Sum("n"))
         .order_by()
     )
     for row in units:
         c = counts[row["township_id"]]
-        if row["day"] is None:
-            c.opening_identified += row["n"]
+        if row["start_day"] is None:
+            c.opening_identified += row["total"]
         else:
-            c.identified[row["day"]] += row["n"]
+            c.identified[row["start_day"]] += row["total"]
 
     # Periods that started by as_of and either started in-year or still held on the eve of it.
     starts = (
-        Rectification.objects.alive()
-        .filter(rectified_on__lte=as_of)
-        .filter(Q(rectified_on__gte=start) | Q(reopened_on__isnull=True) | Q(reopened_on__gte=start))
-        .annotate(day=Case(When(rectified_on__lt=start, then=null_day), default=F("rectified_on")))
-        .values("enterprise__township_id", "day")
-        .annotate(n=Count("id"), area=Sum("demolished_m2"))
+        PeriodDay.objects.filter(started__lte=as_of)
+        .filter(Q(started__gte=start) | Q(ended__gte=start))
+        .annotate(start_day=Case(When(started__lt=start, then=null_day), default=F("started")))
+        .values("township_id", "start_day")
+        .annotate(total=Sum("n"), hundredths=Sum("area"))
         .order_by()
     )
     for row in starts:
-        c = counts[row["enterprise__township_id"]]
-        if row["day"] is None:
-            c.opening_rectified += row["n"]
+        c = counts[row["township_id"]]
+        if row["start_day"] is None:
+            c.opening_rectified += row["total"]
         else:
-            c.rectified[row["day"]] += row["n"]
-            c.demolished[row["day"]] += row["area"] or ZERO_AREA
+            c.rectified[row["start_day"]] += row["total"]
+            c.demolished[row["start_day"]] += _m2(row["hundredths"])
 
     ends = (
-        Rectification.objects.alive()
-        .filter(reopened_on__gte=start, reopened_on__lte=as_of)
+        PeriodDay.objects.filter(ended__gte=start, ended__lte=as_of)
         .annotate(
             in_year=Case(
-                When(rectified_on__gte=start, then=Value(True)),
+                When(started__gte=start, then=Value(True)),
                 default=Value(False),
                 output_field=BooleanField(),
             )
         )
-        .values("enterprise__township_id", "reopened_on", "in_year")
-        .annotate(n=Count("id"), area=Sum("demolished_m2"))
+        .values("township_id", "ended", "in_year")
+        .annotate(total=Sum("n"), hundredths=Sum("area"))
         .order_by()
     )
     for row in ends:
-        c = counts[row["enterprise__township_id"]]
+        c = counts[row["township_id"]]
         if row["in_year"]:
-            c.reopened[row["reopened_on"]] += row["n"]
-            c.demolished_reopened[row["reopened_on"]] += row["area"] or ZERO_AREA
+            c.reopened[row["ended"]] += row["total"]
+            c.demolished_reopened[row["ended"]] += _m2(row["hundredths"])
         else:
-            c.reopened_carried[row["reopened_on"]] += row["n"]
+            c.reopened_carried[row["ended"]] += row["total"]
 
-    return dict(counts)
+    for c in counts.values():  # zero rows (a unit deleted or moved) leave no trace in the counters
+        for counter in (c.identified, c.rectified, c.reopened, c.reopened_carried):
+            for day in [day for day, n in counter.items() if not n]:
+                del counter[day]
+    return {
+        township_id: c
+        for township_id, c in counts.items()
+        if c.opening_identified
+        or c.identified
+        or c.rectified
+        or c.reopened
+        or c.reopened_carried
+        or c.opening_rectified
+    }
+
+
+def _m2(hundredths):
+    return (Decimal(hundredths or 0) / 100).quantize(Decimal("0.01"))

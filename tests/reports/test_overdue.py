@@ -1,6 +1,7 @@
 """Overdue findings (限期整改 not met) on the dashboard and the township page, as of the page's date."""
 
 import datetime
+import itertools
 
 import pytest
 from django.urls import reverse
@@ -34,8 +35,11 @@ def city(campaign):
     return town, other, finding, inspector
 
 
+_viewers = itertools.count()
+
+
 def page(client, name, as_of, **kwargs):
-    client.force_login(make_user(f"viewer-{as_of}", role="city_viewer"))
+    client.force_login(make_user(f"viewer-{next(_viewers)}", role="city_viewer"))
     url = reverse(name, **kwargs) + f"?campaign=c2018&as_of={as_of}"
     return client.get(url).content.decode()
 

@@ -1,0 +1,260 @@
+"""Per-township daily counts kept by the database itself, in the same transaction as every write.
+
+``UnitDay`` holds, per township and day, the alive units identified that day; ``PeriodDay``, per
+township, start day and end day, the alive rectified periods of alive units (and their demolished
+area). reports/counting.py reads every figure of SPEC section 2 from these two small tables
+instead of scanning the register: a few thousand rows a year, whatever the number of units.
+
+They are maintained by triggers, so no write path can forget them — forms, services, the bulk
+import (COPY on PostgreSQL), the audit restore, the admin, raw SQL:
+
+- PostgreSQL: statement-level triggers with transition tables. A statement adds the grouped
+  contribution of its new rows and subtracts that of its old rows, so a 50,000-row import costs
+  a few grouped INSERT … ON CONFLICT statements, not 50,000 row triggers.
+- SQLite (no statement-level triggers): row triggers doing the same per row.
+
+Every change is an upsert of a delta (+ for what a row now contributes, − for what it did), so
+updates, soft deletes and restores, re-opened periods, back-dated corrections and a unit moved to
+another township all come out right. ``recount()`` computes the same tables from the register
+and ``differences()`` compares them: the ``verify_counts`` command and the tests use both.
+"""
+
+from collections import Counter
+
+from django.db import connection, transaction
+
+from .models import NOT_REOPENED, Enterprise, PeriodDay, Rectification, UnitDay
+
+END = NOT_REOPENED.isoformat()
+UNITS = Enterprise._meta.db_table
+PERIODS = Rectification._meta.db_table
+UNIT_DAYS = UnitDay._meta.db_table
+PERIOD_DAYS = PeriodDay._meta.db_table
+
+_UNIT_UPSERT = f"ON CONFLICT (township_id, day) DO UPDATE SET n = {UNIT_DAYS}.n + excluded.n"
+_PERIOD_UPSERT = (
+    f"ON CONFLICT (township_id, started, ended) DO UPDATE "
+    f"SET n = {PERIOD_DAYS}.n + excluded.n, area = {PERIOD_DAYS}.area + excluded.area"
+)
+
+# --- PostgreSQL --------------------------------------------------------------------------------
+
+_PG_AREA = "ROUND(r.demolished_m2 * 100)::bigint"
+_PG_UNITS_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION siwu_unit_days() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP IN ('UPDATE', 'DELETE') THEN
+    INSERT INTO {UNIT_DAYS} (township_id, day, n)
+      SELECT township_id, identified_on, -COUNT(*) FROM old_rows WHERE deleted_at IS NULL GROUP BY 1, 2
+      {_UNIT_UPSERT};
+  END IF;
+  IF TG_OP IN ('UPDATE', 'INSERT') THEN
+    INSERT INTO {UNIT_DAYS} (township_id, day, n)
+      SELECT township_id, identified_on, COUNT(*) FROM new_rows WHERE deleted_at IS NULL GROUP BY 1, 2
+      {_UNIT_UPSERT};
+  END IF;
+  IF TG_OP = 'UPDATE' THEN
+    -- A unit deleted, restored or moved to another township takes its periods with it.
+    INSERT INTO {PERIOD_DAYS} (township_id, started, ended, n, area)
+      SELECT o.township_id, r.rectified_on, COALESCE(r.reopened_on, DATE '{END}'), -COUNT(*), -SUM({_PG_AREA})
+      FROM old_rows o JOIN new_rows w ON w.id = o.id JOIN {PERIODS} r ON r.enterprise_id = o.id
+      WHERE r.deleted_at IS NULL AND o.deleted_at IS NULL
+        AND (w.deleted_at IS NOT NULL OR w.township_id <> o.township_id)
+      GROUP BY 1, 2, 3
+      {_PERIOD_UPSERT};
+    INSERT INTO {PERIOD_DAYS} (township_id, started, ended, n, area)
+      SELECT w.township_id, r.rectified_on, COALESCE(r.reopened_on, DATE '{END}'), COUNT(*), SUM({_PG_AREA})
+      FROM old_rows o JOIN new_rows w ON w.id = o.id JOIN {PERIODS} r ON r.enterprise_id = w.id
+      WHERE r.deleted_at IS NULL AND w.deleted_at IS NULL
+        AND (o.deleted_at IS NOT NULL OR w.township_id <> o.township_id)
+      GROUP BY 1, 2, 3
+      {_PERIOD_UPSERT};
+  END IF;
+  RETURN NULL;
+END $$;
+"""
+_PG_PERIODS_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION siwu_period_days() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP IN ('UPDATE', 'DELETE') THEN
+    INSERT INTO {PERIOD_DAYS} (township_id, started, ended, n, area)
+      SELECT e.township_id, r.rectified_on, COALESCE(r.reopened_on, DATE '{END}'), -COUNT(*), -SUM({_PG_AREA})
+      FROM old_rows r JOIN {UNITS} e ON e.id = r.enterprise_id
+      WHERE r.deleted_at IS NULL AND e.deleted_at IS NULL GROUP BY 1, 2, 3
+      {_PERIOD_UPSERT};
+  END IF;
+  IF TG_OP IN ('UPDATE', 'INSERT') THEN
+    INSERT INTO {PERIOD_DAYS} (township_id, started, ended, n, area)
+      SELECT e.township_id, r.rectified_on, COALESCE(r.reopened_on, DATE '{END}'), COUNT(*), SUM({_PG_AREA})
+      FROM new_rows r JOIN {UNITS} e ON e.id = r.enterprise_id
+      WHERE r.deleted_at IS NULL AND e.deleted_at IS NULL GROUP BY 1, 2, 3
+      {_PERIOD_UPSERT};
+  END IF;
+  RETURN NULL;
+END $$;
+"""
+
+
+def _pg_triggers():
+    statements = [_PG_UNITS_FUNCTION, _PG_PERIODS_FUNCTION]
+    for table, function, prefix in (
+        (UNITS, "siwu_unit_days", "siwu_units"),
+        (PERIODS, "siwu_period_days", "siwu_periods"),
+    ):
+        for event, tables in (
+            ("INSERT", "NEW TABLE AS new_rows"),
+            ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
+            ("DELETE", "OLD TABLE AS old_rows"),
+        ):
+            name = f"{prefix}_{event.lower()}"
+            statements.append(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+            statements.append(
+                f"CREATE TRIGGER {name} AFTER {event} ON {table} REFERENCING {tables} "
+                f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
+            )
+    return statements
+
+
+# --- SQLite ------------------------------------------------------------------------------------
+
+
+def _sqlite_unit_delta(row, sign):
+    return (
+        f"INSERT INTO {UNIT_DAYS} (township_id, day, n) SELECT {row}.township_id, {row}.identified_on, {sign}1 "
+        f"WHERE {row}.deleted_at IS NULL {_UNIT_UPSERT};"
+    )
+
+
+def _sqlite_periods_of_unit(unit, sign, condition):
+    return (
+        f"INSERT INTO {PERIOD_DAYS} (township_id, started, ended, n, area) "
+        f"SELECT {unit}.township_id, r.rectified_on, COALESCE(r.reopened_on, '{END}'), {sign}COUNT(*), "
+        f"{sign}SUM(CAST(ROUND(r.demolished_m2 * 100) AS INTEGER)) FROM {PERIODS} r "
+        f"WHERE r.enterprise_id = {unit}.id AND r.deleted_at IS NULL AND {condition} GROUP BY 1, 2, 3 {_PERIOD_UPSERT};"
+    )
+
+
+def _sqlite_period_delta(row, sign):
+    return (
+        f"INSERT INTO {PERIOD_DAYS} (township_id, started, ended, n, area) "
+        f"SELECT e.township_id, {row}.rectified_on, COALESCE({row}.reopened_on, '{END}'), {sign}1, "
+        f"{sign}CAST(ROUND({row}.demolished_m2 * 100) AS INTEGER) FROM {UNITS} e "
+        f"WHERE e.id = {row}.enterprise_id AND e.deleted_at IS NULL AND {row}.deleted_at IS NULL {_PERIOD_UPSERT};"
+    )
+
+
+def _sqlite_triggers():
+    moved = "(OLD.deleted_at IS NOT NEW.deleted_at OR OLD.township_id <> NEW.township_id)"
+    unit_changed = f"({moved} OR OLD.identified_on <> NEW.identified_on)"
+    period_changed = (
+        "(OLD.deleted_at IS NOT NEW.deleted_at OR OLD.rectified_on <> NEW.rectified_on "
+        "OR OLD.reopened_on IS NOT NEW.reopened_on OR OLD.demolished_m2 <> NEW.demolished_m2 "
+        "OR OLD.enterprise_id <> NEW.enterprise_id)"
+    )
+    triggers = {
+        "siwu_units_insert": f"AFTER INSERT ON {UNITS} BEGIN {_sqlite_unit_delta('NEW', '+')} END",
+        "siwu_units_update": (
+            f"AFTER UPDATE ON {UNITS} WHEN {unit_changed} BEGIN "
+            f"{_sqlite_unit_delta('OLD', '-')} {_sqlite_unit_delta('NEW', '+')} "
+            f"{_sqlite_periods_of_unit('OLD', '-', f'OLD.deleted_at IS NULL AND {moved}')} "
+            f"{_sqlite_periods_of_unit('NEW', '+', f'NEW.deleted_at IS NULL AND {moved}')} END"
+        ),
+        "siwu_units_delete": f"AFTER DELETE ON {UNITS} BEGIN {_sqlite_unit_delta('OLD', '-')} END",
+        "siwu_periods_insert": f"AFTER INSERT ON {PERIODS} BEGIN {_sqlite_period_delta('NEW', '+')} END",
+        "siwu_periods_update": (
+            f"AFTER UPDATE ON {PERIODS} WHEN {period_changed} BEGIN "
+            f"{_sqlite_period_delta('OLD', '-')} {_sqlite_period_delta('NEW', '+')} END"
+        ),
+        "siwu_periods_delete": f"AFTER DELETE ON {PERIODS} BEGIN {_sqlite_period_delta('OLD', '-')} END",
+    }
+    statements = []
+    for name, body in triggers.items():
+        statements.append(f"DROP TRIGGER IF EXISTS {name}")
+        statements.append(f"CREATE TRIGGER {name} {body}")
+    return statements
+
+
+def install(schema_editor=None):
+    """Create (or replace) the triggers on the current database and rebuild the tables from the register."""
+    conn = schema_editor.connection if schema_editor is not None else connection
+    statements = {"postgresql": _pg_triggers, "sqlite": _sqlite_triggers}[conn.vendor]()
+    with conn.cursor() as cursor:
+        for sql in statements:
+            cursor.execute(sql)
+    rebuild(conn)
+
+
+def uninstall(schema_editor):
+    conn = schema_editor.connection
+    with conn.cursor() as cursor:
+        for prefix, table in (("siwu_units", UNITS), ("siwu_periods", PERIODS)):
+            for event in ("insert", "update", "delete"):
+                if conn.vendor == "postgresql":
+                    cursor.execute(f"DROP TRIGGER IF EXISTS {prefix}_{event} ON {table}")
+                else:
+                    cursor.execute(f"DROP TRIGGER IF EXISTS {prefix}_{event}")
+        if conn.vendor == "postgresql":
+            cursor.execute("DROP FUNCTION IF EXISTS siwu_unit_days(), siwu_period_days()")
+
+
+# --- recount and compare -----------------------------------------------------------------------
+
+_AREA = {"postgresql": _PG_AREA, "sqlite": "CAST(ROUND(r.demolished_m2 * 100) AS INTEGER)"}
+_END = {"postgresql": f"DATE '{END}'", "sqlite": f"'{END}'"}
+
+
+def _recount_sql(conn):
+    units = f"SELECT township_id, identified_on, COUNT(*) FROM {UNITS} WHERE deleted_at IS NULL GROUP BY 1, 2"
+    periods = (
+        f"SELECT e.township_id, r.rectified_on, COALESCE(r.reopened_on, {_END[conn.vendor]}), COUNT(*), "
+        f"SUM({_AREA[conn.vendor]}) FROM {PERIODS} r JOIN {UNITS} e ON e.id = r.enterprise_id "
+        f"WHERE r.deleted_at IS NULL AND e.deleted_at IS NULL GROUP BY 1, 2, 3"
+    )
+    return units, periods
+
+
+def rebuild(conn=None):
+    """Recompute both tables from the register (the migration, and ``verify_counts --repair``)."""
+    conn = conn or connection
+    units, periods = _recount_sql(conn)
+    with transaction.atomic(using=conn.alias), conn.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {UNIT_DAYS}")
+        cursor.execute(f"DELETE FROM {PERIOD_DAYS}")
+        cursor.execute(f"INSERT INTO {UNIT_DAYS} (township_id, day, n) {units}")
+        cursor.execute(f"INSERT INTO {PERIOD_DAYS} (township_id, started, ended, n, area) {periods}")
+
+
+def _as_counter(rows, width):
+    found = Counter()
+    for row in rows:
+        key, values = tuple(str(v) for v in row[:width]), tuple(int(v) for v in row[width:])
+        found[key] = values
+    return {key: values for key, values in found.items() if any(values)}
+
+
+def recount():
+    """(units, periods) computed from the register now: {key: (n,)} and {key: (n, area)}."""
+    units, periods = _recount_sql(connection)
+    with connection.cursor() as cursor:
+        cursor.execute(units)
+        unit_rows = cursor.fetchall()
+        cursor.execute(periods)
+        period_rows = cursor.fetchall()
+    return _as_counter(unit_rows, 2), _as_counter(period_rows, 3)
+
+
+def maintained():
+    """(units, periods) as the triggers keep them, in the same shape as ``recount()``."""
+    unit_rows = UnitDay.objects.values_list("township_id", "day", "n")
+    period_rows = PeriodDay.objects.values_list("township_id", "started", "ended", "n", "area")
+    return _as_counter(unit_rows, 2), _as_counter(period_rows, 3)
+
+
+def differences():
+    """Keys whose maintained counts differ from a full recount: [(table, key, maintained, recounted)]."""
+    found = []
+    for table, kept, counted in zip(("units", "periods"), maintained(), recount(), strict=True):
+        for key in sorted(kept.keys() | counted.keys()):
+            if kept.get(key) != counted.get(key):
+                found.append((table, key, kept.get(key), counted.get(key)))
+    return found
