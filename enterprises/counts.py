@@ -118,28 +118,56 @@ def _pg_triggers():
 # --- SQLite ------------------------------------------------------------------------------------
 
 
+# A subtraction is an UPDATE of the row the addition made (it always exists in normal operation).
+# Not an upsert: when a test database is flushed table by table (DELETE FROM, in any order), a
+# subtraction whose row is gone already must leave nothing behind.
+
+
 def _sqlite_unit_delta(row, sign):
+    if sign == "-":
+        return (
+            f"UPDATE {UNIT_DAYS} SET n = n - 1 WHERE {row}.deleted_at IS NULL "
+            f"AND township_id = {row}.township_id AND day = {row}.identified_on;"
+        )
     return (
-        f"INSERT INTO {UNIT_DAYS} (township_id, day, n) SELECT {row}.township_id, {row}.identified_on, {sign}1 "
+        f"INSERT INTO {UNIT_DAYS} (township_id, day, n) SELECT {row}.township_id, {row}.identified_on, 1 "
         f"WHERE {row}.deleted_at IS NULL {_UNIT_UPSERT};"
     )
 
 
 def _sqlite_periods_of_unit(unit, sign, condition):
+    grouped = (
+        f"SELECT r.rectified_on AS started, COALESCE(r.reopened_on, '{END}') AS ended, COUNT(*) AS n, "
+        f"SUM(CAST(ROUND(r.demolished_m2 * 100) AS INTEGER)) AS area FROM {PERIODS} r "
+        f"WHERE r.enterprise_id = {unit}.id AND r.deleted_at IS NULL GROUP BY 1, 2"
+    )
+    if sign == "-":
+        return (
+            f"UPDATE {PERIOD_DAYS} SET n = {PERIOD_DAYS}.n - x.n, area = {PERIOD_DAYS}.area - x.area "
+            f"FROM ({grouped}) AS x WHERE {condition} AND {PERIOD_DAYS}.township_id = {unit}.township_id "
+            f"AND {PERIOD_DAYS}.started = x.started AND {PERIOD_DAYS}.ended = x.ended;"
+        )
     return (
         f"INSERT INTO {PERIOD_DAYS} (township_id, started, ended, n, area) "
-        f"SELECT {unit}.township_id, r.rectified_on, COALESCE(r.reopened_on, '{END}'), {sign}COUNT(*), "
-        f"{sign}SUM(CAST(ROUND(r.demolished_m2 * 100) AS INTEGER)) FROM {PERIODS} r "
-        f"WHERE r.enterprise_id = {unit}.id AND r.deleted_at IS NULL AND {condition} GROUP BY 1, 2, 3 {_PERIOD_UPSERT};"
+        f"SELECT {unit}.township_id, x.started, x.ended, x.n, x.area FROM ({grouped}) AS x "
+        f"WHERE {condition} {_PERIOD_UPSERT};"
     )
 
 
 def _sqlite_period_delta(row, sign):
+    area = f"CAST(ROUND({row}.demolished_m2 * 100) AS INTEGER)"
+    alive = f"{row}.deleted_at IS NULL"
+    if sign == "-":
+        return (
+            f"UPDATE {PERIOD_DAYS} SET n = n - 1, area = area - {area} WHERE {alive} "
+            f"AND township_id = (SELECT e.township_id FROM {UNITS} e WHERE e.id = {row}.enterprise_id "
+            f"AND e.deleted_at IS NULL) AND started = {row}.rectified_on "
+            f"AND ended = COALESCE({row}.reopened_on, '{END}');"
+        )
     return (
         f"INSERT INTO {PERIOD_DAYS} (township_id, started, ended, n, area) "
-        f"SELECT e.township_id, {row}.rectified_on, COALESCE({row}.reopened_on, '{END}'), {sign}1, "
-        f"{sign}CAST(ROUND({row}.demolished_m2 * 100) AS INTEGER) FROM {UNITS} e "
-        f"WHERE e.id = {row}.enterprise_id AND e.deleted_at IS NULL AND {row}.deleted_at IS NULL {_PERIOD_UPSERT};"
+        f"SELECT e.township_id, {row}.rectified_on, COALESCE({row}.reopened_on, '{END}'), 1, {area} "
+        f"FROM {UNITS} e WHERE e.id = {row}.enterprise_id AND e.deleted_at IS NULL AND {alive} {_PERIOD_UPSERT};"
     )
 
 
