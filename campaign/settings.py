@@ -9,6 +9,11 @@ import os
 from pathlib import Path
 
 import dj_database_url
+
+# python-docx (the notices) brings lxml, and openpyxl switches to it when it can import it: its xlsx
+# would then write Chinese as character references (&#22478;). Keep openpyxl's own writer; this must
+# be set before openpyxl is first imported, which settings (loaded first) guarantee.
+os.environ.setdefault("OPENPYXL_LXML", "False")
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent

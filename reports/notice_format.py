@@ -1,0 +1,239 @@
+"""Words and numbers of a notice as its documents print them, shared by the .docx, .xlsx and HTML.
+
+Everything here reads the content dict of reports.notice (the archived figures) and nothing else.
+"""
+
+import datetime
+
+from django.utils.translation import gettext as _
+
+
+def chinese_date(text):
+    """'2018-03-31' → '2018年3月31日' (公文 dates have no leading zeros)."""
+    if not text:
+        return ""
+    day = datetime.date.fromisoformat(text)
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def short_date(text):
+    day = datetime.date.fromisoformat(text)
+    return f"{day.month}月{day.day}日"
+
+
+def pct(value):
+    return "—" if value is None else f"{value:.2f}"
+
+
+def number(value):
+    return "—" if value is None else str(value)
+
+
+def rank_change(change, previous_rank=None):
+    """Places gained since the previous notice or quarter, in words; "—" when there is nothing to compare."""
+    if change is None:
+        return "—"
+    if change > 0:
+        return _("上升%(n)s") % {"n": change}
+    if change < 0:
+        return _("下降%(n)s") % {"n": -change}
+    return _("持平")
+
+
+def title(content):
+    if content["kind"] == "assessment":
+        return _("“四无”整治季度督考通报")
+    return _("“四无”整治一周一通报")
+
+
+def serial_text(content):
+    if content["kind"] == "assessment":
+        return _("%(year)s年%(day)s节点") % {
+            "year": content["campaign"]["year"],
+            "day": short_date(content["milestone_date"]),
+        }
+    return _("第%(serial)s期") % {"serial": content["serial"]}
+
+
+def heading(content):
+    if content["kind"] == "assessment":
+        return _("关于%(day)s节点目标完成情况的考核通报") % {"day": chinese_date(content["milestone_date"])}
+    return _("全市“四无”整治工作进展情况通报")
+
+
+def draft_mark(content):
+    return _("草稿（未发布，仅供审核）") if content["draft"] else ""
+
+
+def _milestone_text(city):
+    due, nxt = city["milestone_due"], city["milestone_next"]
+    parts = []
+    if due:
+        state = _("已完成") if due["met"] else _("未完成")
+        parts.append(
+            _("%(day)s节点目标%(percent)s%%（%(required)s家）%(state)s")
+            % {"day": short_date(due["date"]), "percent": due["percent"], "required": due["required"], "state": state}
+        )
+    if nxt:
+        parts.append(
+            _("下一节点%(day)s须累计完成%(percent)s%%（%(required)s家），尚差%(shortfall)s家，剩余%(days)s天")
+            % {
+                "day": short_date(nxt["date"]),
+                "percent": nxt["percent"],
+                "required": nxt["required"],
+                "shortfall": nxt["shortfall"],
+                "days": nxt["days_left"],
+            }
+        )
+    return "；".join(parts)
+
+
+def overview(content):
+    """The first body paragraph: the city's totals and milestones."""
+    city = content["city"]
+    text = _(
+        "截至%(day)s，全市年度整治任务%(target)s家，累计整治%(rectified)s家，完成率%(rate)s%%"
+        "（序时进度%(expected)s%%）。本周（%(first)s至%(last)s）整治%(week)s家，新排查%(new)s家；"
+        "累计排查%(identified)s家，尚未整治%(open)s家。"
+    ) % {
+        "day": chinese_date(content["as_of"]),
+        "target": city["target"],
+        "rectified": city["rectified"],
+        "rate": pct(city["rate"]),
+        "expected": pct(city["expected_rate"]),
+        "first": short_date(content["week"][0]),
+        "last": short_date(content["week"][1]),
+        "week": city["week_rectified"],
+        "new": city["week_identified"],
+        "identified": city["identified"],
+        "open": city["open"],
+    }
+    milestones = _milestone_text(city)
+    return text + (milestones + "。" if milestones else "")
+
+
+def red_intro(content):
+    rule = content["red_rule_label"]
+    if not content["red_list"]:
+        return _("按“%(rule)s”的规则，本期无乡镇(街道)列入红色名单。") % {"rule": rule}
+    names = "、".join(r["name"] for r in content["red_list"])
+    return _("按“%(rule)s”的规则，本期列入红色名单的有：%(names)s，建议约谈其主要负责人。") % {
+        "rule": rule,
+        "names": names,
+    }
+
+
+def inspection_intro(content):
+    ins = content["inspections"]
+    kinds = "、".join(f"{k['kind']}{k['count']}次" for k in ins["kinds"])
+    text = _("本周开展督查%(count)s次") % {"count": ins["count"]}
+    if kinds:
+        text += f"（{kinds}）"
+    return text + _(
+        "，发现问题%(week)s个；截至本期，未销号问题%(open)s个，其中逾期未整改%(overdue)s个；本周发现死灰复燃%(relapses)s家。"
+    ) % {
+        "week": ins["findings_week"],
+        "open": ins["findings_open"],
+        "overdue": ins["findings_overdue"],
+        "relapses": len(ins["relapses"]),
+    }
+
+
+def changes_intro(content):
+    changes = content["changes"]
+    if changes is None:
+        return _("本期为首期通报，无往期数据。")
+    if not changes["townships"]:
+        return _("第%(serial)s期（截至%(day)s）发布后，该期数据未发生变化。") % {
+            "serial": changes["serial"],
+            "day": chinese_date(changes["as_of"]),
+        }
+    return _(
+        "第%(serial)s期（截至%(day)s）发布后，以下乡镇(街道)补录或撤回了该日期以前的记录，"
+        "该期全市累计整治由%(then)s家变为%(now)s家（已发布的通报不作修改）："
+    ) % {
+        "serial": changes["serial"],
+        "day": chinese_date(changes["as_of"]),
+        "then": changes["city_then"],
+        "now": changes["city_now"],
+    }
+
+
+def assessment_overview(content):
+    city = content["city"]
+    state = _("已完成") if city["met"] else _("未完成")
+    text = _(
+        "截至%(day)s节点，全市累计整治%(rectified)s家，节点目标%(percent)s%%（%(required)s家）%(state)s，"
+        "完成率%(rate)s%%，本季度整治%(quarter)s家。"
+    ) % {
+        "day": chinese_date(content["milestone_date"]),
+        "rectified": city["rectified"],
+        "percent": content["percent"],
+        "required": number(city["required"]),
+        "state": state,
+        "rate": pct(city["rate"]),
+        "quarter": city["quarter_rectified"],
+    }
+    met = "、".join(content["met"]) or _("无")
+    not_met = "、".join(content["not_met"]) or _("无")
+    return text + _("完成节点目标的乡镇(街道)：%(met)s；未完成的：%(not_met)s。") % {"met": met, "not_met": not_met}
+
+
+# Column headers and cell values of the township table, in the order every format prints them.
+def township_headers():
+    return [
+        _("排名"),
+        _("乡镇(街道)"),
+        _("年度任务"),
+        _("本周整治"),
+        _("累计整治"),
+        _("完成率(%)"),
+        _("序时进度(%)"),
+        _("预警"),
+        _("较上期"),
+        _("距下一节点"),
+    ]
+
+
+def township_cells(row):
+    return [
+        number(row["rank"]),
+        row["name"],
+        str(row["target"]),
+        str(row["week_rectified"]),
+        str(row["rectified"]),
+        pct(row["rate"]),
+        pct(row["expected_rate"]),
+        row["colour_label"],
+        rank_change(row["rank_change"], row["previous_rank"]),
+        number(row["shortfall"]),
+    ]
+
+
+def assessment_headers():
+    return [
+        _("排名"),
+        _("乡镇(街道)"),
+        _("年度任务"),
+        _("节点应完成"),
+        _("累计整治"),
+        _("本季度整治"),
+        _("完成率(%)"),
+        _("节点目标"),
+        _("较上季度"),
+    ]
+
+
+def assessment_cells(row):
+    met = "—" if row["met"] is None or not row["target"] else (_("完成") if row["met"] else _("未完成"))
+    return [
+        number(row["rank"]),
+        row["name"],
+        str(row["target"]),
+        number(row["required"]),
+        str(row["rectified"]),
+        str(row["quarter_rectified"]),
+        pct(row["rate"]),
+        met,
+        rank_change(row["rank_change"], row["previous_rank"]),
+    ]

@@ -1,0 +1,52 @@
+"""A notice (or quarterly assessment) as a printable, self-contained HTML page.
+
+The stored page carries its own print CSS and the chart as a data: URI, so the archived file opens
+and prints the same anywhere, without the site's static files (and with no CDN). The preview page
+in the site includes the same body template.
+"""
+
+import base64
+
+from django.template.loader import render_to_string
+
+from . import notice_chart
+from . import notice_format as fmt
+
+
+def _rows(headers, cells, content):
+    """(row, [(header, cell), …]) per township: every cell knows its column label (phone layout)."""
+    return [(row, list(zip(headers, cells(row)))) for row in content["townships"]]
+
+
+def context(content):
+    """What templates/reports/notice_body.html needs, all derived from ``content``."""
+    png = notice_chart.render_png(content["chart"])
+    shared = {
+        "n": content,
+        "title": fmt.title(content),
+        "serial_text": fmt.serial_text(content),
+        "heading": fmt.heading(content),
+        "draft_mark": fmt.draft_mark(content),
+        "issued_on_text": fmt.chinese_date(content["issued_on"]),
+        "chart_uri": "data:image/png;base64," + base64.b64encode(png).decode("ascii"),
+    }
+    if content["kind"] == "assessment":
+        return shared | {
+            "overview": fmt.assessment_overview(content),
+            "headers": fmt.assessment_headers(),
+            "rows": _rows(fmt.assessment_headers(), fmt.assessment_cells, content),
+            "verdict_lines": [line.strip() for line in content["verdict"].splitlines() if line.strip()],
+        }
+    return shared | {
+        "as_of_text": fmt.chinese_date(content["as_of"]),
+        "overview": fmt.overview(content),
+        "headers": fmt.township_headers(),
+        "rows": _rows(fmt.township_headers(), fmt.township_cells, content),
+        "red_intro": fmt.red_intro(content),
+        "inspection_intro": fmt.inspection_intro(content),
+        "changes_intro": fmt.changes_intro(content),
+    }
+
+
+def render(content):
+    return render_to_string("reports/notice_print.html", context(content)).encode("utf-8")
