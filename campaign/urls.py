@@ -18,7 +18,9 @@ urlpatterns = [
     path("manage/", include("campaign.manage_urls")),
     path("audit/", include("campaign.audit_urls")),
     path("units/", include("enterprises.urls")),
+    path("inspections/", include("inspections.urls")),
     path("imports/", include("enterprises.import_urls")),
     path("exports/", include("reports.export_urls")),
+    path("notices/", include("reports.notice_urls")),
     path("", include("reports.urls")),
 ]

@@ -16,6 +16,9 @@ from django.test import Client
 from enterprises.models import ImportBatch, Method
 from enterprises.photos import attach_photos, clean_photos
 from enterprises.services import rectification_record, unit_delete
+from inspections import services as inspection_services
+from inspections.forms import attach_inspection_photos
+from inspections.models import CrossAssignment, CrossRound, FindingKind, Kind, Severity
 from tests.enterprises.test_photos import make_image_bytes
 from tests.factories import make_campaign, make_township, make_unit, make_user, make_village, set_target
 
@@ -68,6 +71,55 @@ def world(db, frozen_today, settings, tmp_path):
         created=1,
     )
 
+    # Inspections of township A: one by an inspector with a photo and a serious finding (which
+    # scheduled a follow-up), a finding staff A reported rectified, a cross round in which B inspects
+    # A today, a look-back sample of A, and A's reconciliation with one difference raised.
+    inspector = users["inspector"]
+    inspection = inspection_services.inspection_record(
+        kind=Kind.UNANNOUNCED,
+        inspected_on=D(2018, 6, 20),
+        team="市督查组",
+        township=town_a,
+        units=[unit_a],
+        user=inspector,
+    )
+    upload = SimpleUploadedFile("督查.jpg", make_image_bytes(), "image/jpeg")
+    (inspection_photo,) = attach_inspection_photos(inspection=inspection, photos=clean_photos([upload]), user=inspector)
+    finding = inspection_services.finding_record(
+        inspection=inspection,
+        kind=FindingKind.NOT_DONE,
+        severity=Severity.SERIOUS,
+        description="消防通道堵塞",
+        deadline=D(2018, 7, 15),
+        enterprise=unit_a,
+        user=inspector,
+    )
+    finding_done = inspection_services.finding_record(
+        inspection=inspection,
+        kind=FindingKind.OTHER,
+        description="台账不全",
+        deadline=D(2018, 7, 5),
+        enterprise=unit_a,
+        user=inspector,
+    )
+    inspection_services.finding_rectified(
+        finding=finding_done, rectified_on=D(2018, 6, 25), note="已补齐", user=users["staff_a"]
+    )
+    cross_round = CrossRound.objects.create(
+        campaign=campaign,
+        name="第二轮交叉督查",
+        held_on=D(2018, 6, 1),
+        ends_on=D(2018, 7, 31),
+        seed=1,
+        created_by=admin,
+    )
+    assignment = CrossAssignment.objects.create(round=cross_round, inspecting=town_b, inspected=town_a)
+    draw = inspection_services.lookback_draw(campaign=campaign, township=town_a, as_of=TODAY, seed=7, user=inspector)
+    reconciliation = inspection_services.reconciliation_open(township=town_a, user=users["staff_a"])
+    reconciliation_item = inspection_services.reconciliation_dispute(
+        reconciliation=reconciliation, description="宏达五金厂已停产", enterprise=unit_a, user=users["staff_a"]
+    )
+
     clients = {"anon": Client()}
     for role, user in users.items():
         clients[role] = Client()
@@ -93,4 +145,15 @@ def world(db, frozen_today, settings, tmp_path):
         target_user=target_user,
         batch=batch,
         history_id=unit_a.history.earliest().history_id,
+        inspection=inspection,
+        inspection_photo=inspection_photo,
+        finding=finding,
+        follow_up=finding.follow_ups.get(),
+        finding_done=finding_done,
+        cross_round=cross_round,
+        assignment=assignment,
+        draw=draw,
+        lookback=draw.lookbacks.get(),
+        reconciliation=reconciliation,
+        reconciliation_item=reconciliation_item,
     )

@@ -52,6 +52,24 @@ ARGS = {
     "manage:milestones": lambda w: {"slug": w.campaign.slug},
     "manage:targets": lambda w: {"slug": w.campaign.slug},
     "manage:target_add": lambda w: {"slug": w.campaign.slug},
+    "inspections:detail": lambda w: {"pk": w.inspection.pk},
+    "inspections:photo": lambda w: {"pk": w.inspection.pk, "photo_pk": w.inspection_photo.pk},
+    "inspections:follow_up": lambda w: {"pk": w.follow_up.pk},
+    "inspections:finding_create": lambda w: {"pk": w.inspection.pk},
+    "inspections:finding": lambda w: {"pk": w.finding.pk},
+    "inspections:finding_rectified": lambda w: {"pk": w.finding.pk},
+    "inspections:finding_verify": lambda w: {"pk": w.finding_done.pk},
+    "inspections:round": lambda w: {"pk": w.cross_round.pk},
+    "inspections:cross_units": lambda w: {"pk": w.assignment.pk},
+    "inspections:cross_unit": lambda w: {"pk": w.assignment.pk, "unit_pk": w.unit_a.pk},
+    "inspections:draw": lambda w: {"pk": w.draw.pk},
+    "inspections:lookback": lambda w: {"pk": w.lookback.pk},
+    "inspections:clearance": lambda w: {"pk": w.unit_a.pk},
+    "inspections:reconciliation": lambda w: {"pk": w.reconciliation.pk},
+    "inspections:reconciliation_dispute": lambda w: {"pk": w.reconciliation.pk},
+    "inspections:reconciliation_confirm": lambda w: {"pk": w.reconciliation.pk},
+    "inspections:reconciliation_resolve": lambda w: {"pk": w.reconciliation_item.pk},
+    "inspections:settings": lambda w: {"slug": w.campaign.slug},
 }
 QUERY = {
     "reports:progress_api": "?campaign=c2018&as_of=2018-03-31",
@@ -170,6 +188,66 @@ manage:targets            GET     login  403     403     403       403    ok    
 manage:targets            POST    login  403     403     403       403    ok    login
 manage:target_add         GET     login  403     403     403       403    ok    login
 manage:target_add         POST    login  403     403     403       403    ok    login
+# --- inspections: read by all in scope; inspectors and city admins record and verify; township B
+# --- inspects A in the world's cross round, so staff_b records a cross inspection and reads A read-only
+inspections:list                    GET     login  ok      ok      ok        ok     ok    login
+inspections:list                    POST    405    405     405     405       405    405   405
+inspections:create                  GET     login  403     ok      ok        403    ok    login
+inspections:create                  POST    login  403     ok      ok        403    ok    login
+inspections:detail                  GET     login  ok      404     ok        ok     ok    login
+inspections:detail                  POST    405    405     405     405       405    405   405
+inspections:photo                   GET     login  ok      404     ok        ok     ok    login
+inspections:photo                   POST    405    405     405     405       405    405   405
+inspections:follow_up               GET     login  403     403     ok        403    ok    login
+inspections:follow_up               POST    login  403     403     ok        403    ok    login
+inspections:finding_create          GET     login  403     404     ok        403    ok    login
+inspections:finding_create          POST    login  403     404     ok        403    ok    login
+inspections:findings                GET     login  ok      ok      ok        ok     ok    login
+inspections:findings                POST    405    405     405     405       405    405   405
+inspections:finding                 GET     login  ok      404     ok        ok     ok    login
+inspections:finding                 POST    405    405     405     405       405    405   405
+inspections:finding_rectified       GET     login  ok      404     403       403    ok    login
+inspections:finding_rectified       POST    login  ok      404     403       403    ok    login
+inspections:finding_verify          GET     login  403     403     ok        403    ok    login
+inspections:finding_verify          POST    login  403     403     ok        403    ok    login
+inspections:rounds                  GET     login  ok      ok      ok        ok     ok    login
+inspections:rounds                  POST    405    405     405     405       405    405   405
+inspections:round_create            GET     login  403     403     403       403    ok    login
+inspections:round_create            POST    login  403     403     403       403    ok    login
+inspections:round                   GET     login  ok      ok      ok        ok     ok    login
+inspections:round                   POST    405    405     405     405       405    405   405
+inspections:cross_units             GET     login  404     ok      403       403    403   login
+inspections:cross_units             POST    405    405     405     405       405    405   405
+inspections:cross_unit              GET     login  404     ok      403       403    403   login
+inspections:cross_unit              POST    405    405     405     405       405    405   405
+inspections:lookbacks               GET     login  ok      ok      ok        ok     ok    login
+inspections:lookbacks               POST    405    405     405     405       405    405   405
+inspections:lookback                GET     login  ok      404     ok        ok     ok    login
+inspections:lookback                POST    login  403     403     ok        403    ok    login
+inspections:schedule                GET     login  403     403     ok        403    ok    login
+inspections:schedule                POST    login  403     403     ok        403    ok    login
+inspections:draw_create             GET     login  403     403     ok        403    ok    login
+inspections:draw_create             POST    login  403     403     ok        403    ok    login
+inspections:draw                    GET     login  ok      404     ok        ok     ok    login
+inspections:draw                    POST    405    405     405     405       405    405   405
+inspections:clearance               GET     login  ok      404     ok        ok     ok    login
+inspections:clearance               POST    login  ok      404     403       403    ok    login
+inspections:reconciliations         GET     login  ok      ok      ok        ok     ok    login
+inspections:reconciliations         POST    405    405     405     405       405    405   405
+inspections:reconciliation_open     GET     login  ok      ok      403       403    ok    login
+inspections:reconciliation_open     POST    login  go      go      403       403    ok    login
+inspections:reconciliation          GET     login  ok      404     ok        ok     ok    login
+inspections:reconciliation          POST    405    405     405     405       405    405   405
+inspections:reconciliation_dispute  GET     405    405     405     405       405    405   405
+inspections:reconciliation_dispute  POST    login  ok      404     403       403    403   login
+inspections:reconciliation_resolve  GET     405    405     405     405       405    405   405
+inspections:reconciliation_resolve  POST    login  403     403     403       403    ok    login
+inspections:reconciliation_confirm  GET     405    405     405     405       405    405   405
+inspections:reconciliation_confirm  POST    login  go      404     403       403    go    login
+inspections:quality                 GET     login  ok      ok      ok        ok     ok    login
+inspections:quality                 POST    405    405     405     405       405    405   405
+inspections:settings                GET     login  403     403     403       403    ok    login
+inspections:settings                POST    login  403     403     403       403    ok    login
 """
 # fmt: on
 
