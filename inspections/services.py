@@ -553,6 +553,7 @@ def reconciliation_dispute(*, reconciliation, description, enterprise=None, find
 
 @transaction.atomic
 def reconciliation_resolve(*, item, resolution, user=None):
+    item = ReconciliationItem.objects.select_for_update().get(pk=item.pk)  # two admins at once: one resolves
     if item.resolved_at is not None:
         raise ValidationError({"__all__": _("该差异已处理")})
     item.resolved_at, item.resolved_by, item.resolution = timezone.now(), user, resolution

@@ -19,6 +19,8 @@ from enterprises.services import rectification_record, unit_delete
 from inspections import services as inspection_services
 from inspections.forms import attach_inspection_photos
 from inspections.models import CrossAssignment, CrossRound, FindingKind, Kind, Severity
+from reports.models import Commitment, Interview
+from reports.notice import assessment_freeze, notice_issue
 from tests.enterprises.test_photos import make_image_bytes
 from tests.factories import make_campaign, make_township, make_unit, make_user, make_village, set_target
 
@@ -120,6 +122,13 @@ def world(db, frozen_today, settings, tmp_path):
         reconciliation=reconciliation, description="宏达五金厂已停产", enterprise=unit_a, user=users["staff_a"]
     )
 
+    notice = notice_issue(campaign=campaign, as_of=D(2018, 6, 29), user=admin)
+    interview = Interview.objects.create(
+        campaign=campaign, township=town_a, notice=notice, held_on=TODAY, summoned="街道主任 王某某", created_by=admin
+    )
+    commitment = Commitment.objects.create(interview=interview, text="七月底前完成剩余单位整治", due_on=D(2018, 7, 31))
+    assessment = assessment_freeze(campaign=campaign, milestone_date=D(2018, 3, 31), verdict="总体达标", user=admin)
+
     clients = {"anon": Client()}
     for role, user in users.items():
         clients[role] = Client()
@@ -156,4 +165,8 @@ def world(db, frozen_today, settings, tmp_path):
         lookback=draw.lookbacks.get(),
         reconciliation=reconciliation,
         reconciliation_item=reconciliation_item,
+        notice=notice,
+        interview=interview,
+        commitment=commitment,
+        assessment=assessment,
     )

@@ -70,11 +70,20 @@ ARGS = {
     "inspections:reconciliation_confirm": lambda w: {"pk": w.reconciliation.pk},
     "inspections:reconciliation_resolve": lambda w: {"pk": w.reconciliation_item.pk},
     "inspections:settings": lambda w: {"slug": w.campaign.slug},
+    "notices:draft_download": {"fmt": "docx"},
+    "notices:detail": lambda w: {"pk": w.notice.pk},
+    "notices:download": lambda w: {"pk": w.notice.pk, "fmt": "docx"},
+    "notices:interview": lambda w: {"pk": w.interview.pk},
+    "notices:commitment_create": lambda w: {"pk": w.interview.pk},
+    "notices:commitment": lambda w: {"pk": w.commitment.pk},
+    "notices:assessment": lambda w: {"pk": w.assessment.pk},
+    "notices:assessment_download": lambda w: {"pk": w.assessment.pk, "fmt": "xlsx"},
 }
 QUERY = {
     "reports:progress_api": "?campaign=c2018&as_of=2018-03-31",
     "report_exports:progress": "?campaign=c2018&as_of=2018-03-31",
     "report_exports:ledger": "?campaign=c2018&as_of=2018-03-31",
+    "notices:assessment_preview": "?date=2018-06-30",
 }
 
 # fmt: off
@@ -127,6 +136,39 @@ enterprises:reinstate     GET     login  go      404     403       403    go    
 enterprises:reinstate     POST    login  go      404     403       403    go    login
 enterprises:photo         GET     login  ok      404     ok        ok     ok    login
 enterprises:photo         POST    405    405     405     405       405    405   405
+# --- weekly notices, interviews, quarterly assessments: read by all, issued by city admins -------
+notices:list              GET     login  ok      ok      ok        ok     ok    login
+notices:list              POST    405    405     405     405       405    405   405
+notices:preview           GET     login  ok      ok      ok        ok     ok    login
+notices:preview           POST    405    405     405     405       405    405   405
+notices:draft_download    GET     login  ok      ok      ok        ok     ok    login
+notices:draft_download    POST    405    405     405     405       405    405   405
+notices:issue             GET     405    405     405     405       405    405   405
+notices:issue             POST    login  403     403     403       403    go    login
+notices:settings          GET     login  403     403     403       403    ok    login
+notices:settings          POST    login  403     403     403       403    ok    login
+notices:detail            GET     login  ok      ok      ok        ok     ok    login
+notices:detail            POST    405    405     405     405       405    405   405
+notices:download          GET     login  ok      ok      ok        ok     ok    login
+notices:download          POST    405    405     405     405       405    405   405
+notices:interviews        GET     login  ok      ok      ok        ok     ok    login
+notices:interviews        POST    405    405     405     405       405    405   405
+notices:interview_create  GET     login  403     403     403       403    ok    login
+notices:interview_create  POST    login  403     403     403       403    ok    login
+notices:interview         GET     login  ok      ok      ok        ok     ok    login
+notices:interview         POST    405    405     405     405       405    405   405
+notices:commitment_create GET     login  403     403     403       403    ok    login
+notices:commitment_create POST    login  403     403     403       403    ok    login
+notices:commitment        GET     login  403     403     403       403    ok    login
+notices:commitment        POST    login  403     403     403       403    ok    login
+notices:assessments       GET     login  ok      ok      ok        ok     ok    login
+notices:assessments       POST    405    405     405     405       405    405   405
+notices:assessment_preview GET    login  ok      ok      ok        ok     ok    login
+notices:assessment_preview POST   login  403     403     403       403    ok    login
+notices:assessment        GET     login  ok      ok      ok        ok     ok    login
+notices:assessment        POST    405    405     405     405       405    405   405
+notices:assessment_download GET   login  ok      ok      ok        ok     ok    login
+notices:assessment_download POST  405    405     405     405       405    405   405
 # --- audit trail: city admins ------------------------------------------------------------------
 audit:index               GET     login  403     403     403       403    ok    login
 audit:index               POST    405    405     405     405       405    405   405
