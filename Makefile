@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint migrate demo messages clean
+.PHONY: install run test lint migrate demo messages clean bench
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,12 @@ test: lint
 	$(PY) manage.py check --fail-level WARNING
 	$(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/pytest
+
+# Page timings on a synthetic city (default 100,000 units) on the database DATABASE_URL names;
+# writes the table to docs/performance.md. UNITS=1000000 for the province case.
+UNITS ?= 100000
+bench: migrate
+	$(PY) manage.py bench --units $(UNITS)
 
 # Maintainers only (needs GNU gettext): refresh the English catalog from the Chinese source strings,
 # then compile both catalogs. The compiled .mo files are committed, so users need no gettext.

@@ -1,0 +1,218 @@
+"""``make bench``: build a synthetic city at scale and time every page that matters on it.
+
+    python manage.py bench [--units 100000] [--runs 20] [--no-write]
+
+Runs on the database DATABASE_URL names. Prints a table (median and p95 server time in ms, query
+count) and writes it to docs/performance.md between the bench markers, with the machine, the scale
+and the command. The synthetic campaign (slug ``bench``) is built once and reused by later runs on
+the same database; the import is rolled back.
+"""
+
+import datetime
+import io
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.db import connection
+from django.test import Client, override_settings
+from django.urls import reverse
+
+from campaign.access import assign_role
+from campaign.models import Township
+from enterprises.models import Enterprise
+from reports import benchmark
+
+START_MARK, END_MARK = "<!-- bench:start -->", "<!-- bench:end -->"
+TARGETS_100K = {
+    "dashboard": 25,
+    "township page": 25,
+    "register, first page": 30,
+    "register, page 1000": 30,
+    "register, filtered": 30,
+    "unit detail": 15,
+    "progress JSON": 25,
+}
+
+
+class Command(BaseCommand):
+    help = "Benchmark the pages, the notice, the import and the export on a synthetic city (see docs/performance.md)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--units", type=int, default=100_000)
+        parser.add_argument("--runs", type=int, default=20)
+        parser.add_argument("--no-write", action="store_true", help="print only; leave docs/performance.md alone")
+
+    def handle(self, *args, units, runs, no_write, **options):
+        campaign = benchmark.build(units=units, out=self.stdout.write)
+        rows = []
+        with override_settings(ALLOWED_HOSTS=["testserver"], DEBUG=False):
+            client = self._client()
+            rows += self._pages(client, campaign, runs)
+            rows.append(self._raw_scan(runs))
+            rss_pages = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            rows += self._notice(campaign)
+            rows.append(self._export(client))
+        rows += self._import()
+        table = self._table(rows, units, rss_pages)
+        self.stdout.write(table)
+        if not no_write:
+            self._write(table)
+
+    def _client(self):
+        user, _created = get_user_model().objects.get_or_create(username="bench-admin")
+        assign_role(user, "city_admin")
+        client = Client()
+        client.force_login(user)
+        return client
+
+    def _get(self, client, url):
+        def fetch():
+            response = client.get(url)
+            if response.status_code != 200:
+                raise RuntimeError(f"{url} answered {response.status_code}")
+            if response.streaming:
+                b"".join(response.streaming_content)
+
+        return fetch
+
+    def _pages(self, client, campaign, runs):
+        as_of = benchmark.AS_OF.isoformat()
+        query = f"?campaign={campaign.slug}&as_of={as_of}"
+        township = Township.objects.filter(name__startswith="基准").order_by("name").first()
+        unit = Enterprise.objects.filter(township=township, status="rectified").order_by("-id").first()
+        register = reverse("enterprises:list")
+        pages = [
+            ("dashboard", reverse("reports:dashboard") + query),
+            ("township page", reverse("reports:township", args=[township.pk]) + query),
+            ("register, first page", register),
+            ("register, page 1000", register + _deep_page_query()),
+            ("register, filtered", register + f"?township={township.pk}&status=open"),
+            ("unit detail", reverse("enterprises:detail", args=[unit.pk])),
+            ("progress JSON", reverse("reports:progress_api") + query),
+        ]
+        rows = []
+        for name, url in pages:
+            median, p95, queries = benchmark.timed(self._get(client, url), runs=runs)
+            rows.append((name, median, p95, queries, TARGETS_100K.get(name)))
+            self.stdout.write(f"{name}: {median:.1f} ms median, {p95:.1f} ms p95, {queries} queries")
+        self._dashboard_median = rows[0][1]
+        return rows
+
+    def _raw_scan(self, runs):
+        sql, params = benchmark.full_scan_sql(benchmark.AS_OF)
+
+        def scan():
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                cursor.fetchall()
+
+        median, p95, queries = benchmark.timed(scan, runs=runs)
+        self._scan_median = median
+        return ("raw full-scan aggregate (BI tool)", median, p95, queries, None)
+
+    def _notice(self, campaign):
+        rows = []
+        for fmt in ("docx", "xlsx"):
+            with tempfile.TemporaryDirectory() as folder:
+                out = Path(folder) / f"notice.{fmt}"
+
+                def generate(out=out, fmt=fmt):
+                    call_command(
+                        "weekly_notice",
+                        "--campaign",
+                        campaign.slug,
+                        "--as-of",
+                        benchmark.AS_OF.isoformat(),
+                        "--format",
+                        fmt,
+                        "--output",
+                        str(out),
+                        stdout=io.StringIO(),
+                    )
+
+                median, p95, queries = benchmark.timed(generate, runs=3, warmup=1)
+            rows.append((f"weekly notice .{fmt}", median, p95, queries, 1500))
+        return rows
+
+    def _export(self, client):
+        # About 50,000 rows: the rectified units of the first townships, as the register filters them.
+        url = reverse("enterprises:export") + "?status=rectified"
+        count = Enterprise.objects.alive().filter(status="rectified").count()
+        median, p95, queries = benchmark.timed(self._get(client, url), runs=3, warmup=1)
+        return (f"export .xlsx ({count} rows)", median, p95, queries, 5000)
+
+    def _import(self):
+        """The 50,000-row import in a child process (its own peak memory), rolled back."""
+        manage = Path(settings.BASE_DIR) / "manage.py"
+        began = time.perf_counter()
+        result = subprocess.run(
+            [sys.executable, str(manage), "bench_import", "--rows", "50000"],
+            capture_output=True,
+            text=True,
+            env=os.environ.copy(),
+            check=False,
+        )
+        seconds = time.perf_counter() - began
+        lines = [line for line in result.stdout.splitlines() if "file to committed rows" in line or "peak" in line]
+        self.stdout.write("\n".join(lines) or result.stderr[-2000:])
+        figure = next((line for line in lines if "file to committed rows" in line), "")
+        ms = float(figure.split(":")[1].split("s")[0]) * 1000 if figure else seconds * 1000
+        return [("50,000-row import (command)", ms, ms, None, 8000)]
+
+    def _table(self, rows, units, rss_pages):
+        lines = [
+            f"Measured {datetime.date.today().isoformat()} on {platform.node() or 'this machine'} "
+            f"({os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}, "
+            f"{connection.vendor} {_server_version()}), {units:,} units. "
+            f"Command: `DATABASE_URL=… python manage.py bench --units {units}`.",
+            "",
+            "| what | median ms | p95 ms | queries | target ms |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for name, median, p95, queries, target in rows:
+            lines.append(
+                f"| {name} | {median:.1f} | {p95:.1f} | {'' if queries is None else queries} | {target or ''} |"
+            )
+        ratio = self._scan_median / self._dashboard_median if self._dashboard_median else 0
+        lines += [
+            "",
+            f"Dashboard vs the raw full-scan aggregate: {self._dashboard_median:.1f} ms vs {self._scan_median:.1f} ms "
+            f"(the scan takes {ratio:.1f}× the dashboard's time).",
+            f"Peak resident memory of the serving process through the page requests: {rss_pages:.0f} MB.",
+        ]
+        return "\n".join(lines) + "\n"
+
+    def _write(self, table):
+        path = Path(settings.BASE_DIR) / "docs" / "performance.md"
+        text = path.read_text(encoding="utf-8") if path.exists() else "# Performance\n"
+        section = f"{START_MARK}\n{table}{END_MARK}"
+        if START_MARK in text and END_MARK in text:
+            head, rest = text.split(START_MARK, 1)
+            text = head + section + rest.split(END_MARK, 1)[1]
+        else:
+            text = text.rstrip() + f"\n\n## Benchmark ({connection.vendor})\n\n{section}\n"
+        path.write_text(text, encoding="utf-8")
+        self.stdout.write(f"written to {path}")
+
+
+def _deep_page_query():
+    return "?page=1000"
+
+
+def _server_version():
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SHOW server_version")
+        else:
+            cursor.execute("SELECT sqlite_version()")
+        return cursor.fetchone()[0]
