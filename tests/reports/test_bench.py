@@ -1,0 +1,30 @@
+"""make bench at a toy scale: the synthetic city is consistent and every measured page answers."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+
+from enterprises import counts
+from enterprises.models import Enterprise
+from inspections.models import Finding, Lookback
+from reports.progress import progress_report
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_benchmark_builds_a_consistent_city_and_times_every_page(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    out = io.StringIO()
+    call_command("bench", "--units", "600", "--runs", "1", "--no-write", "--import-rows", "0", stdout=out)
+    text = out.getvalue()
+
+    assert Enterprise.objects.count() == 600 and Finding.objects.exists() and Lookback.objects.exists()
+    assert counts.differences() == []
+    from reports import benchmark
+
+    report = progress_report(benchmark.build(units=600, out=lambda *_: None), benchmark.AS_OF)
+    assert report.city.identified > 0 and report.city.rectified > 0
+    for name in ("dashboard", "township page", "register, first page", "unit detail", "progress JSON"):
+        assert f"| {name} |" in text
+    assert "weekly notice .docx" in text and "raw full-scan aggregate" in text
