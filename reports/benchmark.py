@@ -48,10 +48,8 @@ def build(*, units=100_000, seed=YEAR, out=print):
     began = time.perf_counter()
     stamp = _Stamp(user_id=None, when=datetime.datetime.now(datetime.UTC), reason="benchmark")
     with transaction.atomic():
-        townships = Township.objects.bulk_create(
-            Township(name=f"基准{i + 1:02d}{'街道' if i < 8 else '镇'}", kind="subdistrict" if i < 8 else "town")
-            for i in range(TOWNSHIPS)
-        )
+        names = [f"基准{i + 1:02d}{'街道' if i < 8 else '镇'}" for i in range(TOWNSHIPS)]
+        townships = Township.objects.bulk_create(Township(name=n, kind=Township.kind_from_name(n)) for n in names)
         villages = Village.objects.bulk_create(
             Village(township=t, name=f"{t.name}第{j + 1}村", kind="village")
             for t in townships
