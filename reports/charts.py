@@ -3,10 +3,17 @@
 The vendored plotly.min.js only knows English, so every visible word (trace names, axis titles,
 hover text) is written here through gettext, and dates in hover text are ISO (the same in both
 languages); static/js/charts.js registers Chinese month names for the axis ticks.
+
+The figures are plain dicts in plotly.js's own JSON schema, the document plotly.graph_objs would
+produce for the same arguments (tests/reports/test_charts.py compares them), without building and
+validating graph objects on every request. The "plotly_white" template is read once from the plotly
+package that the vendored plotly.min.js comes from, and sent expanded, as plotly.py sends it.
 """
 
-import plotly.graph_objects as go
-import plotly.io as pio
+import functools
+import json
+from importlib import resources
+
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
@@ -18,14 +25,21 @@ BLUE = "#1f5fa8"
 RED = "#c62828"
 GREY = "#6b7280"
 AMBER = "#b58100"
+TEMPLATE = "plotly_white"
 
 # What django.utils.html.json_script escapes, so the JSON can sit inside a <script> element.
-_SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
+_SCRIPT_ESCAPES = ((">", "\\u003E"), ("<", "\\u003C"), ("&", "\\u0026"))
+
+
+@functools.cache
+def _template_json():
+    """The named plotly.py template as JSON text, read once per process."""
+    text = resources.files("plotly").joinpath(f"package_data/templates/{TEMPLATE}.json").read_text(encoding="utf-8")
+    return json.dumps(json.loads(text), separators=(",", ":"), ensure_ascii=False)
 
 
 def _layout(**kwargs):
     layout = {
-        "template": "plotly_white",
         "font": {"family": FONT, "size": 13},
         "separators": ".,",
         "margin": {"l": 48, "r": 16, "t": 16, "b": 40},
@@ -46,82 +60,93 @@ def _count_axis(largest):
     return axis
 
 
+def _hover(text):
+    return text + "<extra></extra>"
+
+
+def _steps(totals):
+    return [later - earlier for earlier, later in zip(totals, totals[1:])]
+
+
+def _dates(days):
+    return [day.isoformat() for day in days]
+
+
 def progress_figure(row, campaign, as_of, milestones):
     """Cumulative rectifications against the milestone staircase and the pro-rata expected line."""
     unit = _("家")
     actual = projection.cumulative_series(row.counts.rectified, row.counts.reopened, campaign.start, as_of)
     steps = projection.milestone_steps(row.target, milestones)
     expected = projection.expected_line(campaign.start, row.target, milestones)
-
-    fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            name=_("节点目标"),
-            x=[campaign.start] + [day for day, _pct, _req in steps],
-            y=[0] + [required for _day, _pct, required in steps],
-            customdata=[0] + [float(pct) for _day, pct, _req in steps],
-            mode="lines+markers",
-            line={"shape": "hv", "color": RED, "dash": "dash", "width": 2},
-            marker={"size": 8},
-            hovertemplate=_("%(day)s<br>节点目标 %(pct)s：%(value)s")
-            % {"day": "%{x|%Y-%m-%d}", "pct": "%{customdata}%", "value": "%{y:,} " + unit}
-            + "<extra></extra>",
-        )
+    start, as_of_text = campaign.start.isoformat(), as_of.isoformat()
+    data = [
+        {
+            "customdata": [0] + [float(pct) for _day, pct, _req in steps],
+            "hovertemplate": _hover(
+                _("%(day)s<br>节点目标 %(pct)s：%(value)s")
+                % {"day": "%{x|%Y-%m-%d}", "pct": "%{customdata}%", "value": "%{y:,} " + unit}
+            ),
+            "line": {"color": RED, "dash": "dash", "shape": "hv", "width": 2},
+            "marker": {"size": 8},
+            "mode": "lines+markers",
+            "name": _("节点目标"),
+            "x": [start] + [day.isoformat() for day, _pct, _req in steps],
+            "y": [0] + [required for _day, _pct, required in steps],
+            "type": "scatter",
+        },
+        {
+            "hovertemplate": _hover(
+                _("%(day)s<br>序时进度：%(value)s") % {"day": "%{x|%Y-%m-%d}", "value": "%{y:,.0f} " + unit}
+            ),
+            "line": {"color": GREY, "dash": "dot", "width": 2},
+            "mode": "lines",
+            "name": _("序时进度"),
+            "x": _dates(day for day, _value in expected),
+            "y": [float(value) for _day, value in expected],
+            "type": "scatter",
+        },
+        {
+            "hovertemplate": _hover(
+                _("%(day)s<br>累计整治：%(value)s") % {"day": "%{x|%Y-%m-%d}", "value": "%{y:,} " + unit}
+            ),
+            "line": {"color": GREEN, "shape": "hv", "width": 3},
+            "mode": "lines",
+            "name": _("累计整治"),
+            "x": _dates(day for day, _value in actual),
+            "y": [value for _day, value in actual],
+            "type": "scatter",
+        },
+    ]
+    layout = _layout(
+        xaxis={"type": "date", "range": [start, campaign.end.isoformat()], "showgrid": True},
+        yaxis=_count_axis(max([row.target, *(value for _day, value in actual)])),
+        shapes=[
+            {
+                "line": {"color": BLUE, "dash": "dot", "width": 1},
+                "type": "line",
+                "x0": as_of_text,
+                "x1": as_of_text,
+                "xref": "x",
+                "y0": 0,
+                "y1": 1,
+                "yref": "paper",
+            }
+        ],
+        annotations=[
+            {
+                "font": {"color": BLUE, "size": 12},
+                "showarrow": False,
+                "text": _("截至 %(day)s") % {"day": as_of_text},
+                "x": as_of_text,
+                "xanchor": "right" if as_of > campaign.start + (campaign.end - campaign.start) / 2 else "left",
+                "xref": "x",
+                "y": 1,
+                "yanchor": "top",
+                "yref": "paper",
+            }
+        ],
     )
-    fig.add_trace(
-        go.Scatter(
-            name=_("序时进度"),
-            x=[day for day, _value in expected],
-            y=[float(value) for _day, value in expected],
-            mode="lines",
-            line={"color": GREY, "dash": "dot", "width": 2},
-            hovertemplate=_("%(day)s<br>序时进度：%(value)s") % {"day": "%{x|%Y-%m-%d}", "value": "%{y:,.0f} " + unit}
-            + "<extra></extra>",
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            name=_("累计整治"),
-            x=[day for day, _value in actual],
-            y=[value for _day, value in actual],
-            mode="lines",
-            line={"shape": "hv", "color": GREEN, "width": 3},
-            hovertemplate=_("%(day)s<br>累计整治：%(value)s") % {"day": "%{x|%Y-%m-%d}", "value": "%{y:,} " + unit}
-            + "<extra></extra>",
-        )
-    )
-    fig.update_layout(
-        **_layout(
-            xaxis={"type": "date", "range": [campaign.start, campaign.end], "showgrid": True},
-            yaxis=_count_axis(max([row.target, *(value for _day, value in actual)])),
-            shapes=[
-                {
-                    "type": "line",
-                    "xref": "x",
-                    "yref": "paper",
-                    "x0": as_of,
-                    "x1": as_of,
-                    "y0": 0,
-                    "y1": 1,
-                    "line": {"color": BLUE, "width": 1, "dash": "dot"},
-                }
-            ],
-            annotations=[
-                {
-                    "x": as_of,
-                    "xref": "x",
-                    "y": 1,
-                    "yref": "paper",
-                    "text": _("截至 %(day)s") % {"day": as_of.isoformat()},
-                    "showarrow": False,
-                    "xanchor": "right" if as_of > campaign.start + (campaign.end - campaign.start) / 2 else "left",
-                    "yanchor": "top",
-                    "font": {"color": BLUE, "size": 12},
-                }
-            ],
-        )
-    )
-    return fig
+    return {"data": data, "layout": layout}
 
 
 def weekly_figure(row, start, as_of):
@@ -129,46 +154,51 @@ def weekly_figure(row, start, as_of):
     unit = _("家")
     windows = projection.week_windows(start, as_of)
     spans = [[first.isoformat(), last.isoformat()] for first, last in windows]
-    ends = [last for _first, last in windows]
-    rectified = [row.rectified_between(first, last) for first, last in windows]
-    identified = [row.identified_between(first, last) for first, last in windows]
-    fig = go.Figure()
-    fig.add_trace(
-        go.Bar(
-            name=_("整治"),
-            x=ends,
-            y=rectified,
-            customdata=spans,
-            marker={"color": GREEN},
-            hovertemplate=_("%(first)s 至 %(last)s<br>整治（扣除复发）：%(value)s")
-            % {"first": "%{customdata[0]}", "last": "%{customdata[1]}", "value": "%{y:,} " + unit}
-            + "<extra></extra>",
-        )
+    ends = [span[1] for span in spans]
+    # The windows follow each other, so each week's figure is the difference of two consecutive
+    # prefix sums: the figure on the eve of the first week, then on the last day of each.
+    days = [windows[0][0] - projection.ONE_DAY, *(last for _first, last in windows)] if windows else []
+    rectified = _steps([row.counts.rectified_by(day) for day in days])
+    identified = _steps([row.counts.identified_by(day) for day in days])
+    hover = {"first": "%{customdata[0]}", "last": "%{customdata[1]}", "value": "%{y:,} " + unit}
+    data = [
+        {
+            "customdata": spans,
+            "hovertemplate": _hover(_("%(first)s 至 %(last)s<br>整治（扣除复发）：%(value)s") % hover),
+            "marker": {"color": GREEN},
+            "name": _("整治"),
+            "x": ends,
+            "y": rectified,
+            "type": "bar",
+        },
+        {
+            "customdata": spans,
+            "hovertemplate": _hover(_("%(first)s 至 %(last)s<br>新排查：%(value)s") % hover),
+            "marker": {"color": AMBER},
+            "name": _("新排查"),
+            "x": ends,
+            "y": identified,
+            "type": "bar",
+        },
+    ]
+    layout = _layout(
+        barmode="group",
+        bargap=0.2,
+        height=320,
+        xaxis={"title": {"text": _("周（截止日）")}, "type": "date"},
+        yaxis=_count_axis(max([*rectified, *identified])),
     )
-    fig.add_trace(
-        go.Bar(
-            name=_("新排查"),
-            x=ends,
-            y=identified,
-            customdata=spans,
-            marker={"color": AMBER},
-            hovertemplate=_("%(first)s 至 %(last)s<br>新排查：%(value)s")
-            % {"first": "%{customdata[0]}", "last": "%{customdata[1]}", "value": "%{y:,} " + unit}
-            + "<extra></extra>",
-        )
-    )
-    fig.update_layout(
-        **_layout(
-            barmode="group",
-            bargap=0.2,
-            height=320,
-            xaxis={"type": "date", "title": {"text": _("周（截止日）")}},
-            yaxis=_count_axis(max([*rectified, *identified])),
-        )
-    )
-    return fig
+    return {"data": data, "layout": layout}
 
 
 def figure_json(fig):
-    """The figure as JSON that is safe to place inside ``<script type="application/json">``."""
-    return mark_safe(pio.to_json(fig, validate=False).translate(_SCRIPT_ESCAPES))
+    """The figure as JSON that is safe to place inside ``<script type="application/json">``.
+
+    The template goes in as JSON text prepared once rather than being encoded again every time.
+    """
+    data = json.dumps(fig["data"], separators=(",", ":"), ensure_ascii=False)
+    layout = json.dumps(fig["layout"], separators=(",", ":"), ensure_ascii=False)
+    text = f'{{"data":{data},"layout":{{"template":{_template_json()},{layout[1:]}}}'
+    for char, escape in _SCRIPT_ESCAPES:
+        text = text.replace(char, escape)
+    return mark_safe(text)  # noqa: S308 - JSON with <, > and & escaped

@@ -17,23 +17,33 @@ counts that the database keeps up to date with every write (enterprises/counts.p
 """
 
 import datetime
+from bisect import bisect_right
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import accumulate
 
 from django.db.models import BooleanField, Case, DateField, F, Q, Sum, Value, When
 
 from enterprises.models import PeriodDay, UnitDay
 
 ZERO_AREA = Decimal("0")
+ONE_DAY = datetime.timedelta(days=1)
 
 
-def _prefix(counter, day):
-    return sum(v for k, v in counter.items() if k <= day)
+COUNTERS = ("identified", "rectified", "reopened", "reopened_carried", "demolished", "demolished_reopened")
 
 
 @dataclass
 class TownshipCounts:
+    """Per-day counts of one township (or the city) and every figure as a prefix sum of them.
+
+    Each counter is sorted once, on the first figure read from it, into days and running totals;
+    every prefix sum is then a binary search. The counters are filled by ``daily_counts`` and
+    ``add`` before any figure is read: ``add`` drops the running totals, other changes must not
+    follow a read.
+    """
+
     start: datetime.date
     opening_identified: int = 0  # alive units identified before the campaign started
     opening_rectified: int = 0  # of those, the ones rectified (a period holding) on the eve
@@ -43,43 +53,54 @@ class TownshipCounts:
     reopened_carried: Counter = field(default_factory=Counter)  # day -> pre-year periods re-opened
     demolished: Counter = field(default_factory=Counter)  # day -> m² of periods started
     demolished_reopened: Counter = field(default_factory=Counter)  # day -> m² of in-year re-opened
+    _running: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def add(self, other):
         self.opening_identified += other.opening_identified
         self.opening_rectified += other.opening_rectified
-        for name in (
-            "identified",
-            "rectified",
-            "reopened",
-            "reopened_carried",
-            "demolished",
-            "demolished_reopened",
-        ):
+        for name in COUNTERS:
             getattr(self, name).update(getattr(other, name))
+        self._running.clear()
+
+    def _prefix(self, name, day):
+        """The sum of counter ``name`` over the days on or before ``day``."""
+        running = self._running.get(name)
+        if running is None:
+            counter = getattr(self, name)
+            days = sorted(counter)
+            running = self._running[name] = (days, list(accumulate(map(counter.__getitem__, days), initial=0)))
+        days, totals = running
+        return totals[bisect_right(days, day)]
+
+    def _between(self, name, first, last):
+        """The sum of counter ``name`` over [first, last]."""
+        if last < first:
+            return 0
+        return self._prefix(name, last) - self._prefix(name, first - ONE_DAY)
 
     def identified_by(self, day):
         """identified(d): units identified in [start, d]."""
-        return _prefix(self.identified, day)
+        return self._prefix("identified", day)
 
     def rectified_by(self, day):
         """rectified(d): periods started in [start, d] still holding on d."""
         if day < self.start:
             return 0
-        return _prefix(self.rectified, day) - _prefix(self.reopened, day)
+        return self._prefix("rectified", day) - self._prefix("reopened", day)
 
     def rectified_events(self, first, last):
         """Rectifications completed in [first, last] (each re-rectification counts again)."""
-        return sum(v for k, v in self.rectified.items() if first <= k <= last)
+        return self._between("rectified", first, last)
 
     def relapses(self, first, last):
         """Relapses found in [first, last], whichever year the re-opened rectification was."""
-        return sum(v for c in (self.reopened, self.reopened_carried) for k, v in c.items() if first <= k <= last)
+        return self._between("reopened", first, last) + self._between("reopened_carried", first, last)
 
     def rectified_state(self, day):
         """Units (identified any time) with a rectified period holding on ``day``."""
         if day < self.start:
             return self.opening_rectified
-        carried = self.opening_rectified - _prefix(self.reopened_carried, day)
+        carried = self.opening_rectified - self._prefix("reopened_carried", day)
         return carried + self.rectified_by(day)
 
     def open_on(self, day):
@@ -89,11 +110,11 @@ class TownshipCounts:
 
     def demolished_by(self, day):
         """m² demolished by the rectifications counted in rectified(d)."""
-        return _prefix(self.demolished, day) - _prefix(self.demolished_reopened, day)
+        return self._prefix("demolished", day) - self._prefix("demolished_reopened", day)
 
     def ledger(self, first, last):
         """Stock ledger of [first, last]: open before + identified − rectified + relapsed = open after."""
-        eve = first - datetime.timedelta(days=1)
+        eve = first - ONE_DAY
         return {
             "open_start": self.open_on(eve),
             "identified": self.identified_by(last) - self.identified_by(eve),
@@ -101,6 +122,41 @@ class TownshipCounts:
             "relapsed": self.relapses(first, last),
             "open_end": self.open_on(last),
         }
+
+
+class CombinedCounts(TownshipCounts):
+    """Several townships' counts added up (the city), without merging their counters up front.
+
+    A figure is the sum of the parts' figures (integers and exact m², so the same as the figure of
+    the merged counters); a counter read by name, as a chart's daily series reads one, is merged
+    on first use, and later figures from it read the merged counter.
+    """
+
+    def __init__(self, start, parts):
+        self.start = start
+        self.parts = list(parts)
+        self.opening_identified = sum(part.opening_identified for part in self.parts)
+        self.opening_rectified = sum(part.opening_rectified for part in self.parts)
+        self._running = {}
+
+    def __getattr__(self, name):  # only reached for a counter not merged yet
+        if name not in COUNTERS:
+            raise AttributeError(name)
+        merged = Counter()
+        for part in self.parts:
+            merged.update(getattr(part, name))
+        setattr(self, name, merged)
+        return merged
+
+    def _prefix(self, name, day):
+        if name in self.__dict__:
+            return super()._prefix(name, day)
+        return sum(part._prefix(name, day) for part in self.parts)
+
+    def add(self, other):
+        for name in COUNTERS:
+            getattr(self, name)
+        super().add(other)
 
 
 def daily_counts(campaign, as_of):

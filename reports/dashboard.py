@@ -60,10 +60,26 @@ class Standing:
         return None if nxt is None else nxt["shortfall"]
 
 
-def standing(row, start, as_of):
-    week = projection.this_week(as_of, start)
-    quarter = projection.this_quarter(as_of, start)
-    pace_window = projection.window_ending(as_of, start, projection.WEEK * projection.PACE_WEEKS)
+@dataclass(frozen=True)
+class Windows:
+    """This week, this quarter and the pace window of a day: the same for every row of a page."""
+
+    week: tuple
+    quarter: tuple
+    pace: tuple
+
+    @classmethod
+    def of(cls, start, as_of):
+        return cls(
+            week=projection.this_week(as_of, start),
+            quarter=projection.this_quarter(as_of, start),
+            pace=projection.window_ending(as_of, start, projection.WEEK * projection.PACE_WEEKS),
+        )
+
+
+def standing(row, start, as_of, windows=None):
+    windows = windows or Windows.of(start, as_of)
+    week, quarter, pace_window = windows.week, windows.quarter, windows.pace
     nxt = row.milestone_next
     outlook = None
     if nxt is not None and row.rate is not None:
@@ -97,8 +113,9 @@ def _charts(row, campaign, as_of, milestones):
 def dashboard_context(campaign, as_of, township_id=None):
     """The city dashboard; the charts follow ``township_id`` when it names a township in the report."""
     report = progress_report(campaign, as_of)
-    city = standing(report.city, campaign.start, as_of)
-    ranking = [standing(row, campaign.start, as_of) for row in report.townships]
+    windows = Windows.of(campaign.start, as_of)
+    city = standing(report.city, campaign.start, as_of, windows)
+    ranking = [standing(row, campaign.start, as_of, windows) for row in report.townships]
     focus = next((s for s in ranking if township_id is not None and s.row.township_id == township_id), None)
     scope = focus or city
     overdue = overdue_counts(as_of)

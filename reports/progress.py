@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from campaign.models import Township
 
 from . import rules
-from .counting import TownshipCounts, daily_counts
+from .counting import CombinedCounts, TownshipCounts, daily_counts
 
 CITY_NAME = "全市"
 
@@ -101,15 +101,25 @@ class ProgressReport:
         return next((row for row in self.townships if row.township_id == township_id), None)
 
 
-def _row(name, township, counts, revisions, default_target, campaign, as_of, milestones, expected):
-    target = rules.target_on(revisions, as_of, default_target)
-    rectified = counts.rectified_by(as_of)
+@dataclass(frozen=True)
+class _Day:
+    """What every row of one report shares: the day, its expected rate and its milestones."""
+
+    as_of: datetime.date
+    band: Decimal
+    expected: Decimal
+    due: rules.MilestoneSpec | None
+    next: rules.MilestoneSpec | None
+
+
+def _row(name, township, counts, revisions, default_target, day):
+    target = rules.target_on(revisions, day.as_of, default_target)
+    rectified = counts.rectified_by(day.as_of)
     rate = rules.completion_rate(rectified, target)
-    due = rules.milestone_due(as_of, milestones)
     due_status = None
-    if due is not None:
+    if day.due is not None:
         due_status = rules.due_status(
-            due, rules.target_on(revisions, due.date, default_target), counts.rectified_by(due.date)
+            day.due, rules.target_on(revisions, day.due.date, default_target), counts.rectified_by(day.due.date)
         )
     return Row(
         name=name,
@@ -117,13 +127,13 @@ def _row(name, township, counts, revisions, default_target, campaign, as_of, mil
         target=target,
         rectified=rectified,
         rate=rate,
-        identified=counts.identified_by(as_of),
-        open=counts.open_on(as_of),
-        demolished_m2=Decimal(counts.demolished_by(as_of)).quantize(rules.HUNDREDTH),
-        expected_rate=expected,
-        colour=rules.colour(rate, expected, campaign.band),
+        identified=counts.identified_by(day.as_of),
+        open=counts.open_on(day.as_of),
+        demolished_m2=Decimal(counts.demolished_by(day.as_of)).quantize(rules.HUNDREDTH),
+        expected_rate=day.expected,
+        colour=rules.colour(rate, day.expected, day.band),
         milestone_due=due_status,
-        milestone_next=rules.next_status(rules.milestone_next(as_of, milestones), as_of, target, rectified),
+        milestone_next=rules.next_status(day.next, day.as_of, target, rectified),
         counts=counts,
     )
 
@@ -136,7 +146,13 @@ def progress_report(campaign, as_of):
             % {"day": as_of.isoformat(), "start": campaign.start.isoformat(), "end": campaign.end.isoformat()}
         )
     milestones = [rules.MilestoneSpec(m.date, m.percent) for m in campaign.milestones.all()]
-    expected = rules.expected_rate(as_of, campaign.start, milestones)
+    day = _Day(
+        as_of=as_of,
+        band=campaign.band,
+        expected=rules.expected_rate(as_of, campaign.start, milestones),
+        due=rules.milestone_due(as_of, milestones),
+        next=rules.milestone_next(as_of, milestones),
+    )
 
     revisions = {}
     city_revisions = []
@@ -153,23 +169,10 @@ def progress_report(campaign, as_of):
     townships = Township.objects.filter(pk__in=township_ids).order_by("sort_order", "name")
 
     rows = []
-    city_counts = TownshipCounts(start=campaign.start)
     for township in townships:
         township_counts = counts.get(township.pk) or TownshipCounts(start=campaign.start)
-        city_counts.add(township_counts)
-        rows.append(
-            _row(
-                township.name,
-                township,
-                township_counts,
-                revisions.get(township.pk, []),
-                0,
-                campaign,
-                as_of,
-                milestones,
-                expected,
-            )
-        )
+        rows.append(_row(township.name, township, township_counts, revisions.get(township.pk, []), 0, day))
+    city_counts = CombinedCounts(campaign.start, [row.counts for row in rows])
     for row, rank in zip(rows, rules.ranks([(r.rate, r.rectified) for r in rows])):
         row.rank = rank
     # Ranked townships first; the unranked (no target) after them, most rectified first.
@@ -179,15 +182,5 @@ def progress_report(campaign, as_of):
     city_revisions.sort()
     if not city_revisions or city_revisions[0][0] > campaign.start:
         city_revisions.insert(0, (campaign.start, campaign.target))
-    city = _row(
-        CITY_NAME,
-        None,
-        city_counts,
-        city_revisions,
-        campaign.target,
-        campaign,
-        as_of,
-        milestones,
-        expected,
-    )
+    city = _row(CITY_NAME, None, city_counts, city_revisions, campaign.target, day)
     return ProgressReport(campaign=campaign, as_of=as_of, city=city, townships=rows, milestones=milestones)

@@ -1,6 +1,7 @@
 """The progress engine against the database: boundary cases, and SQL = the obvious Python count."""
 
 import datetime
+from collections import Counter
 from decimal import Decimal
 
 import pytest
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from campaign.models import Township
 from enterprises.models import Enterprise, Method, Rectification, Relapse, Status
 from enterprises.services import rectification_record, relapse_record
+from reports.counting import CombinedCounts, TownshipCounts
 from reports.progress import ReportError, progress_report
 from tests.factories import make_campaign, make_township, make_unit, set_target
 from tests.reports.reference import UnitHistory, count
@@ -386,3 +388,73 @@ def _rectified_on(unit, day):
     from tests.reports.reference import _state
 
     return _state(unit, day)[0]
+
+
+# ---- prefix sums: binary search over running totals = the sum over the days, for any probe ----
+
+_DAYS = st.dates(min_value=D(2017, 12, 1), max_value=D(2018, 12, 31))
+_COUNTER = st.dictionaries(_DAYS, st.integers(min_value=-3, max_value=9), max_size=25)
+_AREAS = st.dictionaries(_DAYS, st.decimals(min_value=0, max_value=999, places=2), max_size=10)
+
+
+@st.composite
+def township_counts(draw):
+    counts = TownshipCounts(start=D(2018, 1, 1), opening_identified=draw(st.integers(0, 9)))
+    counts.opening_rectified = draw(st.integers(0, counts.opening_identified))
+    for name in ("identified", "rectified", "reopened", "reopened_carried"):
+        setattr(counts, name, Counter(draw(_COUNTER)))
+    counts.demolished, counts.demolished_reopened = Counter(draw(_AREAS)), Counter(draw(_AREAS))
+    return counts
+
+
+def _naive(counter, first, last):
+    return sum(v for k, v in counter.items() if first <= k <= last)
+
+
+def _figures(counts, probes):
+    return [
+        (
+            counts.identified_by(day),
+            counts.rectified_by(day),
+            counts.rectified_state(day),
+            counts.open_on(day),
+            counts.demolished_by(day),
+            counts.ledger(min(day, other), max(day, other)),
+        )
+        for day, other in probes
+    ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(parts=st.lists(township_counts(), min_size=1, max_size=4), probes=st.lists(st.tuples(_DAYS, _DAYS), max_size=8))
+def test_prefix_sums_and_the_combined_city_equal_plain_sums_over_the_days(parts, probes):
+    first = parts[0]
+    for day, other in probes:
+        low, high = min(day, other), max(day, other)
+        assert first.identified_by(day) == _naive(first.identified, D.min, day)
+        assert first.demolished_by(day) == _naive(first.demolished, D.min, day) - _naive(
+            first.demolished_reopened, D.min, day
+        )
+        assert first.rectified_events(low, high) == _naive(first.rectified, low, high)
+        assert first.relapses(low, high) == _naive(first.reopened, low, high) + _naive(
+            first.reopened_carried, low, high
+        )
+        if low < high:
+            assert first.rectified_events(high, low) == 0 and first.relapses(high, low) == 0
+
+    merged = TownshipCounts(start=first.start)
+    for part in parts:
+        merged.add(part)
+    city = CombinedCounts(first.start, parts)
+    assert _figures(city, probes) == _figures(merged, probes)
+    # A counter read by name (a chart's daily series) is merged; figures read from it stay the same.
+    assert city.rectified == merged.rectified and city.reopened == merged.reopened
+    assert _figures(city, probes) == _figures(merged, probes)
+
+
+def test_adding_counts_after_a_figure_was_read_updates_the_figures():
+    counts = TownshipCounts(start=D(2018, 1, 1), rectified=Counter({D(2018, 2, 1): 2}))
+    assert counts.rectified_by(D(2018, 3, 1)) == 2
+    counts.add(TownshipCounts(start=D(2018, 1, 1), rectified=Counter({D(2018, 1, 5): 1, D(2018, 4, 1): 1})))
+    assert counts.rectified_by(D(2018, 3, 1)) == 3
+    assert counts.rectified_by(D(2018, 4, 1)) == 4
