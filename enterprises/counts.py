@@ -1,9 +1,11 @@
-"""Per-township daily counts kept by the database itself, in the same transaction as every write.
+"""Per-township counts kept by the database itself, in the same transaction as every write.
 
 ``UnitDay`` holds, per township and day, the alive units identified that day; ``PeriodDay``, per
 township, start day and end day, the alive rectified periods of alive units (and their demolished
 area). reports/counting.py reads every figure of SPEC section 2 from these two small tables
 instead of scanning the register: a few thousand rows a year, whatever the number of units.
+``UnitStatus`` holds, per township and 整治状态, the alive units: the register's totals
+(``status_totals``) when nothing but township and status narrows it.
 
 They are maintained by triggers, so no write path can forget them — forms, services, the bulk
 import (COPY on PostgreSQL), the audit restore, the admin, raw SQL:
@@ -17,25 +19,39 @@ Every change is an upsert of a delta (+ for what a row now contributes, − for 
 updates, soft deletes and restores, re-opened periods, back-dated corrections and a unit moved to
 another township all come out right. ``recount()`` computes the same tables from the register
 and ``differences()`` compares them: the ``verify_counts`` command and the tests use both.
+
+The tables come in two groups, each created by its own migration: ``days`` (UnitDay, PeriodDay;
+migration 0006) and ``statuses`` (UnitStatus; migration 0007). ``install()`` without a group
+installs those whose tables exist, which is what 0006 needs when it runs before 0007.
 """
 
 from collections import Counter
 
 from django.db import connection, transaction
+from django.db.models import Sum
 
-from .models import NOT_REOPENED, Enterprise, PeriodDay, Rectification, UnitDay
+from .models import NOT_REOPENED, Enterprise, PeriodDay, Rectification, Status, UnitDay, UnitStatus
 
 END = NOT_REOPENED.isoformat()
 UNITS = Enterprise._meta.db_table
 PERIODS = Rectification._meta.db_table
 UNIT_DAYS = UnitDay._meta.db_table
 PERIOD_DAYS = PeriodDay._meta.db_table
+UNIT_STATUSES = UnitStatus._meta.db_table
+
+# group: (its tables, its PostgreSQL trigger functions, its trigger name prefixes)
+GROUPS = {
+    "days": ((UNIT_DAYS, PERIOD_DAYS), ("siwu_unit_days", "siwu_period_days"), ("siwu_units", "siwu_periods")),
+    "statuses": ((UNIT_STATUSES,), ("siwu_unit_statuses",), ("siwu_statuses",)),
+}
+_TRIGGERED = {"siwu_units": UNITS, "siwu_periods": PERIODS, "siwu_statuses": UNITS}
 
 _UNIT_UPSERT = f"ON CONFLICT (township_id, day) DO UPDATE SET n = {UNIT_DAYS}.n + excluded.n"
 _PERIOD_UPSERT = (
     f"ON CONFLICT (township_id, started, ended) DO UPDATE "
     f"SET n = {PERIOD_DAYS}.n + excluded.n, area = {PERIOD_DAYS}.area + excluded.area"
 )
+_STATUS_UPSERT = f"ON CONFLICT (township_id, status) DO UPDATE SET n = {UNIT_STATUSES}.n + excluded.n"
 
 # --- PostgreSQL --------------------------------------------------------------------------------
 
@@ -93,14 +109,43 @@ BEGIN
   RETURN NULL;
 END $$;
 """
+_PG_STATUSES_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION siwu_unit_statuses() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO {UNIT_STATUSES} (township_id, status, n)
+      SELECT township_id, status, COUNT(*) FROM new_rows WHERE deleted_at IS NULL GROUP BY 1, 2
+      {_STATUS_UPSERT};
+  ELSIF TG_OP = 'DELETE' THEN
+    INSERT INTO {UNIT_STATUSES} (township_id, status, n)
+      SELECT township_id, status, -COUNT(*) FROM old_rows WHERE deleted_at IS NULL GROUP BY 1, 2
+      {_STATUS_UPSERT};
+  ELSE
+    -- Only the net change: an edit that keeps the township, status and deletion of its units
+    -- writes nothing, so concurrent edits in one township do not queue on its few rows.
+    INSERT INTO {UNIT_STATUSES} (township_id, status, n)
+      SELECT township_id, status, SUM(d) FROM (
+        SELECT township_id, status, -1 AS d FROM old_rows WHERE deleted_at IS NULL
+        UNION ALL
+        SELECT township_id, status, 1 AS d FROM new_rows WHERE deleted_at IS NULL
+      ) AS changes GROUP BY 1, 2 HAVING SUM(d) <> 0
+      {_STATUS_UPSERT};
+  END IF;
+  RETURN NULL;
+END $$;
+"""
+_PG_FUNCTIONS = {
+    "siwu_unit_days": _PG_UNITS_FUNCTION,
+    "siwu_period_days": _PG_PERIODS_FUNCTION,
+    "siwu_unit_statuses": _PG_STATUSES_FUNCTION,
+}
 
 
-def _pg_triggers():
-    statements = [_PG_UNITS_FUNCTION, _PG_PERIODS_FUNCTION]
-    for table, function, prefix in (
-        (UNITS, "siwu_unit_days", "siwu_units"),
-        (PERIODS, "siwu_period_days", "siwu_periods"),
-    ):
+def _pg_triggers(group):
+    _tables, functions, prefixes = GROUPS[group]
+    statements = [_PG_FUNCTIONS[function] for function in functions]
+    for function, prefix in zip(functions, prefixes, strict=True):
+        table = _TRIGGERED[prefix]
         for event, tables in (
             ("INSERT", "NEW TABLE AS new_rows"),
             ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
@@ -171,7 +216,19 @@ def _sqlite_period_delta(row, sign):
     )
 
 
-def _sqlite_triggers():
+def _sqlite_status_delta(row, sign):
+    if sign == "-":
+        return (
+            f"UPDATE {UNIT_STATUSES} SET n = n - 1 WHERE {row}.deleted_at IS NULL "
+            f"AND township_id = {row}.township_id AND status = {row}.status;"
+        )
+    return (
+        f"INSERT INTO {UNIT_STATUSES} (township_id, status, n) SELECT {row}.township_id, {row}.status, 1 "
+        f"WHERE {row}.deleted_at IS NULL {_STATUS_UPSERT};"
+    )
+
+
+def _sqlite_triggers(group):
     moved = "(OLD.deleted_at IS NOT NEW.deleted_at OR OLD.township_id <> NEW.township_id)"
     unit_changed = f"({moved} OR OLD.identified_on <> NEW.identified_on)"
     period_changed = (
@@ -179,7 +236,8 @@ def _sqlite_triggers():
         "OR OLD.reopened_on IS NOT NEW.reopened_on OR OLD.demolished_m2 <> NEW.demolished_m2 "
         "OR OLD.enterprise_id <> NEW.enterprise_id)"
     )
-    triggers = {
+    status_changed = f"({moved} OR OLD.status <> NEW.status)"
+    days = {
         "siwu_units_insert": f"AFTER INSERT ON {UNITS} BEGIN {_sqlite_unit_delta('NEW', '+')} END",
         "siwu_units_update": (
             f"AFTER UPDATE ON {UNITS} WHEN {unit_changed} BEGIN "
@@ -195,34 +253,52 @@ def _sqlite_triggers():
         ),
         "siwu_periods_delete": f"AFTER DELETE ON {PERIODS} BEGIN {_sqlite_period_delta('OLD', '-')} END",
     }
+    statuses = {
+        "siwu_statuses_insert": f"AFTER INSERT ON {UNITS} BEGIN {_sqlite_status_delta('NEW', '+')} END",
+        "siwu_statuses_update": (
+            f"AFTER UPDATE ON {UNITS} WHEN {status_changed} BEGIN "
+            f"{_sqlite_status_delta('OLD', '-')} {_sqlite_status_delta('NEW', '+')} END"
+        ),
+        "siwu_statuses_delete": f"AFTER DELETE ON {UNITS} BEGIN {_sqlite_status_delta('OLD', '-')} END",
+    }
     statements = []
-    for name, body in triggers.items():
+    for name, body in {"days": days, "statuses": statuses}[group].items():
         statements.append(f"DROP TRIGGER IF EXISTS {name}")
         statements.append(f"CREATE TRIGGER {name} {body}")
     return statements
 
 
-def install(schema_editor=None):
-    """Create (or replace) the triggers on the current database and rebuild the tables from the register."""
+def _groups_present(conn):
+    """The groups whose tables exist (migration 0006 installs ``days`` before 0007 creates UnitStatus)."""
+    present = set(conn.introspection.table_names())
+    return [group for group, (tables, _f, _p) in GROUPS.items() if present.issuperset(tables)]
+
+
+def install(schema_editor=None, groups=None):
+    """Create (or replace) the triggers of ``groups`` (default: those whose tables exist) and rebuild their tables."""
     conn = schema_editor.connection if schema_editor is not None else connection
-    statements = {"postgresql": _pg_triggers, "sqlite": _sqlite_triggers}[conn.vendor]()
+    groups = _groups_present(conn) if groups is None else groups
+    triggers = {"postgresql": _pg_triggers, "sqlite": _sqlite_triggers}[conn.vendor]
     with conn.cursor() as cursor:
-        for sql in statements:
-            cursor.execute(sql)
-    rebuild(conn)
+        for group in groups:
+            for sql in triggers(group):
+                cursor.execute(sql)
+    rebuild(conn, groups)
 
 
-def uninstall(schema_editor):
+def uninstall(schema_editor, groups=tuple(GROUPS)):
     conn = schema_editor.connection
     with conn.cursor() as cursor:
-        for prefix, table in (("siwu_units", UNITS), ("siwu_periods", PERIODS)):
-            for event in ("insert", "update", "delete"):
-                if conn.vendor == "postgresql":
-                    cursor.execute(f"DROP TRIGGER IF EXISTS {prefix}_{event} ON {table}")
-                else:
-                    cursor.execute(f"DROP TRIGGER IF EXISTS {prefix}_{event}")
-        if conn.vendor == "postgresql":
-            cursor.execute("DROP FUNCTION IF EXISTS siwu_unit_days(), siwu_period_days()")
+        for group in groups:
+            _tables, functions, prefixes = GROUPS[group]
+            for prefix in prefixes:
+                for event in ("insert", "update", "delete"):
+                    if conn.vendor == "postgresql":
+                        cursor.execute(f"DROP TRIGGER IF EXISTS {prefix}_{event} ON {_TRIGGERED[prefix]}")
+                    else:
+                        cursor.execute(f"DROP TRIGGER IF EXISTS {prefix}_{event}")
+            if conn.vendor == "postgresql":
+                cursor.execute(f"DROP FUNCTION IF EXISTS {', '.join(f'{f}()' for f in functions)}")
 
 
 # --- recount and compare -----------------------------------------------------------------------
@@ -232,24 +308,31 @@ _END = {"postgresql": f"DATE '{END}'", "sqlite": f"'{END}'"}
 
 
 def _recount_sql(conn):
+    """{table: (the SELECT that recounts it from the register, its column list)}."""
     units = f"SELECT township_id, identified_on, COUNT(*) FROM {UNITS} WHERE deleted_at IS NULL GROUP BY 1, 2"
     periods = (
         f"SELECT e.township_id, r.rectified_on, COALESCE(r.reopened_on, {_END[conn.vendor]}), COUNT(*), "
         f"SUM({_AREA[conn.vendor]}) FROM {PERIODS} r JOIN {UNITS} e ON e.id = r.enterprise_id "
         f"WHERE r.deleted_at IS NULL AND e.deleted_at IS NULL GROUP BY 1, 2, 3"
     )
-    return units, periods
+    statuses = f"SELECT township_id, status, COUNT(*) FROM {UNITS} WHERE deleted_at IS NULL GROUP BY 1, 2"
+    return {
+        UNIT_DAYS: (units, "township_id, day, n"),
+        PERIOD_DAYS: (periods, "township_id, started, ended, n, area"),
+        UNIT_STATUSES: (statuses, "township_id, status, n"),
+    }
 
 
-def rebuild(conn=None):
-    """Recompute both tables from the register (the migration, and ``verify_counts --repair``)."""
+def rebuild(conn=None, groups=tuple(GROUPS)):
+    """Recompute the tables of ``groups`` from the register (the migrations, and ``verify_counts --repair``)."""
     conn = conn or connection
-    units, periods = _recount_sql(conn)
+    recounts = _recount_sql(conn)
     with transaction.atomic(using=conn.alias), conn.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {UNIT_DAYS}")
-        cursor.execute(f"DELETE FROM {PERIOD_DAYS}")
-        cursor.execute(f"INSERT INTO {UNIT_DAYS} (township_id, day, n) {units}")
-        cursor.execute(f"INSERT INTO {PERIOD_DAYS} (township_id, started, ended, n, area) {periods}")
+        for group in groups:
+            for table in GROUPS[group][0]:
+                select, columns = recounts[table]
+                cursor.execute(f"DELETE FROM {table}")
+                cursor.execute(f"INSERT INTO {table} ({columns}) {select}")
 
 
 def _as_counter(rows, width):
@@ -260,15 +343,20 @@ def _as_counter(rows, width):
     return {key: values for key, values in found.items() if any(values)}
 
 
+def _recount(table, width):
+    with connection.cursor() as cursor:
+        cursor.execute(_recount_sql(connection)[table][0])
+        return _as_counter(cursor.fetchall(), width)
+
+
 def recount():
     """(units, periods) computed from the register now: {key: (n,)} and {key: (n, area)}."""
-    units, periods = _recount_sql(connection)
-    with connection.cursor() as cursor:
-        cursor.execute(units)
-        unit_rows = cursor.fetchall()
-        cursor.execute(periods)
-        period_rows = cursor.fetchall()
-    return _as_counter(unit_rows, 2), _as_counter(period_rows, 3)
+    return _recount(UNIT_DAYS, 2), _recount(PERIOD_DAYS, 3)
+
+
+def recount_statuses():
+    """Alive units by (township, status) computed from the register now: {key: (n,)}."""
+    return _recount(UNIT_STATUSES, 2)
 
 
 def maintained():
@@ -278,11 +366,40 @@ def maintained():
     return _as_counter(unit_rows, 2), _as_counter(period_rows, 3)
 
 
+def maintained_statuses():
+    """Alive units by (township, status) as the triggers keep them, in the shape of ``recount_statuses()``."""
+    return _as_counter(UnitStatus.objects.values_list("township_id", "status", "n"), 2)
+
+
 def differences():
     """Keys whose maintained counts differ from a full recount: [(table, key, maintained, recounted)]."""
     found = []
-    for table, kept, counted in zip(("units", "periods"), maintained(), recount(), strict=True):
+    tables = zip(
+        ("units", "periods", "statuses"),
+        (*maintained(), maintained_statuses()),
+        (*recount(), recount_statuses()),
+        strict=True,
+    )
+    for table, kept, counted in tables:
         for key in sorted(kept.keys() | counted.keys()):
             if kept.get(key) != counted.get(key):
                 found.append((table, key, kept.get(key), counted.get(key)))
     return found
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def status_totals(townships=None, statuses=None):
+    """Alive units by status, {status: n} for every status, from UnitStatus (a few rows, one query).
+
+    ``townships``: township ids to count (None: all); ``statuses``: the statuses to count (None:
+    all; the others read 0).
+    """
+    rows = UnitStatus.objects.all()
+    if townships is not None:
+        rows = rows.filter(township_id__in=townships)
+    if statuses is not None:
+        rows = rows.filter(status__in=statuses)
+    found = dict(rows.order_by().values_list("status").annotate(total=Sum("n")))
+    return {status: int(found.get(status) or 0) for status in Status.values}

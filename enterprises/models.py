@@ -155,6 +155,25 @@ class Enterprise(SoftDeletable):
         indexes = [
             models.Index(fields=["township", "name", "address"], name="enterprise_identity_idx"),
             models.Index(fields=["township", "identified_on"], name="enterprise_township_day_idx"),
+            # The register's keyset order (enterprises/pagination.py), city-wide and for one township.
+            models.Index(
+                fields=["-identified_on", "-id"], condition=Q(deleted_at__isnull=True), name="enterprise_register_idx"
+            ),
+            models.Index(
+                fields=["township", "-identified_on", "-id"],
+                condition=Q(deleted_at__isnull=True),
+                name="enterprise_register_town_idx",
+            ),
+            # The values in use offered by the register's 行业 and 场所类型 filters (filtersets.values_in_use).
+            *(
+                models.Index(fields=fields, condition=Q(deleted_at__isnull=True), name=f"enterprise_{name}_idx")
+                for name, fields in (
+                    ("industry", ["industry"]),
+                    ("town_industry", ["township", "industry"]),
+                    ("premises", ["premises"]),
+                    ("town_premises", ["township", "premises"]),
+                )
+            ),
         ]
 
     def __str__(self):
@@ -361,6 +380,23 @@ class PeriodDay(models.Model):
 
     def __str__(self):
         return f"{self.township_id} {self.started}–{self.ended} {self.n}"
+
+
+class UnitStatus(models.Model):
+    """Alive units of a township in a status (整治状态). Written only by database triggers.
+
+    The register's totals when nothing but township and status narrows it (enterprises/counts.py).
+    """
+
+    township = models.ForeignKey(Township, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    status = models.CharField(max_length=16, choices=Status.choices)
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["township", "status"], name="%(app_label)s_%(class)s_key")]
+
+    def __str__(self):
+        return f"{self.township_id} {self.status} {self.n}"
 
 
 def import_upload_to(instance, filename):

@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Prefetch
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -39,6 +39,7 @@ from .filtersets import UnitFilterSet, with_current_rectification
 from .forms import EnterpriseForm, ReasonForm, RectificationForm, RelapseForm
 from .masking import record_personal_data_export, record_personal_data_view
 from .models import Enterprise, Method, Rectification, RectificationPhoto, Relapse, Status
+from .pagination import Cursor, about, keyset_page, register_totals
 from .services import (
     RECTIFICATION,
     RELAPSE,
@@ -89,22 +90,21 @@ def _writable_unit(request, pk, *, deleted=False):
 @allow(get=ALL_ROLES)
 @login_required
 def unit_list(request):
-    f = UnitFilterSet(request.GET or None, queryset=scoped_units(request.user), user=request.user)
-    units = with_current_rectification(f.qs).order_by("-identified_on", "-id")
-    counts = f.qs.aggregate(
-        total=Count("id"),
-        open=Count("id", filter=Q(status=Status.OPEN)),
-        in_progress=Count("id", filter=Q(status=Status.IN_PROGRESS)),
-        rectified=Count("id", filter=Q(status=Status.RECTIFIED)),
-    )
-    page = Paginator(units, PAGE_SIZE).get_page(request.GET.get("page"))
+    data = request.GET.copy()
+    cursor = Cursor.decode(data.pop("cursor", [None])[0])
+    data.pop("page", None)  # the numbered pages of old links start again from the first
+    f = UnitFilterSet(data or None, queryset=scoped_units(request.user), user=request.user)
+    totals = register_totals(f)
+    page = keyset_page(with_current_rectification(f.qs), cursor, PAGE_SIZE, totals=totals)
     methods = dict(Method.choices)
     for unit in page:
         unit.current_method_label = methods.get(unit.current_method, "")
     context = {
         "filter": f,
         "page": page,
-        "counts": counts,
+        "counts": totals.as_dict(),
+        "counts_exact": totals.exact,
+        "shown_counts": totals.as_dict() if totals.exact else {k: about(v) for k, v in totals.as_dict().items()},
         "can_create": can_write_unit(request.user),
         "is_city_admin": is_city_admin(request.user),
     }

@@ -154,3 +154,105 @@ def test_verify_counts_reports_a_difference_and_repairs_it(campaign, city):
         call_command("verify_counts", stdout=io.StringIO())
     call_command("verify_counts", "--repair", stdout=io.StringIO())
     assert_consistent()
+
+
+# --- alive units by township and status (enterprises.counts.UnitStatus, the register's totals) ----
+
+
+def statuses_of(township):
+    return counts.status_totals([township.pk])
+
+
+def recounted_statuses(township):
+    units = Enterprise.objects.alive().filter(township=township)
+    return {status: units.filter(status=status).count() for status in ("open", "in_progress", "rectified")}
+
+
+def assert_statuses(*townships):
+    assert counts.maintained_statuses() == counts.recount_statuses()
+    assert_consistent()
+    for township in townships:
+        assert statuses_of(township) == recounted_statuses(township)
+
+
+def test_status_counts_follow_create_rectification_relapse_and_withdrawal(campaign, city):
+    a, _b, user = city
+    unit = make_unit(a, D(2018, 1, 5))
+    make_unit(a, D(2018, 1, 6), status="in_progress")
+    assert_statuses(a)
+    assert statuses_of(a) == {"open": 1, "in_progress": 1, "rectified": 0}
+
+    rectification_record(enterprise=unit, method=Method.CLOSED, rectified_on=D(2018, 2, 1), user=user)
+    assert_statuses(a)
+    assert statuses_of(a) == {"open": 0, "in_progress": 1, "rectified": 1}
+    relapse = relapse_record(enterprise=unit, found_on=D(2018, 3, 1), user=user)
+    assert_statuses(a)
+    assert statuses_of(a) == {"open": 1, "in_progress": 1, "rectified": 0}
+    event_withdraw(enterprise=unit, kind="relapse", pk=relapse.pk, user=user, reason="误报")
+    assert_statuses(a)
+    assert statuses_of(a)["rectified"] == 1
+    unit.refresh_from_db()
+    event_reinstate(enterprise=unit, kind="relapse", pk=relapse.pk, user=user)
+    assert_statuses(a)
+    assert statuses_of(a)["rectified"] == 0
+
+
+def test_status_counts_follow_soft_delete_restore_and_a_township_move(campaign, city):
+    a, b, user = city
+    unit = make_unit(a, D(2018, 1, 5))
+    rectification_record(enterprise=unit, method=Method.CLOSED, rectified_on=D(2018, 2, 1), user=user)
+    unit.refresh_from_db()
+    unit_delete(enterprise=unit, user=user, reason="重复录入")
+    assert_statuses(a, b)
+    assert statuses_of(a) == {"open": 0, "in_progress": 0, "rectified": 0}
+    unit_undelete(enterprise=unit, user=user)
+    assert_statuses(a, b)
+    assert statuses_of(a)["rectified"] == 1
+
+    unit.refresh_from_db()
+    unit.township = b
+    unit_update(enterprise=unit, version=unit.version, user=user)
+    assert_statuses(a, b)
+    assert (statuses_of(a)["rectified"], statuses_of(b)["rectified"]) == (0, 1)
+    assert counts.status_totals() == {"open": 0, "in_progress": 0, "rectified": 1}
+
+
+def test_status_counts_follow_a_bulk_import_and_its_update(campaign, city):
+    a, _b, user = city
+    header = "单位名称,乡镇街道,无证无照,排查日期,整治状态,整治方式,整治完成日期\r\n"
+    rows = "".join(f"点{i},石门镇,是,2018-01-{i + 2:02d},已整治,关停取缔,2018-03-{i + 2:02d}\r\n" for i in range(20))
+    importing.apply(importing.parse((header + rows).encode()), user)
+    assert_statuses(a)
+    assert statuses_of(a) == {"open": 0, "in_progress": 0, "rectified": 20}
+    rows = "".join(f"点{i},石门镇,是,2018-02-{i + 1:02d},整治中,,\r\n" for i in range(25))  # 20 updated, 5 new
+    importing.apply(importing.parse((header + rows).encode()), user)
+    assert_statuses(a)
+    assert sum(statuses_of(a).values()) == 25
+
+
+def test_status_counts_follow_raw_sql_and_hard_deletes(campaign, city):
+    a, b, _user = city
+    units = [make_unit(a, D(2018, 1, 5 + i)) for i in range(4)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Enterprise._meta.db_table} SET status = %s WHERE id IN (%s, %s)",
+            ["in_progress", units[0].pk, units[1].pk],
+        )
+        cursor.execute(f"UPDATE {Enterprise._meta.db_table} SET name = %s", ["改名"])  # no status change
+        cursor.execute(f"UPDATE {Enterprise._meta.db_table} SET township_id = %s WHERE id = %s", [b.pk, units[2].pk])
+    assert_statuses(a, b)
+    Enterprise.objects.filter(pk=units[3].pk).delete()
+    assert_statuses(a, b)
+    assert statuses_of(a) == {"open": 0, "in_progress": 2, "rectified": 0}
+
+
+def test_verify_counts_repairs_the_status_counts_too(campaign, city):
+    from enterprises.models import UnitStatus
+
+    a, _b, _user = city
+    make_unit(a, D(2018, 1, 5))
+    UnitStatus.objects.update(n=7)
+    with pytest.raises(CommandError, match="1 处"):
+        call_command("verify_counts", stdout=io.StringIO())
+    call_command("verify_counts", "--repair", stdout=io.StringIO())
+    assert_statuses(a)
