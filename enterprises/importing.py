@@ -99,6 +99,7 @@ HEADERS = {column.key: column.header for column in COLUMNS}
 TEXT_FIELDS = ("grid", "owner", "industry", "premises")  # plain text copied as it is
 CHUNK = 900  # ids or names per IN (...) query: below SQLite's historical 999-parameter limit
 BATCH = 1000
+ANALYZE_AFTER = 10_000  # rows COPYed at once after which PostgreSQL's statistics are refreshed
 
 _YES = frozenset({"是", "y", "yes", "true", "1", "√", "✓", "✔", "☑"})
 _NO = frozenset({"否", "n", "no", "false", "0", "×", "✗", "✘", "☐"})
@@ -366,8 +367,10 @@ def _township_key(name: str) -> str:
     return _NO_SPACES.sub("", name)
 
 
-def _chunks(items: Iterable, size: int = CHUNK) -> Iterator[list]:
+def _chunks(items: Iterable, size: int | None = None) -> Iterator[list]:
+    """``items`` in lists small enough for one IN (...) of the database (PostgreSQL takes them whole)."""
     items = list(items)
+    size = size or (len(items) or 1 if connection.features.max_query_params is None else CHUNK)
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -1073,6 +1076,11 @@ def _copy(model: type[models.Model], fields: list[models.Field], rows: list[tupl
         )
         buffer.seek(0)
         cursor.cursor.copy_expert(f"COPY {quote(table)} ({columns}) FROM STDIN", buffer)
+        if len(rows) >= ANALYZE_AFTER:
+            # A city's first list can be most of the table: refresh the planner's statistics (they
+            # count this transaction's own rows) so that the triggers' joins and the history copy
+            # are planned for the table as it now is, not as the empty one it was.
+            cursor.execute(f"ANALYZE {quote(table)}")
     return ids
 
 
@@ -1158,8 +1166,14 @@ def _record_history(model: type[models.Model], ids: list[int], history_type: str
         f"SELECT {', '.join(selected)} FROM {quote(model._meta.db_table)} s WHERE s.{quote(model._meta.pk.column)} IN "
     )
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":  # one statement, the ids as one array parameter
-            cursor.execute(sql.removesuffix(" IN ") + " = ANY(%s)", [*params, ids])
+        if connection.vendor == "postgresql":
+            # One statement, the ids as one array, joined (an index probe per id) rather than tested
+            # with = ANY, which a table whose statistics still say "empty" would scan once per id.
+            head, _where = sql.split(" WHERE ", 1)
+            cursor.execute(
+                head + f" JOIN unnest(%s::bigint[]) AS wanted(id) ON s.{quote(model._meta.pk.column)} = wanted.id",
+                [*params, ids],
+            )
             return
         for chunk in _chunks(ids):
             cursor.execute(sql + "(" + ", ".join(["%s"] * len(chunk)) + ")", params + chunk)
