@@ -33,7 +33,7 @@ ROLES = ("anon", "staff_a", "staff_b", "inspector", "viewer", "admin", "disabled
 
 
 @pytest.fixture
-def world(db, frozen_today, settings, tmp_path):
+def world(db, frozen_today, settings, tmp_path, monkeypatch):
     frozen_today(TODAY)
     settings.MEDIA_ROOT = tmp_path / "media"
     campaign = make_campaign()
@@ -122,12 +122,16 @@ def world(db, frozen_today, settings, tmp_path):
         reconciliation=reconciliation, description="宏达五金厂已停产", enterprise=unit_a, user=users["staff_a"]
     )
 
-    notice = notice_issue(campaign=campaign, as_of=D(2018, 6, 29), user=admin)
+    with monkeypatch.context() as patched:
+        # Real figures, stand-in files: drawing the chart and writing .docx for each of the matrix's
+        # ~700 cases would cost most of the suite's time, and access does not depend on the bytes.
+        patched.setattr("reports.notice.render", lambda content, fmt: f"{fmt} of the permission matrix".encode())
+        notice = notice_issue(campaign=campaign, as_of=D(2018, 6, 29), user=admin)
+        assessment = assessment_freeze(campaign=campaign, milestone_date=D(2018, 3, 31), verdict="总体达标", user=admin)
     interview = Interview.objects.create(
         campaign=campaign, township=town_a, notice=notice, held_on=TODAY, summoned="街道主任 王某某", created_by=admin
     )
     commitment = Commitment.objects.create(interview=interview, text="七月底前完成剩余单位整治", due_on=D(2018, 7, 31))
-    assessment = assessment_freeze(campaign=campaign, milestone_date=D(2018, 3, 31), verdict="总体达标", user=admin)
 
     clients = {"anon": Client()}
     for role, user in users.items():
