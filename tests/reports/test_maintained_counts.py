@@ -148,7 +148,7 @@ def test_verify_counts_reports_a_difference_and_repairs_it(campaign, city):
     call_command("verify_counts", stdout=out)
     assert "一致" in out.getvalue()
 
-    UnitDay.objects.update(n=5)  # simulate drift (e.g. a restore of only some tables)
+    UnitDay.objects.filter(township=a).update(n=5)  # drift (e.g. a restore of only some tables)
     PeriodDay.objects.create(township=a, started=D(2018, 2, 1), ended=D(2018, 3, 1), n=1, area=0)
     with pytest.raises(CommandError, match="2 处"):
         call_command("verify_counts", stdout=io.StringIO())
@@ -251,7 +251,7 @@ def test_verify_counts_repairs_the_status_counts_too(campaign, city):
 
     a, _b, _user = city
     make_unit(a, D(2018, 1, 5))
-    UnitStatus.objects.update(n=7)
+    UnitStatus.objects.filter(township=a, status="open").update(n=7)
     with pytest.raises(CommandError, match="1 处"):
         call_command("verify_counts", stdout=io.StringIO())
     call_command("verify_counts", "--repair", stdout=io.StringIO())
