@@ -8,6 +8,8 @@ through ``inspections.services``; a refusal there is shown next to the field it 
 that writes redirects and says what happened.
 """
 
+from functools import partial
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -293,6 +295,19 @@ def inspection_photo(request, pk, photo_pk):
     return response
 
 
+def _saved(request, form, write):
+    """On a POST with a valid form, run ``write(**form.cleaned_data)``: True when it wrote; its refusals
+    (ValidationError) go onto the form next to their fields, and the caller renders the form again."""
+    if request.method != "POST" or not form.is_valid():
+        return False
+    try:
+        write(**form.cleaned_data)
+    except ValidationError as exc:
+        apply_errors(form, exc)
+        return False
+    return True
+
+
 @allow(get=CHECKERS, post=CHECKERS)
 @login_required
 def follow_up(request, pk):
@@ -302,14 +317,9 @@ def follow_up(request, pk):
         messages.info(request, _("该督查已实施"))
         return redirect(inspection)
     form = FollowUpForm(_posted(request), inspection=inspection)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.follow_up_done(inspection=inspection, user=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, _("已实施跟踪督查，可继续登记发现的问题"))
-            return redirect(inspection)
+    if _saved(request, form, partial(services.follow_up_done, inspection=inspection, user=request.user)):
+        messages.success(request, _("已实施跟踪督查，可继续登记发现的问题"))
+        return redirect(inspection)
     context = {
         "form": form,
         "title": _("实施跟踪督查"),
@@ -410,14 +420,9 @@ def finding_rectified(request, pk):
         messages.info(request, _("只有待整改的问题可以报告整改完成"))
         return redirect(finding)
     form = FindingRectifiedForm(_posted(request), finding=finding)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.finding_rectified(finding=finding, user=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, _("已报告整改完成，等待督查组验收"))
-            return redirect(finding)
+    if _saved(request, form, partial(services.finding_rectified, finding=finding, user=request.user)):
+        messages.success(request, _("已报告整改完成，等待督查组验收"))
+        return redirect(finding)
     context = {
         "form": form,
         "title": _("报告整改完成"),
@@ -437,17 +442,12 @@ def finding_verify(request, pk):
         messages.info(request, _("只有已整改待验收的问题可以验收"))
         return redirect(finding)
     form = FindingVerifyForm(_posted(request), finding=finding)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.finding_verify(finding=finding, user=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            apply_errors(form, exc)
+    if _saved(request, form, partial(services.finding_verify, finding=finding, user=request.user)):
+        if form.cleaned_data["passed"]:
+            messages.success(request, _("验收通过，问题已销号"))
         else:
-            if form.cleaned_data["passed"]:
-                messages.success(request, _("验收通过，问题已销号"))
-            else:
-                messages.warning(request, _("验收未通过，问题已退回整改"))
-            return redirect(finding)
+            messages.warning(request, _("验收未通过，问题已退回整改"))
+        return redirect(finding)
     warning = None
     if finding.rectified_by_id is not None and finding.rectified_by_id == request.user.pk:
         warning = _("谁整改、谁不能自验：请由其他人员验收")
