@@ -8,6 +8,8 @@ is read from the dates the finding carries, so a page for a past week shows that
 
 from django.db.models import Count, Q
 
+from reports import counts_cache
+
 from .models import Finding
 
 
@@ -23,7 +25,9 @@ def overdue_on(day, township=None):
     return found.select_related("enterprise", "township", "inspection").order_by("deadline", "id")
 
 
-def overdue_counts(day):
-    """{township id: findings overdue on ``day``}, in one grouped query."""
+def overdue_counts(day, version=None):
+    """{township id: findings overdue on ``day``}, in one grouped query (kept per process until a
+    finding changes: reports/counts_cache.py)."""
     found = Finding.objects.alive().filter(_as_of(day)).exclude(closed_on__lte=day)
-    return dict(found.values_list("township_id").annotate(n=Count("id")).values_list("township_id", "n"))
+    grouped = found.values_list("township_id").annotate(n=Count("id")).values_list("township_id", "n")
+    return dict(counts_cache.rows((version or counts_cache.token(), "overdue", day), grouped.iterator))

@@ -72,10 +72,15 @@ def _dates(days):
     return [day.isoformat() for day in days]
 
 
-def progress_figure(row, campaign, as_of, milestones):
-    """Cumulative rectifications against the milestone staircase and the pro-rata expected line."""
+def progress_figure(row, campaign, as_of, milestones, series=None):
+    """Cumulative rectifications against the milestone staircase and the pro-rata expected line.
+
+    ``series``: the row's counts day by day (``counting.series_counts``) when ``row.counts`` were
+    read at a few days only.
+    """
     unit = _("家")
-    actual = projection.cumulative_series(row.counts.rectified, row.counts.reopened, campaign.start, as_of)
+    series = series or row.counts
+    actual = projection.cumulative_series(series.rectified, series.reopened, campaign.start, as_of)
     steps = projection.milestone_steps(row.target, milestones)
     expected = projection.expected_line(campaign.start, row.target, milestones)
     start, as_of_text = campaign.start.isoformat(), as_of.isoformat()
@@ -149,7 +154,7 @@ def progress_figure(row, campaign, as_of, milestones):
     return {"data": data, "layout": layout}
 
 
-def weekly_figure(row, start, as_of):
+def weekly_figure(counts, start, as_of):
     """Units rectified (net of relapses) and newly identified in each 7-day week ending on ``as_of``."""
     unit = _("家")
     windows = projection.week_windows(start, as_of)
@@ -158,8 +163,8 @@ def weekly_figure(row, start, as_of):
     # The windows follow each other, so each week's figure is the difference of two consecutive
     # prefix sums: the figure on the eve of the first week, then on the last day of each.
     days = [windows[0][0] - projection.ONE_DAY, *(last for _first, last in windows)] if windows else []
-    rectified = _steps([row.counts.rectified_by(day) for day in days])
-    identified = _steps([row.counts.identified_by(day) for day in days])
+    rectified = _steps([counts.rectified_by(day) for day in days])
+    identified = _steps([counts.identified_by(day) for day in days])
     hover = {"first": "%{customdata[0]}", "last": "%{customdata[1]}", "value": "%{y:,} " + unit}
     data = [
         {

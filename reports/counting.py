@@ -27,6 +27,8 @@ from django.db.models import BooleanField, Case, DateField, F, Q, Sum, Value, Wh
 
 from enterprises.models import PeriodDay, UnitDay
 
+from . import counts_cache
+
 ZERO_AREA = Decimal("0")
 ONE_DAY = datetime.timedelta(days=1)
 
@@ -53,6 +55,10 @@ class TownshipCounts:
     reopened_carried: Counter = field(default_factory=Counter)  # day -> pre-year periods re-opened
     demolished: Counter = field(default_factory=Counter)  # day -> m² of periods started
     demolished_reopened: Counter = field(default_factory=Counter)  # day -> m² of in-year re-opened
+    # None: the counters hold every day. Otherwise the days they were read at (``daily_counts``'
+    # ``days``): each counter's entry for such a day holds the sum since the previous one, so a
+    # figure is exact on those days (and before the start, and from the last one on) and only there.
+    resolution: tuple | None = None
     _running: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def add(self, other):
@@ -64,6 +70,7 @@ class TownshipCounts:
 
     def _prefix(self, name, day):
         """The sum of counter ``name`` over the days on or before ``day``."""
+        self._check(day)
         running = self._running.get(name)
         if running is None:
             counter = getattr(self, name)
@@ -71,6 +78,12 @@ class TownshipCounts:
             running = self._running[name] = (days, list(accumulate(map(counter.__getitem__, days), initial=0)))
         days, totals = running
         return totals[bisect_right(days, day)]
+
+    def _check(self, day):
+        """Refuse a figure on a day the counts were not read at (it would be silently wrong)."""
+        resolution = self.resolution
+        if resolution is not None and resolution[0] <= day < resolution[-1] and day not in resolution:
+            raise ValueError(f"counts read at {len(resolution)} days, not at {day.isoformat()}")
 
     def _between(self, name, first, last):
         """The sum of counter ``name`` over [first, last]."""
@@ -132,9 +145,10 @@ class CombinedCounts(TownshipCounts):
     on first use, and later figures from it read the merged counter.
     """
 
-    def __init__(self, start, parts):
+    def __init__(self, start, parts, resolution=None):
         self.start = start
         self.parts = list(parts)
+        self.resolution = resolution
         self.opening_identified = sum(part.opening_identified for part in self.parts)
         self.opening_rectified = sum(part.opening_rectified for part in self.parts)
         self._running = {}
@@ -149,6 +163,7 @@ class CombinedCounts(TownshipCounts):
         return merged
 
     def _prefix(self, name, day):
+        self._check(day)
         if name in self.__dict__:
             return super()._prefix(name, day)
         return sum(part._prefix(name, day) for part in self.parts)
@@ -159,25 +174,54 @@ class CombinedCounts(TownshipCounts):
         super().add(other)
 
 
-def daily_counts(campaign, as_of):
+def daily_counts(campaign, as_of, days=None, *, township_id=None, city=False, version=None):
     """{township_id: TownshipCounts} for every township with a unit, from three grouped queries.
 
     The queries read the per-township daily counts the database maintains (enterprises/counts.py),
     never the register itself: their cost depends on the number of townships and days, not units.
+
+    ``days``, when given, are the only days the caller will read figures at (with ``as_of``): the
+    queries then add up each township's days between two of them in the database and return a few
+    rows per township instead of one per day (``TownshipCounts.resolution``). ``township_id``
+    narrows to one township; ``city`` adds the townships up in the database and returns
+    ``{None: counts}``, the city's daily series. ``version``: the counts' version
+    (``counts_cache.token()``) when the caller has read it for its page already.
     """
     start = campaign.start
-    counts = defaultdict(lambda: TownshipCounts(start=start))
+    resolution = read_at(start, as_of, days)
+    counts = defaultdict(lambda: TownshipCounts(start=start, resolution=resolution))
     null_day = Value(None, output_field=DateField())
+    group = () if city else ("township_id",)
+
+    def scoped(queryset):
+        return queryset if township_id is None else queryset.filter(township_id=township_id)
+
+    def bucket(column):
+        """The day itself, or the first day of ``resolution`` on or after it; NULL before the start."""
+        before = When(**{f"{column}__lt": start}, then=null_day)
+        if resolution is None:
+            return Case(before, default=F(column))
+        steps = [When(**{f"{column}__lte": day}, then=Value(day)) for day in resolution[1:-1]]
+        return Case(before, *steps, default=Value(as_of), output_field=DateField())
+
+    def owner(row):
+        return counts[None if city else row["township_id"]]
+
+    # The answers are kept per process under the counts' versions (reports/counts_cache.py).
+    version = version or counts_cache.token()
+
+    def cached(name, queryset):
+        return counts_cache.rows((version, name, start, as_of, resolution, township_id, city), queryset.iterator)
 
     units = (
-        UnitDay.objects.filter(day__lte=as_of)
-        .annotate(start_day=Case(When(day__lt=start, then=null_day), default=F("day")))
-        .values("township_id", "start_day")
+        scoped(UnitDay.objects.filter(day__lte=as_of))
+        .annotate(start_day=bucket("day"))
+        .values(*group, "start_day")
         .annotate(total=Sum("n"))
         .order_by()
     )
-    for row in units:
-        c = counts[row["township_id"]]
+    for row in cached("units", units):
+        c = owner(row)
         if row["start_day"] is None:
             c.opening_identified += row["total"]
         else:
@@ -185,15 +229,15 @@ def daily_counts(campaign, as_of):
 
     # Periods that started by as_of and either started in-year or still held on the eve of it.
     starts = (
-        PeriodDay.objects.filter(started__lte=as_of)
+        scoped(PeriodDay.objects.filter(started__lte=as_of))
         .filter(Q(started__gte=start) | Q(ended__gte=start))
-        .annotate(start_day=Case(When(started__lt=start, then=null_day), default=F("started")))
-        .values("township_id", "start_day")
+        .annotate(start_day=bucket("started"))
+        .values(*group, "start_day")
         .annotate(total=Sum("n"), hundredths=Sum("area"))
         .order_by()
     )
-    for row in starts:
-        c = counts[row["township_id"]]
+    for row in cached("starts", starts):
+        c = owner(row)
         if row["start_day"] is None:
             c.opening_rectified += row["total"]
         else:
@@ -201,33 +245,34 @@ def daily_counts(campaign, as_of):
             c.demolished[row["start_day"]] += _m2(row["hundredths"])
 
     ends = (
-        PeriodDay.objects.filter(ended__gte=start, ended__lte=as_of)
+        scoped(PeriodDay.objects.filter(ended__gte=start, ended__lte=as_of))
         .annotate(
+            end_day=bucket("ended"),
             in_year=Case(
                 When(started__gte=start, then=Value(True)),
                 default=Value(False),
                 output_field=BooleanField(),
-            )
+            ),
         )
-        .values("township_id", "ended", "in_year")
+        .values(*group, "end_day", "in_year")
         .annotate(total=Sum("n"), hundredths=Sum("area"))
         .order_by()
     )
-    for row in ends:
-        c = counts[row["township_id"]]
+    for row in cached("ends", ends):
+        c = owner(row)
         if row["in_year"]:
-            c.reopened[row["ended"]] += row["total"]
-            c.demolished_reopened[row["ended"]] += _m2(row["hundredths"])
+            c.reopened[row["end_day"]] += row["total"]
+            c.demolished_reopened[row["end_day"]] += _m2(row["hundredths"])
         else:
-            c.reopened_carried[row["ended"]] += row["total"]
+            c.reopened_carried[row["end_day"]] += row["total"]
 
     for c in counts.values():  # zero rows (a unit deleted or moved) leave no trace in the counters
         for counter in (c.identified, c.rectified, c.reopened, c.reopened_carried):
             for day in [day for day, n in counter.items() if not n]:
                 del counter[day]
     return {
-        township_id: c
-        for township_id, c in counts.items()
+        key: c
+        for key, c in counts.items()
         if c.opening_identified
         or c.identified
         or c.rectified
@@ -235,6 +280,19 @@ def daily_counts(campaign, as_of):
         or c.reopened_carried
         or c.opening_rectified
     }
+
+
+def read_at(start, as_of, days):
+    """The days a ``daily_counts(…, days)`` answer is exact at (None: every day)."""
+    if days is None:
+        return None
+    return tuple(sorted({start - ONE_DAY, as_of, *(day for day in days if start <= day < as_of)}))
+
+
+def series_counts(campaign, as_of, township_id=None, version=None):
+    """Day-by-day counts of one township, or of the city when ``township_id`` is None (for charts)."""
+    found = daily_counts(campaign, as_of, township_id=township_id, city=True, version=version)
+    return found.get(None) or TownshipCounts(start=campaign.start)
 
 
 def _m2(hundredths):

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 from enterprises.models import Enterprise
 from inspections.overdue import overdue_counts, overdue_on
 
-from . import charts, projection
+from . import charts, counting, counts_cache, projection
 from .progress import Row, progress_report
 from .projection import Projection
 
@@ -68,6 +68,11 @@ class Windows:
     quarter: tuple
     pace: tuple
 
+    @property
+    def eves(self):
+        """The days a page reads its counts at besides ``as_of``: the eve of each window."""
+        return [first - projection.ONE_DAY for first, _last in (self.week, self.quarter, self.pace)]
+
     @classmethod
     def of(cls, start, as_of):
         return cls(
@@ -103,22 +108,25 @@ def standing(row, start, as_of, windows=None):
     )
 
 
-def _charts(row, campaign, as_of, milestones):
+def _charts(row, campaign, as_of, milestones, version):
+    """The two charts of ``row``, drawn from its day-by-day counts (the page's are read at a few days)."""
+    series = counting.series_counts(campaign, as_of, row.township_id, version)
     return {
-        "progress_chart": charts.figure_json(charts.progress_figure(row, campaign, as_of, milestones)),
-        "weekly_chart": charts.figure_json(charts.weekly_figure(row, campaign.start, as_of)),
+        "progress_chart": charts.figure_json(charts.progress_figure(row, campaign, as_of, milestones, series)),
+        "weekly_chart": charts.figure_json(charts.weekly_figure(series, campaign.start, as_of)),
     }
 
 
 def dashboard_context(campaign, as_of, township_id=None):
     """The city dashboard; the charts follow ``township_id`` when it names a township in the report."""
-    report = progress_report(campaign, as_of)
     windows = Windows.of(campaign.start, as_of)
+    version = counts_cache.token()  # one read of the counts' versions for the whole page
+    report = progress_report(campaign, as_of, windows.eves, version)
     city = standing(report.city, campaign.start, as_of, windows)
     ranking = [standing(row, campaign.start, as_of, windows) for row in report.townships]
     focus = next((s for s in ranking if township_id is not None and s.row.township_id == township_id), None)
     scope = focus or city
-    overdue = overdue_counts(as_of)
+    overdue = overdue_counts(as_of, version)
     return {
         "overdue": [(s.row, overdue[s.row.township_id]) for s in ranking if overdue.get(s.row.township_id)],
         "overdue_total": sum(overdue.values()),
@@ -131,7 +139,7 @@ def dashboard_context(campaign, as_of, township_id=None):
         "focus": focus,
         "scope": scope,
         "milestones": report.milestones,
-        **_charts(scope.row, campaign, as_of, report.milestones),
+        **_charts(scope.row, campaign, as_of, report.milestones, version),
     }
 
 
@@ -199,7 +207,9 @@ def ledgers(counts, campaign, as_of, week, quarter):
 
 def township_context(campaign, as_of, township):
     """One township's page: its standing, charts, villages and stock ledger."""
-    report = progress_report(campaign, as_of)
+    windows = Windows.of(campaign.start, as_of)
+    version = counts_cache.token()
+    report = progress_report(campaign, as_of, windows.eves, version)
     row = report.row_for(township.pk)
     overdue = list(overdue_on(as_of, township)[:OVERDUE_SHOWN])
     for finding in overdue:
@@ -218,10 +228,10 @@ def township_context(campaign, as_of, township):
     }
     if row is None:
         return context
-    scope = standing(row, campaign.start, as_of)
+    scope = standing(row, campaign.start, as_of, windows)
     context.update(
         scope=scope,
         ledgers=ledgers(row.counts, campaign, as_of, scope.week, scope.quarter),
-        **_charts(row, campaign, as_of, report.milestones),
+        **_charts(row, campaign, as_of, report.milestones, version),
     )
     return context

@@ -213,3 +213,24 @@ class Assessment(Archived):
 
     def get_absolute_url(self):
         return reverse("notices:assessment", args=[self.pk])
+
+
+class CountsVersion(models.Model):
+    """Per township, a value that changes with every change of its maintained counts or findings.
+
+    Database triggers on the count tables (enterprises.UnitDay, PeriodDay) and on the findings set it in the same
+    transaction as the change, to a value never used before (a sequence on PostgreSQL, a random
+    64-bit number on SQLite), so no two states of the counts, committed or rolled back, share a set
+    of versions. reports/counts_cache.py keys its cache of count queries on them (docs/performance.md).
+    No foreign key: the triggers may write while a test database is flushed table by table.
+    """
+
+    township_id = models.BigIntegerField(primary_key=True)
+    version = models.BigIntegerField()
+
+    class Meta:
+        verbose_name = _("统计版本")
+        verbose_name_plural = _("统计版本")
+
+    def __str__(self):
+        return f"{self.township_id}: {self.version}"

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from campaign.models import Township
 
 from . import rules
-from .counting import CombinedCounts, TownshipCounts, daily_counts
+from .counting import CombinedCounts, TownshipCounts, daily_counts, read_at
 
 CITY_NAME = "全市"
 
@@ -138,8 +138,19 @@ def _row(name, township, counts, revisions, default_target, day):
     )
 
 
-def progress_report(campaign, as_of):
-    """The report for ``campaign`` as of ``as_of`` (inclusive), which must lie in the campaign."""
+def _empty(campaign, as_of, days):
+    """The counts of a township with nothing counted, read at the same days as the others."""
+    return TownshipCounts(start=campaign.start, resolution=read_at(campaign.start, as_of, days))
+
+
+def progress_report(campaign, as_of, days=None, version=None):
+    """The report for ``campaign`` as of ``as_of`` (inclusive), which must lie in the campaign.
+
+    ``days``: None reads the counts day by day, so a row's figures can be asked for any day (the
+    notice's charts and comparisons). A page that knows the few days it shows passes them and the
+    counts are read at those days only (plus ``as_of`` and the due milestone), which is what keeps
+    it fast: see ``counting.daily_counts``. ``version``: see there.
+    """
     if not campaign.contains(as_of):
         raise ReportError(
             _("日期 %(day)s 不在整治行动年度内（%(start)s 至 %(end)s）")
@@ -164,15 +175,17 @@ def progress_report(campaign, as_of):
         else:
             revisions.setdefault(township_id, []).append((effective_on, target))
 
-    counts = daily_counts(campaign, as_of)
+    if days is not None:
+        days = [*days, *((day.due.date,) if day.due is not None else ())]
+    counts = daily_counts(campaign, as_of, days, version=version)
     township_ids = set(revisions) | set(counts)
     townships = Township.objects.filter(pk__in=township_ids).order_by("sort_order", "name")
 
     rows = []
     for township in townships:
-        township_counts = counts.get(township.pk) or TownshipCounts(start=campaign.start)
+        township_counts = counts.get(township.pk) or _empty(campaign, as_of, days)
         rows.append(_row(township.name, township, township_counts, revisions.get(township.pk, []), 0, day))
-    city_counts = CombinedCounts(campaign.start, [row.counts for row in rows])
+    city_counts = CombinedCounts(campaign.start, [row.counts for row in rows], read_at(campaign.start, as_of, days))
     for row, rank in zip(rows, rules.ranks([(r.rate, r.rectified) for r in rows])):
         row.rank = rank
     # Ranked townships first; the unranked (no target) after them, most rectified first.

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from campaign.models import Township
 from enterprises.models import Enterprise, Method, Rectification, Relapse, Status
 from enterprises.services import rectification_record, relapse_record
-from reports.counting import CombinedCounts, TownshipCounts
+from reports import counts_cache
+from reports.counting import CombinedCounts, TownshipCounts, series_counts
 from reports.progress import ReportError, progress_report
 from tests.factories import make_campaign, make_township, make_unit, set_target
 from tests.reports.reference import UnitHistory, count
@@ -289,8 +290,12 @@ def test_query_count_does_not_grow_with_townships_or_units(campaign):
     build(10, 12)
     with CaptureQueriesContext(connection) as large:
         progress_report(campaign, D(2018, 6, 30)).as_json()
-    # milestones, targets, townships, and the three grouped counts
-    assert len(small) == len(large) == 6
+    # milestones, targets, the counts' versions, townships, and the three grouped counts
+    assert len(small) == len(large) == 7
+    # Asked again with nothing changed: the grouped counts come from the cache (reports/counts_cache.py).
+    with CaptureQueriesContext(connection) as again:
+        progress_report(campaign, D(2018, 6, 30)).as_json()
+    assert len(again) == 4
 
 
 # --- the SQL engine equals the obvious per-unit count, on random histories -------------------
@@ -376,12 +381,62 @@ def test_sql_counts_equal_the_reference_count(campaign, units, probes):
                 ledger["open_start"] + ledger["identified"] - ledger["rectified"] + ledger["relapsed"]
                 == ledger["open_end"]
             )
+        # Read at a few days only (as the pages read it): the same figures at each of those days.
+        probe_days = sorted({START + datetime.timedelta(days=o) for o in probes})
+        sparse = progress_report(campaign, day, days=probe_days)
+        for full, few in [(report.city, sparse.city), *((r, sparse.row_for(r.township_id)) for r in report.townships)]:
+            assert (few.identified, few.rectified, few.open, few.demolished_m2) == (
+                full.identified,
+                full.rectified,
+                full.open,
+                full.demolished_m2,
+            )
+            for probe in probe_days:
+                if probe <= day:
+                    assert few.counts.ledger(START, probe) == full.counts.ledger(START, probe), (full.name, probe)
+                    assert few.counts.demolished_by(probe) == full.counts.demolished_by(probe)
+        series = series_counts(campaign, day)
+        for probe in probe_days:
+            assert series.ledger(START, probe) == report.city.counts.ledger(START, probe)
         city = count(units, START, day)
         assert (report.city.identified, report.city.rectified, report.city.open) == (
             city["identified"],
             city["rectified"],
             city["open"],
         )
+
+
+def test_counts_read_at_a_few_days_refuse_any_other_day(campaign, town):
+    unit = make_unit(town, identified_on=D(2018, 2, 1))
+    rectify(unit, D(2018, 3, 5))
+    counts = progress_report(campaign, D(2018, 6, 30), days=[D(2018, 3, 31)]).row_for(town.pk).counts
+    assert counts.rectified_by(D(2018, 3, 31)) == 1
+    assert counts.rectified_by(D(2018, 6, 30)) == counts.rectified_by(D(2018, 12, 31)) == 1
+    assert counts.identified_by(D(2017, 12, 31)) == 0
+    with pytest.raises(ValueError, match="not at 2018-03-30"):
+        counts.rectified_by(D(2018, 3, 30))
+
+
+def test_counts_cached_inside_a_rolled_back_change_are_never_served(campaign, town):
+    """A page read inside a transaction that is then rolled back leaves nothing a later page can hit."""
+    from django.db import transaction
+
+    make_unit(town, identified_on=D(2018, 2, 1))
+    day = D(2018, 6, 30)
+    assert progress_report(campaign, day).city.identified == 1
+
+    class Undo(Exception):
+        pass
+
+    with pytest.raises(Undo), transaction.atomic():
+        make_unit(town, identified_on=D(2018, 2, 2))
+        assert progress_report(campaign, day).city.identified == 2
+        raise Undo
+    assert progress_report(campaign, day).city.identified == 1
+    make_unit(town, identified_on=D(2018, 2, 3))  # a different change than the one rolled back
+    assert progress_report(campaign, day).city.identified == 2
+    counts_cache.clear()
+    assert progress_report(campaign, day).city.identified == 2
 
 
 def _rectified_on(unit, day):

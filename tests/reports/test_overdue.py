@@ -57,9 +57,11 @@ def test_reported_rectified_or_closed_is_no_longer_overdue_from_that_day(city, f
     town, _other, finding, inspector = city
     frozen_today(D(2018, 3, 20))
     staff = make_user("shimen", role="township_staff", township=town)
+    assert overdue_counts(D(2018, 3, 12)) == {town.pk: 1}
     finding_rectified(finding=finding, rectified_on=D(2018, 3, 10), note="已拆除", user=staff)
     assert list(overdue_on(D(2018, 3, 9))) == [finding]
     assert list(overdue_on(D(2018, 3, 10))) == []
+    assert overdue_counts(D(2018, 3, 12)) == {}  # the counts are cached until a finding changes: this one did
     finding_verify(finding=finding, passed=True, closed_on=D(2018, 3, 15), note="属实", user=inspector)
     assert list(overdue_on(D(2018, 3, 9))) == [finding]  # the past stays as it was
     assert list(overdue_on(D(2018, 3, 20))) == []

@@ -1,0 +1,156 @@
+"""A cache of the count queries (reports.counting, inspections.overdue), keyed on versions the database keeps.
+
+The figures of a report page come from a few grouped queries over the maintained count tables
+(enterprises/counts.py). Their answer changes only when those tables change, and every change sets
+its township's ``CountsVersion`` to a value never used before, in the same transaction. So the
+answer to a query can be kept under (the query's arguments, every township's version): a later
+request that reads the same versions gets the same rows without asking the database, and a request
+made after any change reads new versions and asks again. Nothing expires by time and nothing needs
+to be invalidated by hand; a rolled-back change leaves versions that never occur again.
+
+Consistency: the versions are read before the counts. A change committed between the two reads is
+in the answer but not in the key it is filed under; the first request after the commit reads the
+new versions, misses, and asks again, so the worst case is one query too many, never a stale page.
+
+The cache lives in each server process (a bounded LRU of ``SIZE`` answers, a few KB each): several
+gunicorn workers or hosts each keep their own, and are each right for the same reason.
+
+The triggers: ``install``/``uninstall`` below, run by reports/migrations/0002.
+"""
+
+import hashlib
+import threading
+from collections import OrderedDict
+
+from django.db import connection
+
+from enterprises.models import PeriodDay, UnitDay
+from inspections.models import Finding
+
+from .models import CountsVersion
+
+SIZE = 128
+VERSIONS = CountsVersion._meta.db_table
+# The tables whose changes a township's version follows: its maintained counts, and its findings
+# (the overdue figures, inspections/overdue.py, are read from those directly and cached the same way).
+COUNTED = (UnitDay._meta.db_table, PeriodDay._meta.db_table, Finding._meta.db_table)
+SEQUENCE = "siwu_counts_version_seq"
+
+_answers = OrderedDict()
+_lock = threading.Lock()
+
+
+def token():
+    """The current versions of every township's counts, as one short text (one small query)."""
+    rows = CountsVersion.objects.order_by("township_id").values_list("township_id", "version")
+    digest = hashlib.blake2b(digest_size=16)
+    for township_id, version in rows:
+        digest.update(b"%d:%d;" % (township_id, version))
+    return digest.hexdigest()
+
+
+def rows(key, fetch):
+    """``fetch()`` (a list), or the list it gave before for the same ``key`` (which holds a token)."""
+    with _lock:
+        found = _answers.get(key)
+        if found is not None:
+            _answers.move_to_end(key)
+            return found
+    found = list(fetch())
+    with _lock:
+        _answers[key] = found
+        while len(_answers) > SIZE:
+            _answers.popitem(last=False)
+    return found
+
+
+def clear():
+    with _lock:
+        _answers.clear()
+
+
+# --- triggers ----------------------------------------------------------------------------------
+
+_PG_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION siwu_counts_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  -- Townships in a fixed order, so two transactions never wait on each other's rows crosswise.
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO {VERSIONS} (township_id, version)
+      SELECT t, nextval('{SEQUENCE}') FROM (SELECT DISTINCT township_id AS t FROM new_rows ORDER BY 1) s
+      ON CONFLICT (township_id) DO UPDATE SET version = excluded.version;
+  ELSIF TG_OP = 'DELETE' THEN
+    INSERT INTO {VERSIONS} (township_id, version)
+      SELECT t, nextval('{SEQUENCE}') FROM (SELECT DISTINCT township_id AS t FROM old_rows ORDER BY 1) s
+      ON CONFLICT (township_id) DO UPDATE SET version = excluded.version;
+  ELSE
+    INSERT INTO {VERSIONS} (township_id, version)
+      SELECT t, nextval('{SEQUENCE}') FROM (
+        SELECT township_id AS t FROM new_rows UNION SELECT township_id FROM old_rows ORDER BY 1
+      ) s
+      ON CONFLICT (township_id) DO UPDATE SET version = excluded.version;
+  END IF;
+  RETURN NULL;
+END $$;
+"""
+
+_EVENTS = (
+    ("INSERT", "NEW TABLE AS new_rows"),
+    ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
+    ("DELETE", "OLD TABLE AS old_rows"),
+)
+
+
+def _sqlite_bump(row):
+    return (
+        f"INSERT INTO {VERSIONS} (township_id, version) VALUES ({row}.township_id, random()) "
+        f"ON CONFLICT (township_id) DO UPDATE SET version = excluded.version;"
+    )
+
+
+def _statements(vendor):
+    if vendor == "postgresql":
+        statements = [f"CREATE SEQUENCE IF NOT EXISTS {SEQUENCE}", _PG_FUNCTION]
+        for table in COUNTED:
+            for event, tables in _EVENTS:
+                name = f"siwu_version_{event.lower()}"
+                statements += [
+                    f"DROP TRIGGER IF EXISTS {name} ON {table}",
+                    f"CREATE TRIGGER {name} AFTER {event} ON {table} REFERENCING {tables} "
+                    f"FOR EACH STATEMENT EXECUTE FUNCTION siwu_counts_version()",
+                ]
+        return statements
+    statements = []
+    for table in COUNTED:
+        for event, body in (
+            ("INSERT", _sqlite_bump("NEW")),
+            ("UPDATE", _sqlite_bump("OLD") + " " + _sqlite_bump("NEW")),
+            ("DELETE", _sqlite_bump("OLD")),
+        ):
+            name = f"{table}_version_{event.lower()}"
+            statements += [
+                f"DROP TRIGGER IF EXISTS {name}",
+                f"CREATE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW BEGIN {body} END",
+            ]
+    return statements
+
+
+def install(schema_editor=None):
+    conn = schema_editor.connection if schema_editor is not None else connection
+    with conn.cursor() as cursor:
+        for sql in _statements(conn.vendor):
+            cursor.execute(sql)
+
+
+def uninstall(schema_editor):
+    conn = schema_editor.connection
+    with conn.cursor() as cursor:
+        for table in COUNTED:
+            for event, _tables in _EVENTS:
+                if conn.vendor == "postgresql":
+                    cursor.execute(f"DROP TRIGGER IF EXISTS siwu_version_{event.lower()} ON {table}")
+                else:
+                    cursor.execute(f"DROP TRIGGER IF EXISTS {table}_version_{event.lower()}")
+        if conn.vendor == "postgresql":
+            cursor.execute("DROP FUNCTION IF EXISTS siwu_counts_version()")
+            cursor.execute(f"DROP SEQUENCE IF EXISTS {SEQUENCE}")
