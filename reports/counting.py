@@ -189,6 +189,13 @@ def daily_counts(campaign, as_of, days=None, *, township_id=None, city=False, ve
     """
     start = campaign.start
     resolution = read_at(start, as_of, days)
+    # The answer is kept per process under the counts' versions (reports/counts_cache.py); the
+    # TownshipCounts in it are shared by the requests that read the same versions, and never changed.
+    key = ("daily_counts", version or counts_cache.token(), start, as_of, resolution, township_id, city)
+    return counts_cache.answer(key, lambda: _daily_counts(start, as_of, resolution, township_id, city))
+
+
+def _daily_counts(start, as_of, resolution, township_id, city):
     counts = defaultdict(lambda: TownshipCounts(start=start, resolution=resolution))
     null_day = Value(None, output_field=DateField())
     group = () if city else ("township_id",)
@@ -207,12 +214,6 @@ def daily_counts(campaign, as_of, days=None, *, township_id=None, city=False, ve
     def owner(row):
         return counts[None if city else row["township_id"]]
 
-    # The answers are kept per process under the counts' versions (reports/counts_cache.py).
-    version = version or counts_cache.token()
-
-    def cached(name, queryset):
-        return counts_cache.rows((version, name, start, as_of, resolution, township_id, city), queryset.iterator)
-
     units = (
         scoped(UnitDay.objects.filter(day__lte=as_of))
         .annotate(start_day=bucket("day"))
@@ -220,7 +221,7 @@ def daily_counts(campaign, as_of, days=None, *, township_id=None, city=False, ve
         .annotate(total=Sum("n"))
         .order_by()
     )
-    for row in cached("units", units):
+    for row in units:
         c = owner(row)
         if row["start_day"] is None:
             c.opening_identified += row["total"]
@@ -236,7 +237,7 @@ def daily_counts(campaign, as_of, days=None, *, township_id=None, city=False, ve
         .annotate(total=Sum("n"), hundredths=Sum("area"))
         .order_by()
     )
-    for row in cached("starts", starts):
+    for row in starts:
         c = owner(row)
         if row["start_day"] is None:
             c.opening_rectified += row["total"]
@@ -258,7 +259,7 @@ def daily_counts(campaign, as_of, days=None, *, township_id=None, city=False, ve
         .annotate(total=Sum("n"), hundredths=Sum("area"))
         .order_by()
     )
-    for row in cached("ends", ends):
+    for row in ends:
         c = owner(row)
         if row["in_year"]:
             c.reopened[row["end_day"]] += row["total"]

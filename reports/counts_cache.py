@@ -50,13 +50,21 @@ def token():
 
 
 def rows(key, fetch):
-    """``fetch()`` (a list), or the list it gave before for the same ``key`` (which holds a token)."""
+    """``list(fetch())``, or the list it gave before for the same ``key`` (which holds a token)."""
+    return answer(key, lambda: list(fetch()))
+
+
+def answer(key, compute):
+    """``compute()``, or what it returned before for the same ``key`` (which holds a token).
+
+    What is kept is shared by every later request with the same key: callers treat it as read-only.
+    """
     with _lock:
         found = _answers.get(key)
         if found is not None:
             _answers.move_to_end(key)
             return found
-    found = list(fetch())
+    found = compute()
     with _lock:
         _answers[key] = found
         while len(_answers) > SIZE:

@@ -16,7 +16,9 @@ pytestmark = pytest.mark.django_db
 def test_the_benchmark_builds_a_consistent_city_and_times_every_page(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     out = io.StringIO()
-    call_command("bench", "--units", "600", "--runs", "1", "--no-write", "--import-rows", "0", stdout=out)
+    call_command(
+        "bench", "--units", "600", "--runs", "1", "--no-write", "--import-rows", "0", "--build-here", stdout=out
+    )
     text = out.getvalue()
 
     assert Enterprise.objects.count() == 600 and Finding.objects.exists() and Lookback.objects.exists()
