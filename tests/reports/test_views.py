@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from campaign.models import Campaign
+from campaign.models import Campaign, Township
 from enterprises.models import Enterprise, Method, Rectification
 from enterprises.services import rectification_record
 from reports import counts_cache
@@ -145,6 +145,30 @@ def test_ranking_links_keep_the_campaign_and_date(client_in, campaign):
     set_target(campaign, town, 10)
     page = client_in.get(reverse("reports:dashboard"), {"as_of": "2018-05-02"}).content.decode()
     assert f'href="{reverse("reports:township", args=[town.pk])}?campaign=c2018&amp;as_of=2018-05-02"' in page
+
+
+def test_ranking_rows_carry_every_cell_escaped_and_sortable(client_in, campaign):
+    """The rows reports/templatetags/ranking.py writes: labels, sort values, dashes, escaping."""
+    town = make_township("<b>东城</b>街道")
+    set_target(campaign, town, 4)
+    unit = make_unit(town, identified_on=D(2018, 3, 1))
+    rectification_record(enterprise=unit, method=Method.CLOSED, rectified_on=D(2018, 3, 20))
+    make_township("无任务镇")
+    make_unit(Township.objects.get(name="无任务镇"), identified_on=D(2018, 3, 2))
+    page = client_in.get(reverse("reports:dashboard"), {"as_of": "2018-03-25"}).content.decode()
+    body = page.split('<table class="data sortable compact" id="ranking">')[1].split("</tbody>")[0]
+    first, second = body.split("<tr class=")[1:3]
+    assert "&lt;b&gt;东城&lt;/b&gt;街道" in first and "<b>东城" not in body
+    assert '<td data-label="排名" data-sort-value="1">1</td>' in first
+    assert '<td class="num" data-label="完成率" data-sort-value="25.00">25.00%</td>' in first
+    assert '<td class="num" data-label="年度任务" data-sort-value="4">4</td>' in first
+    assert '<td class="num" data-label="已整治" data-sort-value="1">1</td>' in first
+    assert 'data-label="预警" data-sort-value="' in first and 'class="badge badge-' in first
+    # a township without a target: no rank, no rate, no outlook
+    assert "无任务镇" in second
+    assert '<td data-label="排名" data-sort-value="">—</td>' in second
+    assert '<td class="num" data-label="完成率" data-sort-value="">—</td>' in second
+    assert '<td data-label="预测" data-sort-value="">—</td>' in second
 
 
 def test_the_date_defaults_to_today_inside_the_campaign(client_in, campaign, frozen_today):
