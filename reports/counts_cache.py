@@ -24,7 +24,7 @@ from collections import OrderedDict
 
 from django.db import connection
 
-from enterprises.models import PeriodDay, UnitDay
+from enterprises.models import Enterprise, PeriodDay, UnitDay
 from inspections.models import Finding
 
 from .models import CountsVersion
@@ -35,6 +35,7 @@ VERSIONS = CountsVersion._meta.db_table
 # (the overdue figures, inspections/overdue.py, are read from those directly and cached the same way).
 COUNTED = (UnitDay._meta.db_table, PeriodDay._meta.db_table, Finding._meta.db_table)
 SEQUENCE = "siwu_counts_version_seq"
+UNITS = Enterprise._meta.db_table
 
 _answers = OrderedDict()
 _lock = threading.Lock()
@@ -102,6 +103,21 @@ BEGIN
 END $$;
 """
 
+# A unit moved to another village of its township changes no count table, but it does change the
+# township page's villages (reports.dashboard.village_breakdown, cached the same way).
+_PG_VILLAGE_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION siwu_village_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO {VERSIONS} (township_id, version)
+    SELECT t, nextval('{SEQUENCE}') FROM (
+      SELECT DISTINCT n.township_id AS t FROM new_rows n JOIN old_rows o ON o.id = n.id
+      WHERE n.village_id IS DISTINCT FROM o.village_id ORDER BY 1
+    ) s
+    ON CONFLICT (township_id) DO UPDATE SET version = excluded.version;
+  RETURN NULL;
+END $$;
+"""
+
 _EVENTS = (
     ("INSERT", "NEW TABLE AS new_rows"),
     ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
@@ -118,7 +134,13 @@ def _sqlite_bump(row):
 
 def _statements(vendor):
     if vendor == "postgresql":
-        statements = [f"CREATE SEQUENCE IF NOT EXISTS {SEQUENCE}", _PG_FUNCTION]
+        statements = [f"CREATE SEQUENCE IF NOT EXISTS {SEQUENCE}", _PG_FUNCTION, _PG_VILLAGE_FUNCTION]
+        statements += [
+            f"DROP TRIGGER IF EXISTS siwu_version_village ON {UNITS}",
+            f"CREATE TRIGGER siwu_version_village AFTER UPDATE ON {UNITS} "
+            "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows "
+            "FOR EACH STATEMENT EXECUTE FUNCTION siwu_village_version()",
+        ]
         for table in COUNTED:
             for event, tables in _EVENTS:
                 name = f"siwu_version_{event.lower()}"
@@ -128,7 +150,11 @@ def _statements(vendor):
                     f"FOR EACH STATEMENT EXECUTE FUNCTION siwu_counts_version()",
                 ]
         return statements
-    statements = []
+    statements = [
+        f"DROP TRIGGER IF EXISTS {UNITS}_version_village",
+        f"CREATE TRIGGER {UNITS}_version_village AFTER UPDATE OF village_id ON {UNITS} FOR EACH ROW "
+        f"WHEN OLD.village_id IS NOT NEW.village_id BEGIN {_sqlite_bump('NEW')} END",
+    ]
     for table in COUNTED:
         for event, body in (
             ("INSERT", _sqlite_bump("NEW")),
@@ -160,5 +186,9 @@ def uninstall(schema_editor):
                 else:
                     cursor.execute(f"DROP TRIGGER IF EXISTS {table}_version_{event.lower()}")
         if conn.vendor == "postgresql":
-            cursor.execute("DROP FUNCTION IF EXISTS siwu_counts_version()")
+            cursor.execute(f"DROP TRIGGER IF EXISTS siwu_version_village ON {UNITS}")
+            cursor.execute("DROP FUNCTION IF EXISTS siwu_counts_version(), siwu_village_version()")
+        else:
+            cursor.execute(f"DROP TRIGGER IF EXISTS {UNITS}_version_village")
+        if conn.vendor == "postgresql":
             cursor.execute(f"DROP SEQUENCE IF EXISTS {SEQUENCE}")

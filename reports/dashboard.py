@@ -12,6 +12,7 @@ from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from campaign.models import Village
 from enterprises.models import Enterprise
 from inspections.overdue import overdue_counts, overdue_on
 
@@ -157,8 +158,9 @@ class VillageLine:
         return self.total > 0 and self.open == 0
 
 
-def village_breakdown(township, campaign, as_of):
-    """Per village (and one line for units with no village): one grouped query.
+def village_breakdown(township, campaign, as_of, version=None):
+    """Per village (and one line for units with no village): one grouped query, kept per process
+    under the township's counts' versions (reports/counts_cache.py), and the villages' names.
 
     ``rectified`` follows rectified(d) (a period started in the campaign year holding on ``as_of``);
     ``open`` follows open(d) (identified by ``as_of`` and no period holding on it, whenever begun).
@@ -166,10 +168,10 @@ def village_breakdown(township, campaign, as_of):
     holding = Q(rectifications__rectified_on__lte=as_of, rectifications__deleted_at__isnull=True) & (
         Q(rectifications__reopened_on__isnull=True) | Q(rectifications__reopened_on__gt=as_of)
     )
-    rows = (
+    grouped = (
         Enterprise.objects.alive()
         .filter(township=township, identified_on__lte=as_of)
-        .values("village_id", "village__name")
+        .values("village_id")
         .annotate(
             total=Count("id", distinct=True),
             identified=Count("id", distinct=True, filter=Q(identified_on__gte=campaign.start)),
@@ -178,9 +180,12 @@ def village_breakdown(township, campaign, as_of):
         )
         .order_by()
     )
+    key = ("villages", version or counts_cache.token(), township.pk, campaign.start, as_of)
+    rows = counts_cache.rows(key, grouped.iterator)
+    names = dict(Village.objects.filter(pk__in=[r["village_id"] for r in rows]).values_list("pk", "name"))
     lines = [
         VillageLine(
-            name=r["village__name"],
+            name=names.get(r["village_id"]),
             total=r["total"],
             identified=r["identified"],
             rectified=r["rectified"],
@@ -222,7 +227,7 @@ def township_context(campaign, as_of, township):
         "city": report.city,
         "ranked_count": sum(1 for r in report.townships if r.rank is not None),
         "milestones": report.milestones,
-        "villages": village_breakdown(township, campaign, as_of),
+        "villages": village_breakdown(township, campaign, as_of, version),
         "scope": None,
         "overdue": overdue,
     }

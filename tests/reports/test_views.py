@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db
 # three daily counts, townships (+ the township and its grouped village counts on a township page).
 # (with nothing cached, then with the counts cached: reports/counts_cache.py)
 DASHBOARD_QUERIES = (16, 9)
-TOWNSHIP_QUERIES = (18, 12)
+TOWNSHIP_QUERIES = (19, 12)
 
 
 @pytest.fixture
