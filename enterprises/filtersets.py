@@ -36,17 +36,20 @@ class QuickSelectMultiple(forms.SelectMultiple):
     """
 
     def render(self, name, value, attrs=None, renderer=None):
-        widget = self.get_context(name, value, attrs)["widget"]
+        # The choices straight from the field's iterator: Widget.optgroups builds an option dict
+        # (with copied attrs) per choice, which for a city's villages costs more than the page's queries.
+        selected = {str(v) for v in (value or ())}
         options = format_html_join(
             "",
             '<option value="{}"{}>{}</option>',
             (
-                (option["value"], flatatt(option["attrs"]), option["label"])
-                for _group, choices, _index in widget["optgroups"]
-                for option in choices
+                (option_value, " selected" if str(option_value) in selected else "", label)
+                for option_value, label in self.choices
             ),
         )
-        return format_html('<select name="{}"{}>{}</select>', widget["name"], flatatt(widget["attrs"]), options)
+        final = self.build_attrs(self.attrs, attrs)
+        final["multiple"] = True
+        return format_html('<select name="{}"{}>{}</select>', name, flatatt(final), options)
 
 
 # Roles that may see (some) full owner names: only they may search by owner.

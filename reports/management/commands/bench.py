@@ -62,12 +62,15 @@ class Command(BaseCommand):
         parser.add_argument("--import-rows", type=int, default=50_000, help="0 skips the import benchmark")
         parser.add_argument("--build-only", action="store_true", help="build the synthetic city and stop")
         parser.add_argument(
+            "--pages-only", action="store_true", help="time the pages and the raw scan only (the province case)"
+        )
+        parser.add_argument(
             "--build-here",
             action="store_true",
             help="build in this process (the tests: a child process would not see their database)",
         )
 
-    def handle(self, *args, units, runs, no_write, import_rows, build_only, build_here, **options):
+    def handle(self, *args, units, runs, no_write, import_rows, build_only, build_here, pages_only, **options):
         if build_only:
             benchmark.build(units=units, out=self.stdout.write)
             return
@@ -83,9 +86,10 @@ class Command(BaseCommand):
             rows += self._pages(client, campaign, runs)
             rows.append(self._raw_scan(runs))
             rss_pages = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            rows += self._notice(campaign)
-            rows.append(self._export(client))
-        if import_rows:
+            if not pages_only:
+                rows += self._notice(campaign)
+                rows.append(self._export(client))
+        if import_rows and not pages_only:
             rows += self._import(import_rows)
         table = self._table(rows, units, rss_pages)
         self.stdout.write(table)
