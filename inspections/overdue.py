@@ -30,4 +30,4 @@ def overdue_counts(day, version=None):
     finding changes: reports/counts_cache.py)."""
     found = Finding.objects.alive().filter(_as_of(day)).exclude(closed_on__lte=day)
     grouped = found.values_list("township_id").annotate(n=Count("id")).values_list("township_id", "n")
-    return dict(counts_cache.rows((version or counts_cache.token(), "overdue", day), grouped.iterator))
+    return dict(counts_cache.rows((version or counts_cache.token(), "overdue", day), grouped.all))

@@ -181,7 +181,7 @@ def village_breakdown(township, campaign, as_of, version=None):
         .order_by()
     )
     key = ("villages", version or counts_cache.token(), township.pk, campaign.start, as_of)
-    rows = counts_cache.rows(key, grouped.iterator)
+    rows = counts_cache.rows(key, grouped.all)
     names = dict(Village.objects.filter(pk__in=[r["village_id"] for r in rows]).values_list("pk", "name"))
     lines = [
         VillageLine(
