@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint migrate demo messages clean bench
+.PHONY: install run test lint migrate demo messages clean bench backup restore hygiene
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,21 @@ test: lint
 UNITS ?= 100000
 bench: migrate
 	$(PY) manage.py bench --units $(UNITS)
+
+# Backups (docs/backup.md): the database and MEDIA_ROOT into one .tar with a checked manifest.
+# BACKUP=path: the archive to write (default $BACKUP_DIR or backups/, siwu-YYYYmmdd-HHMMSS.tar),
+# or to restore; a restore goes into the configured database and MEDIA_ROOT, which must be empty
+# unless FORCE=1.
+backup: install
+	$(PY) manage.py backup $(BACKUP)
+
+restore: install
+	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=backups/siwu-YYYYmmdd-HHMMSS.tar [FORCE=1]" >&2; exit 1; }
+	$(PY) manage.py restore "$(BACKUP)" $(if $(FORCE),--force)
+
+# pip-audit (known vulnerabilities in requirements.txt) and bandit (medium+ findings in our code).
+hygiene: install
+	bash scripts/hygiene.sh
 
 # Maintainers only (needs GNU gettext): refresh the English catalog from the Chinese source strings,
 # then compile both catalogs. The compiled .mo files are committed, so users need no gettext.

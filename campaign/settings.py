@@ -35,6 +35,8 @@ SECRET_KEY = os.environ.get("SECRET_KEY") or ("dev-only-insecure-key-do-not-use-
 if not SECRET_KEY:
     raise RuntimeError("SECRET_KEY must be set when DEBUG is off")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]" if DEBUG else "")
+# Addresses (or networks) of the reverse proxies and load balancers in front of the servers.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -54,7 +56,15 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every response, even a redirect or a static file, carries the request id, and every
+    # request is logged once (campaign/ops.py).
+    "campaign.ops.RequestIdMiddleware",
+    # Behind a load balancer: the client's address from X-Forwarded-For, believed from TRUSTED_PROXIES only.
+    "campaign.ops.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight from gunicorn (compressed, hashed names, cached forever); no web server
+    # needed in front for them, and no request for one reaches Django.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -94,9 +104,16 @@ WSGI_APPLICATION = "campaign.wsgi.application"
 DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")),
+        # A server keeps its connection between requests (a new PostgreSQL connection costs a process
+        # fork); the health check before each request reconnects after a database restart.
+        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0" if DEBUG else "60")),
+        conn_health_checks=env_bool("CONN_HEALTH_CHECKS", default=True),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # An unreachable database host fails the request in seconds (503) rather than at the worker timeout.
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", int(os.environ.get("DB_CONNECT_TIMEOUT", "5")))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers (report pages) run while a writer (an import) holds the lock.
     DATABASES["default"].setdefault("OPTIONS", {})
@@ -145,8 +162,25 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
+# Evidence photos. No URL serves this folder: each photo goes out through a view that checks who
+# asks (enterprises.views.rectification_photo); MEDIA_URL only names it. The reverse proxy must not
+# expose MEDIA_ROOT either. Several servers share it over a network file system (docs/deployment.md).
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
+STORAGES = {
+    # A photo is written whole or not at all, and removed again if its rows are rolled back.
+    "default": {"BACKEND": "campaign.storage.WholeFileStorage"},
+    # In production, `collectstatic` writes hashed names (cached for a year by browsers) and gzip
+    # copies that WhiteNoise serves; in development the files are served as they are.
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+# While developing, WhiteNoise serves the files from static/ as they change; in production it
+# indexes STATIC_ROOT once at start.
+WHITENOISE_AUTOREFRESH = WHITENOISE_USE_FINDERS = DEBUG
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "reports:dashboard"
@@ -155,12 +189,19 @@ LOGOUT_REDIRECT_URL = "login"
 # --- HTTPS in production --------------------------------------------------------------------------
 
 if not DEBUG:
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
-    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
+    # HTTPS=false is for an intranet where nothing terminates TLS: cookies then travel over plain
+    # HTTP (a browser would not send a Secure cookie back) and nothing redirects or pins to HTTPS.
+    # `check --deploy` keeps warning about it (W004, W008, W012, W016): that is the truth about HTTP.
+    HTTPS = env_bool("HTTPS", default=True)
+    SESSION_COOKIE_SECURE = HTTPS
+    CSRF_COOKIE_SECURE = HTTPS
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=HTTPS)
+    # A load balancer probes each server directly over HTTP: the health check is not redirected.
+    SECURE_REDIRECT_EXEMPT = [r"^health/$"]
     # HSTS pins the host to HTTPS in browsers for this long; raise it once HTTPS is known to work.
-    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "3600"))
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "3600" if HTTPS else "0"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REFERRER_POLICY = "same-origin"
     CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -168,14 +209,49 @@ if not DEBUG:
     if os.environ.get("SECURE_PROXY_SSL_HEADER"):
         SECURE_PROXY_SSL_HEADER = (os.environ["SECURE_PROXY_SSL_HEADER"], "https")
 
+SILENCED_SYSTEM_CHECKS = [
+    # security.W005 (HSTS without includeSubDomains): the city's domain also names other
+    # departments' systems, some of them on plain HTTP; pinning them all to HTTPS is not this
+    # application's decision. SECURE_HSTS_INCLUDE_SUBDOMAINS=true turns it on where it is.
+    "security.W005",
+    # security.W021 (no HSTS preload): preloading submits the domain to the browsers' public list,
+    # which an intranet name is not on and cannot be; SECURE_HSTS_PRELOAD=true where it applies.
+    "security.W021",
+]
+
 # Upper bound on rows read from one screening list; reading stops there with an error.
 IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "200000"))
 
+# Nothing here keeps state in one process that another worker or server would need to see:
+# sessions are rows (campaign/sessions.py), messages a signed cookie, login lockouts rows
+# (django-axes' database handler), CSRF tokens a cookie. Django's cache is unused (and per process);
+# the report pages' count cache (reports/counts_cache.py) is per process too, but keyed on versions
+# the database keeps, so every process is right on its own.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Logs -----------------------------------------------------------------------------------------
+
+# One line per event on stderr: JSON in production (LOG_FORMAT=json, with the request id on every
+# line written during a request), plain text while developing.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {"()": "campaign.ops.JsonFormatter"},
+        "text": {"format": "%(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": os.environ.get("LOG_FORMAT", "text" if DEBUG else "json"),
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
-    # Refusals (siwu.access) are always logged, whatever LOG_LEVEL hides.
-    "loggers": {"siwu.access": {"level": "WARNING"}},
+    "loggers": {
+        # Refusals (siwu.access) are always logged, whatever LOG_LEVEL hides.
+        "siwu.access": {"level": "WARNING"},
+        # The request log: one line per request (campaign.ops.RequestIdMiddleware). runserver logs
+        # requests itself, so development leaves it off; REQUEST_LOG_LEVEL=INFO turns it on.
+        "siwu.request": {"level": os.environ.get("REQUEST_LOG_LEVEL", "WARNING" if DEBUG else "INFO")},
+    },
 }

@@ -6,7 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.i18n import set_language
 
-from . import views
+from . import ops, views
 from .access import declared, public
 
 urlpatterns = [
@@ -14,6 +14,8 @@ urlpatterns = [
     path("accounts/logout/", declared(public, auth_views.LogoutView.as_view()), name="logout"),
     path("accounts/password/", views.password_change, name="password_change"),
     path("i18n/setlang/", declared(public, set_language), name="set_language"),
+    # For load balancers and monitoring: 200 when the database answers, 503 when it does not.
+    path("health/", ops.health, name="health"),
     path("admin/", admin.site.urls),
     path("manage/", include("campaign.manage_urls")),
     path("audit/", include("campaign.audit_urls")),
@@ -24,3 +26,6 @@ urlpatterns = [
     path("notices/", include("reports.notice_urls")),
     path("", include("reports.urls")),
 ]
+
+# Rendered without the database: a 503 page when the database is unreachable, else the 500 page.
+handler500 = "campaign.ops.server_error"

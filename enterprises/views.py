@@ -7,6 +7,7 @@ happened in a message. Nothing is hard-deleted: deleting a unit or withdrawing a
 relapse marks it with who, when and why, and can be undone; every write leaves a history row.
 """
 
+import logging
 from types import SimpleNamespace
 
 from django.contrib import messages
@@ -33,6 +34,7 @@ from campaign.access import (
     scope_units,
 )
 from campaign.audit import changes_since_version, describe, history_of
+from campaign.storage import removed_unless_kept
 
 from .exports import register_workbook
 from .filtersets import UnitFilterSet, with_current_rectification
@@ -50,6 +52,8 @@ from .services import (
     unit_delete,
     unit_undelete,
 )
+
+logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 25
 EVENT_MODELS = {RECTIFICATION: Rectification, RELAPSE: Relapse}
@@ -319,9 +323,24 @@ def unit_rectify(request, pk):
         messages.info(request, _("该单位已整治；如发现死灰复燃，请先登记复发"))
         return redirect(unit)
     form = RectificationForm(request.POST or None, request.FILES or None, enterprise=unit)
-    if request.method == "POST" and form.is_valid() and form.save(user=request.user):
-        messages.success(request, _("已登记“%(name)s”的整治情况") % {"name": unit.name})
-        return redirect(unit)
+    if request.method == "POST" and form.is_valid():
+        try:
+            # The record and its photos land together: if the database fails once the photos are
+            # written, they are removed again (and the error page says nothing was saved).
+            with removed_unless_kept():
+                saved = form.save(user=request.user)
+        except OSError:
+            # The media volume is full or unwritable: the transaction was rolled back, and the
+            # storage leaves no partial file (campaign/storage.py).
+            logger.exception("evidence photos for unit %s could not be stored", unit.pk)
+            form.add_error(
+                None, _("照片未能保存（服务器存储空间不足或暂时无法写入），本次整治未登记，请稍后重试或联系管理员。")
+            )
+            context = {"form": form, "unit": unit}
+            return render(request, "enterprises/rectification_form.html", context, status=503)
+        if saved:
+            messages.success(request, _("已登记“%(name)s”的整治情况") % {"name": unit.name})
+            return redirect(unit)
     return render(request, "enterprises/rectification_form.html", {"form": form, "unit": unit})
 
 

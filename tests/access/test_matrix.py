@@ -98,6 +98,9 @@ set_language              GET     go     go      go      go        go     go    
 set_language              POST    go     go      go      go        go     go    go
 password_change           GET     login  ok      ok      ok        ok     ok    login
 password_change           POST    login  ok      ok      ok        ok     ok    login
+# --- the health check for load balancers: public, read-only ------------------------------------
+health                    GET     ok     ok      ok      ok        ok     ok    ok
+health                    POST    405    405     405     405       405    405   405
 # --- reports: every role reads every township's figures (city-wide rankings) -----------------
 reports:dashboard         GET     login  ok      ok      ok        ok     ok    login
 reports:dashboard         POST    405    405     405     405       405    405   405

@@ -1,0 +1,96 @@
+"""Media files that are whole or absent, and removed again when the rows that name them are not kept.
+
+Evidence photos are written to the file system while the rows that point at them are written to
+the database, and the two can fail apart:
+
+- the disk fills up (or the volume turns read-only) while a photo is written: Django's storage
+  leaves the half-written file behind. ``WholeFileStorage`` writes to a hidden temporary file
+  beside the target and renames it into place once it is complete, so a file either appears
+  whole or not at all;
+- the database fails after the photo was written (an insert, the commit, the server going away):
+  the rows are rolled back but the file stays. Inside ``removed_unless_kept()``, every file the
+  storage writes is noted, and deleted again if the block ends with an exception.
+
+A write that stores files and rows together runs its transaction inside the block::
+
+    with removed_unless_kept():
+        with transaction.atomic():
+            ...   # rows and files
+"""
+
+import contextlib
+import logging
+import os
+import tempfile
+import threading
+
+from django.core.files.storage import FileSystemStorage
+
+logger = logging.getLogger(__name__)
+_journals = threading.local()
+
+
+class _WholeFile:
+    """A complete file on disk that FileSystemStorage may move into place (it renames, atomically)."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def temporary_file_path(self):
+        return self.path
+
+
+class WholeFileStorage(FileSystemStorage):
+    """FileSystemStorage that never leaves a partial file, and reports what it wrote to the journal."""
+
+    def _save(self, name, content):
+        if hasattr(content, "temporary_file_path"):
+            saved = super()._save(name, content)
+        else:
+            directory = os.path.dirname(self.path(name))
+            os.makedirs(directory, exist_ok=True)
+            descriptor, partial = tempfile.mkstemp(dir=directory, prefix=".partial-")
+            try:
+                with os.fdopen(descriptor, "wb") as handle:
+                    self._write(handle, content)
+                saved = super()._save(name, _WholeFile(partial))
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(partial)
+        stack = getattr(_journals, "stack", None)
+        if stack:
+            stack[-1].append((self, saved))
+        return saved
+
+    def _write(self, handle, content):
+        for chunk in content.chunks():
+            handle.write(chunk if isinstance(chunk, bytes) else chunk.encode())
+        handle.flush()
+        # A row must never outlive its file: the bytes are on disk before the rename.
+        os.fsync(handle.fileno())
+
+
+@contextlib.contextmanager
+def removed_unless_kept():
+    """Delete the files stored inside the block again if the block raises.
+
+    Nested blocks hand what they wrote to the enclosing one, whose failure removes them too.
+    """
+    if not hasattr(_journals, "stack"):
+        _journals.stack = []
+    stack = _journals.stack
+    journal = []
+    stack.append(journal)
+    try:
+        yield journal
+    except BaseException:
+        for storage, name in journal:
+            try:
+                storage.delete(name)
+            except OSError:
+                logger.exception("could not remove %s after a failed write", name)
+        raise
+    finally:
+        stack.pop()
+    if stack:
+        stack[-1].extend(journal)

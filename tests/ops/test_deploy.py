@@ -1,0 +1,160 @@
+"""The production settings: `check --deploy` passes, static files are hashed and compressed, media is
+not served, and nothing assumes a single process. Each production case runs in a subprocess with
+the environment a server would have (settings read it once, at import)."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
+from django.urls import reverse
+from django.utils.module_loading import import_string
+
+from enterprises.models import RectificationPhoto
+from tests.ops.conftest import photo, rectify_data
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": "k9Vq2r7xLp0sT4wY8zB1cN5mF3hJ6gD0aE2iO4uR7tW9yQ1xZ3vC5nM8bL0kJ2h",
+    "ALLOWED_HOSTS": "siwu.example.gov.cn",
+}
+
+
+def run(args, env=None, **kwargs):
+    environment = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}}
+    environment.update(env or {})
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300, **kwargs
+    )
+
+
+def test_check_deploy_passes_under_the_production_settings():
+    result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], PRODUCTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = run(["manage.py", "check"], {"DEBUG": "false", "ALLOWED_HOSTS": "x"})
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+SHOW = """
+import django, json
+django.setup()
+from django.conf import settings as s
+print(json.dumps({
+    "cookies_secure": [s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE],
+    "ssl_redirect": s.SECURE_SSL_REDIRECT,
+    "hsts_seconds": s.SECURE_HSTS_SECONDS,
+    "conn_max_age": s.DATABASES["default"]["CONN_MAX_AGE"],
+    "health_checks": s.DATABASES["default"]["CONN_HEALTH_CHECKS"],
+    "log_format": s.LOGGING["handlers"]["console"]["formatter"],
+}))
+"""
+
+
+def settings_under(env):
+    result = run(["-c", SHOW], {**env, "DJANGO_SETTINGS_MODULE": "campaign.settings"})
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_production_settings_secure_cookies_hsts_persistent_connections_json_logs():
+    assert settings_under(PRODUCTION) == {
+        "cookies_secure": [True, True],
+        "ssl_redirect": True,
+        "hsts_seconds": 3600,
+        "conn_max_age": 60,
+        "health_checks": True,
+        "log_format": "json",
+    }
+
+
+def test_an_intranet_without_tls_turns_off_what_needs_https():
+    assert settings_under({**PRODUCTION, "HTTPS": "false"}) == {
+        "cookies_secure": [False, False],
+        "ssl_redirect": False,
+        "hsts_seconds": 0,
+        "conn_max_age": 60,
+        "health_checks": True,
+        "log_format": "json",
+    }
+    # And `check --deploy` says so, rather than being silenced.
+    result = run(["manage.py", "check", "--deploy"], {**PRODUCTION, "HTTPS": "false"})
+    assert {"security.W004", "security.W008", "security.W012", "security.W016"} <= set(
+        re.findall(r"security\.W\d+", result.stdout + result.stderr)
+    )
+
+
+WHITENOISE = """
+import django, json
+django.setup()
+from django.templatetags.static import static
+from django.test import Client
+
+client, url = Client(), static("css/app.css")
+def fetch(path, **headers):
+    response = client.get(path, secure=True, **headers)
+    body = b"".join(response.streaming_content) if response.status_code == 200 else b""
+    return {"status": response.status_code, "encoding": response.get("Content-Encoding", ""),
+            "cache": response.get("Cache-Control", ""), "size": len(body)}
+print(json.dumps({"url": url, "gzip": fetch(url, HTTP_ACCEPT_ENCODING="gzip"), "plain": fetch(url),
+                  "unhashed": fetch("/static/css/app.css")}))
+"""
+
+
+def test_whitenoise_serves_hashed_compressed_static_files_after_collectstatic(tmp_path):
+    env = {**PRODUCTION, "ALLOWED_HOSTS": "testserver", "STATIC_ROOT": str(tmp_path / "static")}
+    collected = run(["manage.py", "collectstatic", "--noinput"], env)
+    assert collected.returncode == 0, collected.stderr
+    served = run(["-c", WHITENOISE], {**env, "DJANGO_SETTINGS_MODULE": "campaign.settings"})
+    assert served.returncode == 0, served.stderr
+    found = json.loads(served.stdout)
+    assert re.fullmatch(r"/static/css/app\.[0-9a-f]{12}\.css", found["url"])
+    gzipped, plain = found["gzip"], found["plain"]
+    assert (gzipped["status"], gzipped["encoding"], plain["status"], plain["encoding"]) == (200, "gzip", 200, "")
+    assert gzipped["size"] < plain["size"] / 2
+    # A hashed name never changes content: browsers keep it for ten years without asking again.
+    assert "immutable" in gzipped["cache"] and "max-age=315360000" in gzipped["cache"]
+    # The plain name is served too, but browsers must ask again soon.
+    assert found["unhashed"]["status"] == 200 and "immutable" not in found["unhashed"]["cache"]
+
+
+@pytest.mark.django_db
+def test_evidence_photos_are_not_served_from_the_media_url(township):
+    _town, _staff, client, unit = township
+    client.post(reverse("enterprises:rectify", args=[unit.pk]), rectify_data(photo()))
+    stored = RectificationPhoto.objects.get()
+    assert Path(settings.MEDIA_ROOT, stored.image.name).exists()
+    assert client.get("/" + settings.MEDIA_URL + stored.image.name).status_code == 404
+    # Only through the view that checks who asks.
+    viewed = client.get(reverse("enterprises:photo", args=[unit.pk, stored.pk]))
+    assert (viewed.status_code, viewed["Content-Type"]) == (200, "image/jpeg")
+
+
+def test_nothing_is_kept_in_one_process_that_another_would_need():
+    # Sessions are rows (any server reads them), messages a signed cookie, lockouts rows.
+    assert issubclass(import_string(settings.SESSION_ENGINE + ".SessionStore"), DatabaseSessionStore)
+    assert settings.MESSAGE_STORAGE == "django.contrib.messages.storage.fallback.FallbackStorage"
+    assert getattr(settings, "AXES_HANDLER", "axes.handlers.database.AxesDatabaseHandler").endswith(
+        "AxesDatabaseHandler"
+    )
+    # And no code uses the cache, which is per process.
+    users = [
+        path.relative_to(ROOT)
+        for app in ("campaign", "enterprises", "inspections", "reports")
+        for path in (ROOT / app).rglob("*.py")
+        if re.search(
+            r"^\s*from django\.core\.cache|^\s*import django\.core\.cache|cache_page|cached_db",
+            path.read_text(encoding="utf-8"),
+            re.M,
+        )
+    ]
+    assert users == []

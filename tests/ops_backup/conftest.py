@@ -1,0 +1,165 @@
+"""A committed source database with data of every kind and media files, backed up once per module.
+
+pg_dump sees only committed rows, so the source is written outside any test transaction by a
+module fixture (like tests/campaign/test_seed_demo.py), and the tests that use it are marked
+transactional: the flush that ends each of them leaves the test database as such tests are
+expected to. The backups, the source's checksums and its media hashes are taken before the first
+flush. Every restore goes into a fresh database (PostgreSQL: h9bak_* created and dropped here;
+SQLite: a temporary file), never into the test database.
+"""
+
+import contextlib
+import datetime
+import hashlib
+import io
+import itertools
+import os
+from importlib import import_module
+from types import SimpleNamespace
+
+import pytest
+from django.conf import settings
+from django.contrib.admin.models import ADDITION, LogEntry
+from django.core.files.base import ContentFile
+from django.core.management import call_command
+from django.db import connection
+from django.test import override_settings
+from django.utils import timezone
+from PIL import Image
+
+from campaign import backup, demo
+
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+_databases = itertools.count(1)
+
+
+def jpeg(color):
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), color).save(out, "JPEG")
+    return out.getvalue()
+
+
+def source_checksums():
+    """Row counts and checksums of the live test database (the backup's source)."""
+    if connection.vendor == "sqlite":
+        connection.ensure_connection()
+        return backup.sqlite_checksums(connection.connection)
+    return backup.database_checksums(connection.settings_dict)
+
+
+def media_hashes(root):
+    return {name: backup.file_sha256(root / name) for name in backup.media_files(root)}
+
+
+def _add_every_kind(campaign):
+    """What seed_demo does not write: photos, an import batch, an issued notice, a session, a log entry."""
+    from django.contrib.auth import get_user_model
+
+    from enterprises.models import ImportBatch, Rectification
+    from enterprises.photos import attach_photos, clean_photo
+    from inspections.models import Inspection, InspectionPhoto
+    from reports.models import Notice
+
+    admin = get_user_model().objects.get(username=demo.DEMO_USERS[0].username)
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    for index, rectification in enumerate(Rectification.objects.order_by("pk")[:3]):
+        upload = SimpleUploadedFile("现场.jpg", jpeg((200, 30 * index, 30)), "image/jpeg")
+        attach_photos(rectification=rectification, photos=[clean_photo(upload)], user=admin)
+    content = jpeg((10, 120, 200))
+    InspectionPhoto.objects.create(
+        inspection=Inspection.objects.order_by("pk").first(),
+        image=ContentFile(content, name="督查.jpg"),
+        width=64,
+        height=48,
+        sha256=hashlib.sha256(content).hexdigest(),
+        uploaded_by=admin,
+    )
+    listing = "单位名称,乡镇街道\n测试点,城关镇\n".encode()
+    ImportBatch.objects.create(
+        uploaded_by=admin,
+        file=ContentFile(listing, name="名单.csv"),
+        file_name="名单.csv",
+        sha256=hashlib.sha256(listing).hexdigest(),
+        size=len(listing),
+        rows=1,
+        summary={"新增": 1, "说明": "含中文的 JSON"},
+        plan=bytes(range(256)) * 4,  # a binary column
+    )
+    files = {fmt: f"第1期 {fmt}".encode() for fmt in ("docx", "xlsx", "html")}
+    Notice.objects.create(
+        campaign=campaign,
+        serial=1,
+        as_of=datetime.date(2018, 3, 31),
+        issued_by=admin,
+        figures={"rate": "47.22", "townships": [1, 2, 3]},
+        **{fmt: ContentFile(data, name=f"notice.{fmt}") for fmt, data in files.items()},
+        **{f"{fmt}_sha256": hashlib.sha256(data).hexdigest() for fmt, data in files.items()},
+    )
+    session = import_module(settings.SESSION_ENGINE).SessionStore()
+    session["note"] = "会话"
+    session.create()
+    LogEntry.objects.create(
+        user=admin, action_flag=ADDITION, object_repr="示范", change_message="[]", action_time=timezone.now()
+    )
+
+
+@pytest.fixture(scope="module")
+def source(django_db_setup, django_db_blocker, tmp_path_factory):
+    """Seed, back up (a .tar and a directory), and record what the restores must reproduce."""
+    name = str(connection.settings_dict["NAME"])
+    if not (name.startswith("test_") or "memory" in name):
+        pytest.fail(f"refusing to seed {name}: not a test database (mark the tests with django_db)")
+    root = tmp_path_factory.mktemp("h9bak_source")
+    media = root / "media"
+    with override_settings(MEDIA_ROOT=media, PASSWORD_HASHERS=FAST_HASHERS), django_db_blocker.unblock():
+        try:
+            summary = demo.seed_demo(scale=0.02)
+            _add_every_kind(summary.campaign)
+            archive = root / "backup.tar"
+            folder = root / "backup-dir"
+            out = io.StringIO()
+            call_command("backup", str(archive), stdout=out)
+            call_command("backup", str(folder), stdout=out)
+            checksums = source_checksums()
+            tables = connection.introspection.table_names()
+        except BaseException:
+            call_command("flush", interactive=False, verbosity=0)
+            raise
+    return SimpleNamespace(
+        archive=archive,
+        folder=folder,
+        media=media,
+        checksums=checksums,
+        tables=tables,
+        media_hashes=media_hashes(media),
+        output=out.getvalue(),
+    )
+
+
+@pytest.fixture
+def fresh_db(tmp_path, monkeypatch):
+    """A DATABASES entry, and its URL, for a database that does not hold anything yet."""
+    if connection.vendor == "sqlite":
+        path = tmp_path / "restored.sqlite3"
+        yield SimpleNamespace(url=f"sqlite:///{path}", settings={"ENGINE": "django.db.backends.sqlite3", "NAME": path})
+        return
+    import psycopg2
+
+    source = connection.settings_dict
+    name = f"h9bak_restore_{os.getpid()}_{next(_databases)}"
+    admin = backup.pg_connect(source)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    host, port, user = source.get("HOST") or "localhost", source.get("PORT") or 5432, source.get("USER") or ""
+    target = {**source, "NAME": name}
+    if source.get("PASSWORD"):
+        monkeypatch.setenv("PGPASSWORD", source["PASSWORD"])  # the URL given to restore carries none
+    try:
+        yield SimpleNamespace(url=f"postgres://{user}@{host}:{port}/{name}", settings=target)
+    finally:
+        with admin.cursor() as cursor, contextlib.suppress(psycopg2.Error):
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
