@@ -27,7 +27,9 @@ PRODUCTION = {
 
 
 def run(args, env=None, **kwargs):
-    environment = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}}
+    # Not what this test process has: the browser tests set DJANGO_ALLOW_ASYNC_UNSAFE for themselves.
+    dropped = {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    environment = {k: v for k, v in os.environ.items() if k not in dropped}
     environment.update(env or {})
     return subprocess.run(
         [sys.executable, *args], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300, **kwargs
