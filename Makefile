@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint migrate demo messages clean bench backup restore hygiene
+.PHONY: install run test lint migrate demo messages clean bench backup restore hygiene serve load faults
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,21 @@ test: lint
 UNITS ?= 100000
 bench: migrate
 	$(PY) manage.py bench --units $(UNITS)
+
+# Production server (needs DEBUG=false, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL; docs/deployment.md).
+serve: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput
+	$(PY) manage.py check --deploy --fail-level WARNING
+	$(VENV)/bin/gunicorn -c gunicorn.conf.py
+
+# Figures under load and through faults, on a private PostgreSQL and gunicorn on 127.0.0.1
+# (needs PostgreSQL's server programs; ARGS=--small for the CI size).
+load: install
+	$(PY) scripts/loadtest.py $(ARGS)
+
+faults: install
+	$(PY) scripts/faults.py $(ARGS)
 
 # Backups (docs/backup.md): the database and MEDIA_ROOT into one .tar with a checked manifest.
 # BACKUP=path: the archive to write (default $BACKUP_DIR or backups/, siwu-YYYYmmdd-HHMMSS.tar),
