@@ -9,6 +9,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from campaign.models import Township, Village
 from enterprises.exports import write_register
 from enterprises.models import Enterprise, Method
 from enterprises.services import rectification_record
@@ -118,8 +119,9 @@ def test_the_download_is_the_filtered_register(client, django_user_model, django
     client.force_login(make_user("staff"))
 
     # session, user, the user's role (groups), industry and premises choices, township choices
-    # (to validate), the rows. No owner or phone in these rows: nothing to record.
-    with django_assert_num_queries(7):
+    # (to validate), the township and village names, the rows. No owner or phone in these rows:
+    # nothing to record.
+    with django_assert_num_queries(8):
         response = client.get(reverse("enterprises:export"), {"township": [west.pk]})
         body = b"".join(response.streaming_content)
 
@@ -207,8 +209,9 @@ def test_the_export_masks_owner_and_phone_unless_the_role_and_township_allow(
 def test_an_export_with_full_values_costs_one_more_query(client, two_townships, django_assert_num_queries):
     client.force_login(make_user("admin"))
     ContentType.objects.get_for_model(Enterprise)  # cached for the process, as in a running server
-    # session, user, role, industry and premises choices, the rows, the log entry of the full values
-    with django_assert_num_queries(7):
+    # session, user, role, industry and premises choices, the township and village names, the rows,
+    # the log entry of the full values
+    with django_assert_num_queries(8):
         response = client.get(reverse("enterprises:export"))
         b"".join(response.streaming_content)
     entry = LogEntry.objects.get()
@@ -266,3 +269,63 @@ def test_csv_cells_never_start_like_a_formula(client):
     assert row[0] == '\'=HYPERLINK("http://x")'
     assert row[5] == "'+1 号"
     assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row)
+
+
+# --- the workbook itself -----------------------------------------------------------------------
+
+
+def test_the_workbook_keeps_its_layout_and_the_cells_their_types():
+    township = make_township("城关镇")
+    make_unit(township, D(2018, 2, 3), name="2018-03-05", address='a & b <c> "d"', owner="  张三  ")
+
+    _count, buffer = export(Enterprise.objects.for_register())
+
+    sheet, rows = rows_of(buffer)
+    assert sheet.freeze_panes == "B2"
+    assert [sheet.column_dimensions[letter].width for letter in "ABF"] == [30, 22, 36]
+    assert all(cell.font.b for cell in rows[0])
+    row = dict(zip(HEADERS, rows[1]))
+    # A name that reads like a date stays the text it is; the identified date is a date.
+    assert (row["单位名称"].value, row["单位名称"].data_type) == ("2018-03-05", "s")
+    assert row["排查日期"].is_date and row["排查日期"].number_format == "yyyy-mm-dd"
+    assert row["地址"].value == 'a & b <c> "d"'
+    assert row["村社区"].value is None and row["整治方式"].value is None  # empty cells are left out
+
+
+def test_text_the_xml_cannot_carry_is_dropped_and_escape_lookalikes_survive():
+    township = make_township("城关镇")
+    make_unit(township, name="甲\x01厂", address="_x0041_路")
+
+    _count, buffer = export(Enterprise.objects.for_register())
+
+    _sheet, rows = rows_of(buffer)
+    assert (rows[1][0].value, rows[1][5].value) == ("甲厂", "_x0041_路")
+
+
+def test_a_township_or_village_added_while_exporting_is_still_named(monkeypatch):
+    from enterprises import exports
+
+    township = make_township("城关镇")
+    make_unit(township, name="甲厂", village=make_village(township, "东村"))
+    # As if both were added after the names were read.
+    monkeypatch.setattr(exports, "_place_names", lambda: (exports._Names(Township), exports._Names(Village)))
+
+    _count, buffer = export(Enterprise.objects.for_register())
+
+    _sheet, rows = rows_of(buffer)
+    assert (rows[1][2].value, rows[1][3].value) == ("城关镇", "东村")
+
+
+def test_reports_tables_are_written_by_the_same_writer():
+    from reports.exports import Table, write_xlsx
+
+    buffer = io.BytesIO()
+    rows = [["=1+1", "2018-04-30", Decimal("2.50"), Decimal("3"), 0.125, True, None]]
+    write_xlsx(Table("进度", ["名称", "日期", "面积", "个数", "比例", "是否", "空"], rows), buffer)
+
+    sheet = load_workbook(io.BytesIO(buffer.getvalue())).active
+    assert sheet.freeze_panes == "A2" and sheet.title == "进度"
+    cells = list(sheet.iter_rows(min_row=2))[0]
+    assert cells[0].value == "=1+1" and cells[0].data_type == "s" and cells[0].quotePrefix
+    assert cells[1].is_date and cells[1].value == datetime.datetime(2018, 4, 30)
+    assert [cell.value for cell in cells[2:7]] == [2.5, 3, 0.125, True, None]

@@ -630,6 +630,26 @@ def test_many_units_changing_the_same_way_and_each_its_own_way(xlsx, frozen_toda
     }
 
 
+def test_updated_text_is_written_as_it_was_and_each_update_is_versioned(xlsx, town):
+    """The bulk update (one UPDATE from arrays on PostgreSQL) carries any text, and "NULL" as text."""
+    odd = ['C:\\台账\\"五金"', "NULL", "a,b{c}", "末尾\\"]
+    units = [
+        make_unit(town, name=f"厂{i}", credit_code=make_credit_code("9", "1", "330102", f"{i:08d}")) for i in range(4)
+    ]
+    versions = [unit.version for unit in units]
+    rows = [
+        unit_row(单位名称=f"厂{i}", 统一社会信用代码=unit.credit_code, 负责人=text, 网格=text, 村社区="")
+        for i, (unit, text) in enumerate(zip(units, odd, strict=True))
+    ]
+
+    run(xlsx(*rows))
+
+    for unit, text, version in zip(units, odd, versions, strict=True):
+        unit.refresh_from_db()
+        assert (unit.owner, unit.grid, unit.version) == (text, text, version + 1)
+        assert unit.history.latest().owner == text
+
+
 def test_an_existing_unit_is_matched_by_township_name_and_address_after_trimming(xlsx, town):
     unit = make_unit(town, name="城关 五金厂", address="东门路 12号")
 
@@ -918,6 +938,130 @@ def test_queries_do_not_grow_with_rows(tmp_path, town):
     first, again = queries(300, "乙")
     assert first <= 25 and again == 7
     assert Enterprise.objects.count() == Rectification.objects.count() == 330
+
+
+# --- reading a column at a time ------------------------------------------------------------------
+
+# Cells that look almost plain: each must come out of the column reader exactly as the cell's own
+# reader makes it (or with the same error).
+TRICKY_TEXT = [
+    "城关五金厂",
+    " 前导空格",
+    "末尾空格 ",
+    "两个  空格",
+    "全角\u3000空格",
+    "tab\there",
+    "=1+1",
+    "-",
+    "+",
+    "@",
+    "-1",
+    "a" * 200,
+    "a" * 201,
+    "",
+    "   ",
+    "\u200b",
+    "２０１８",
+    12,
+    12.0,
+    12.5,
+    True,
+    None,
+    datetime.date(2018, 3, 5),
+]
+TRICKY_PHONES = [
+    "13812345678",
+    "１３８１２３４５６７８",
+    "138 1234 5678",
+    "0571-88886666",
+    "+86 138 1234 5678",
+    "13812345678.0",
+    "1.3812345678E+10",
+    "1.38E+10",
+    "1" * 32,
+    "1" * 33,
+    "٣٤٥",
+    "",
+    13812345678,
+    13812345678.0,
+    13812.5,
+]
+
+
+def _read_as_the_planner_does(key, cells):
+    planner = importing._Planner(importing.UnitPlan(), campaign=None, allowed=None, today=datetime.date(2018, 12, 31))
+    values, odd = planner.read_column(key, list(cells))
+    one_by_one = [planner.read_cell(key, cell) for cell in cells]
+    return values, odd, one_by_one
+
+
+def _same(a, b):
+    if isinstance(a, importing.CellError) or isinstance(b, importing.CellError):
+        return type(a) is type(b) and str(a) == str(b)
+    return type(a) is type(b) and a == b
+
+
+@pytest.mark.parametrize(
+    ("key", "cells"),
+    [
+        ("name", TRICKY_TEXT),
+        ("address", TRICKY_TEXT),
+        ("owner", TRICKY_TEXT),
+        ("phone", TRICKY_PHONES),
+        ("credit_code", [CODE_A, CODE_A.lower(), CODE_B[:17], CODE_B[:17] + "0", " " + CODE_B, "123456789012345E12"]),
+        ("source", ["排查", "举报", 1, 1.0, True, "1", "", None]),
+        ("unlicensed", ["是", "否", "", None, True, 1, 0, False, "Y", "x"]),
+        ("identified_on", ["2018-03-05", 43164, 43164.0, True, "", datetime.date(2018, 3, 5), "去年"]),
+    ],
+)
+def test_the_column_reader_reads_every_cell_as_the_cell_reader_does(town, key, cells):
+    values, odd, one_by_one = _read_as_the_planner_does(key, cells)
+    assert all(_same(a, b) for a, b in zip(values, one_by_one, strict=True)), list(zip(cells, values, one_by_one))
+    assert odd == [
+        i for i, value in enumerate(one_by_one) if value is importing._BLANK or type(value) is importing.CellError
+    ]
+
+
+def test_equal_cells_of_different_types_are_read_each_as_itself(xlsx):
+    """1, 1.0 and True are equal as Python values; in a list they are different cells."""
+    path = xlsx(unit_row(单位名称="甲", 来源=True), unit_row(单位名称="乙", 来源=1))
+    assert errors_of(path) == [
+        "第2行 来源：应为排查、举报、督查之一，收到“TRUE”",
+        "第3行 来源：应为排查、举报、督查之一，收到“1”",
+    ]
+
+
+def test_the_fast_credit_code_check_agrees_with_credit_code_error():
+    """importing._valid_code is credit_code_error(code) is None by another computation."""
+    import random
+
+    from enterprises.credit_code import ALPHABET, credit_code_error
+
+    rng = random.Random(20180305)
+    letters = ALPHABET + "IOSVZ"
+    codes = []
+    for _ in range(20000):
+        code = make_credit_code(
+            rng.choice("9Y15"),
+            rng.choice("123"),
+            "".join(rng.choice("0123456789") for _ in range(6)),
+            "".join(rng.choice(ALPHABET) for _ in range(8)),
+        )
+        codes.append(code)
+        position = rng.randrange(18)
+        codes.append(code[:position] + rng.choice(letters) + code[position + 1 :])
+        codes.append("".join(rng.choice(letters) for _ in range(18)))
+    verdicts = [importing._valid_code(code) for code in codes]
+    assert verdicts == [credit_code_error(code) is None for code in codes]
+    assert sum(verdicts) > 20000  # the valid codes and some lucky mutations
+
+
+def test_the_plan_kept_between_preview_and_confirmation_reads_back_the_same(xlsx, town):
+    path = xlsx(unit_row(), rectified(单位名称="乙厂", 拆除面积="12.5", 整治方式="拆除"))
+    plan = importing.parse(path)
+    again = importing.load_plan(importing.dump_plan(plan))
+    assert again.rows == plan.rows and again.summary() == plan.summary()
+    assert again.rows[0].values["township"].name == "城关镇"
 
 
 # --- a real process ----------------------------------------------------------------------------

@@ -142,7 +142,7 @@ def _no_second_read(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the file was read again")
 
-    monkeypatch.setattr(importing, "read_table", refuse)
+    monkeypatch.setattr(importing, "read_columns", refuse)
 
 
 def test_preview_and_confirm_use_the_plan_checked_at_upload(staff_client, monkeypatch):
