@@ -141,22 +141,33 @@ _PG_FUNCTIONS = {
 }
 
 
+# The three events a statement-level trigger function sees, with the transition tables each has.
+EVENTS = (
+    ("INSERT", "NEW TABLE AS new_rows"),
+    ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
+    ("DELETE", "OLD TABLE AS old_rows"),
+)
+
+
+def statement_triggers(prefix, table, function):
+    """(Re)create ``{prefix}_insert/update/delete`` on ``table``: ``function()`` once per statement,
+    with its old and new rows as the transition tables ``old_rows`` and ``new_rows``."""
+    statements = []
+    for event, tables in EVENTS:
+        name = f"{prefix}_{event.lower()}"
+        statements.append(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+        statements.append(
+            f"CREATE TRIGGER {name} AFTER {event} ON {table} REFERENCING {tables} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
+        )
+    return statements
+
+
 def _pg_triggers(group):
     _tables, functions, prefixes = GROUPS[group]
     statements = [_PG_FUNCTIONS[function] for function in functions]
     for function, prefix in zip(functions, prefixes, strict=True):
-        table = _TRIGGERED[prefix]
-        for event, tables in (
-            ("INSERT", "NEW TABLE AS new_rows"),
-            ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
-            ("DELETE", "OLD TABLE AS old_rows"),
-        ):
-            name = f"{prefix}_{event.lower()}"
-            statements.append(f"DROP TRIGGER IF EXISTS {name} ON {table}")
-            statements.append(
-                f"CREATE TRIGGER {name} AFTER {event} ON {table} REFERENCING {tables} "
-                f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
-            )
+        statements += statement_triggers(prefix, _TRIGGERED[prefix], function)
     return statements
 
 

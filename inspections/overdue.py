@@ -28,6 +28,9 @@ def overdue_on(day, township=None):
 def overdue_counts(day, version=None):
     """{township id: findings overdue on ``day``}, in one grouped query (kept per process until a
     finding changes: reports/counts_cache.py)."""
-    found = Finding.objects.alive().filter(_as_of(day)).exclude(closed_on__lte=day)
-    grouped = found.values_list("township_id").annotate(n=Count("id")).values_list("township_id", "n")
-    return dict(counts_cache.rows((version or counts_cache.token(), "overdue", day), grouped.all))
+
+    def grouped():
+        found = Finding.objects.alive().filter(_as_of(day)).exclude(closed_on__lte=day)
+        return found.values_list("township_id").annotate(n=Count("id")).values_list("township_id", "n")
+
+    return dict(counts_cache.rows((version or counts_cache.token(), "overdue", day), grouped))

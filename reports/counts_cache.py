@@ -24,6 +24,7 @@ from collections import OrderedDict
 
 from django.db import connection
 
+from enterprises.counts import EVENTS, statement_triggers
 from enterprises.models import Enterprise, PeriodDay, UnitDay
 from inspections.models import Finding
 
@@ -80,24 +81,26 @@ def clear():
 
 # --- triggers ----------------------------------------------------------------------------------
 
+
+def _pg_bump(townships):
+    """Give each township of the query ``townships`` (column ``t``) a new version, in a fixed order
+    so that two transactions never wait on each other's rows crosswise."""
+    return (
+        f"INSERT INTO {VERSIONS} (township_id, version) "
+        f"SELECT t, nextval('{SEQUENCE}') FROM ({townships} ORDER BY 1) s "
+        f"ON CONFLICT (township_id) DO UPDATE SET version = excluded.version;"
+    )
+
+
 _PG_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION siwu_counts_version() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  -- Townships in a fixed order, so two transactions never wait on each other's rows crosswise.
   IF TG_OP = 'INSERT' THEN
-    INSERT INTO {VERSIONS} (township_id, version)
-      SELECT t, nextval('{SEQUENCE}') FROM (SELECT DISTINCT township_id AS t FROM new_rows ORDER BY 1) s
-      ON CONFLICT (township_id) DO UPDATE SET version = excluded.version;
+    {_pg_bump("SELECT DISTINCT township_id AS t FROM new_rows")}
   ELSIF TG_OP = 'DELETE' THEN
-    INSERT INTO {VERSIONS} (township_id, version)
-      SELECT t, nextval('{SEQUENCE}') FROM (SELECT DISTINCT township_id AS t FROM old_rows ORDER BY 1) s
-      ON CONFLICT (township_id) DO UPDATE SET version = excluded.version;
+    {_pg_bump("SELECT DISTINCT township_id AS t FROM old_rows")}
   ELSE
-    INSERT INTO {VERSIONS} (township_id, version)
-      SELECT t, nextval('{SEQUENCE}') FROM (
-        SELECT township_id AS t FROM new_rows UNION SELECT township_id FROM old_rows ORDER BY 1
-      ) s
-      ON CONFLICT (township_id) DO UPDATE SET version = excluded.version;
+    {_pg_bump("SELECT township_id AS t FROM new_rows UNION SELECT township_id FROM old_rows")}
   END IF;
   RETURN NULL;
 END $$;
@@ -108,21 +111,15 @@ END $$;
 _PG_VILLAGE_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION siwu_village_version() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  INSERT INTO {VERSIONS} (township_id, version)
-    SELECT t, nextval('{SEQUENCE}') FROM (
-      SELECT DISTINCT n.township_id AS t FROM new_rows n JOIN old_rows o ON o.id = n.id
-      WHERE n.village_id IS DISTINCT FROM o.village_id ORDER BY 1
-    ) s
-    ON CONFLICT (township_id) DO UPDATE SET version = excluded.version;
+  {
+    _pg_bump(
+        "SELECT DISTINCT n.township_id AS t FROM new_rows n JOIN old_rows o ON o.id = n.id "
+        "WHERE n.village_id IS DISTINCT FROM o.village_id"
+    )
+}
   RETURN NULL;
 END $$;
 """
-
-_EVENTS = (
-    ("INSERT", "NEW TABLE AS new_rows"),
-    ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
-    ("DELETE", "OLD TABLE AS old_rows"),
-)
 
 
 def _sqlite_bump(row):
@@ -130,6 +127,13 @@ def _sqlite_bump(row):
         f"INSERT INTO {VERSIONS} (township_id, version) VALUES ({row}.township_id, random()) "
         f"ON CONFLICT (township_id) DO UPDATE SET version = excluded.version;"
     )
+
+
+_SQLITE_EVENTS = {
+    "INSERT": _sqlite_bump("NEW"),
+    "UPDATE": _sqlite_bump("OLD") + " " + _sqlite_bump("NEW"),
+    "DELETE": _sqlite_bump("OLD"),
+}
 
 
 def _statements(vendor):
@@ -142,13 +146,7 @@ def _statements(vendor):
             "FOR EACH STATEMENT EXECUTE FUNCTION siwu_village_version()",
         ]
         for table in COUNTED:
-            for event, tables in _EVENTS:
-                name = f"siwu_version_{event.lower()}"
-                statements += [
-                    f"DROP TRIGGER IF EXISTS {name} ON {table}",
-                    f"CREATE TRIGGER {name} AFTER {event} ON {table} REFERENCING {tables} "
-                    f"FOR EACH STATEMENT EXECUTE FUNCTION siwu_counts_version()",
-                ]
+            statements += statement_triggers("siwu_version", table, "siwu_counts_version")
         return statements
     statements = [
         f"DROP TRIGGER IF EXISTS {UNITS}_version_village",
@@ -156,11 +154,7 @@ def _statements(vendor):
         f"WHEN OLD.village_id IS NOT NEW.village_id BEGIN {_sqlite_bump('NEW')} END",
     ]
     for table in COUNTED:
-        for event, body in (
-            ("INSERT", _sqlite_bump("NEW")),
-            ("UPDATE", _sqlite_bump("OLD") + " " + _sqlite_bump("NEW")),
-            ("DELETE", _sqlite_bump("OLD")),
-        ):
+        for event, body in _SQLITE_EVENTS.items():
             name = f"{table}_version_{event.lower()}"
             statements += [
                 f"DROP TRIGGER IF EXISTS {name}",
@@ -179,16 +173,15 @@ def install(schema_editor=None):
 def uninstall(schema_editor):
     conn = schema_editor.connection
     with conn.cursor() as cursor:
-        for table in COUNTED:
-            for event, _tables in _EVENTS:
-                if conn.vendor == "postgresql":
-                    cursor.execute(f"DROP TRIGGER IF EXISTS siwu_version_{event.lower()} ON {table}")
-                else:
-                    cursor.execute(f"DROP TRIGGER IF EXISTS {table}_version_{event.lower()}")
         if conn.vendor == "postgresql":
+            for table in COUNTED:
+                for event, _tables in EVENTS:
+                    cursor.execute(f"DROP TRIGGER IF EXISTS siwu_version_{event.lower()} ON {table}")
             cursor.execute(f"DROP TRIGGER IF EXISTS siwu_version_village ON {UNITS}")
             cursor.execute("DROP FUNCTION IF EXISTS siwu_counts_version(), siwu_village_version()")
-        else:
-            cursor.execute(f"DROP TRIGGER IF EXISTS {UNITS}_version_village")
-        if conn.vendor == "postgresql":
             cursor.execute(f"DROP SEQUENCE IF EXISTS {SEQUENCE}")
+        else:
+            for table in COUNTED:
+                for event in _SQLITE_EVENTS:
+                    cursor.execute(f"DROP TRIGGER IF EXISTS {table}_version_{event.lower()}")
+            cursor.execute(f"DROP TRIGGER IF EXISTS {UNITS}_version_village")

@@ -165,23 +165,27 @@ def village_breakdown(township, campaign, as_of, version=None):
     ``rectified`` follows rectified(d) (a period started in the campaign year holding on ``as_of``);
     ``open`` follows open(d) (identified by ``as_of`` and no period holding on it, whenever begun).
     """
-    holding = Q(rectifications__rectified_on__lte=as_of, rectifications__deleted_at__isnull=True) & (
-        Q(rectifications__reopened_on__isnull=True) | Q(rectifications__reopened_on__gt=as_of)
-    )
-    grouped = (
-        Enterprise.objects.alive()
-        .filter(township=township, identified_on__lte=as_of)
-        .values("village_id")
-        .annotate(
-            total=Count("id", distinct=True),
-            identified=Count("id", distinct=True, filter=Q(identified_on__gte=campaign.start)),
-            rectified=Count("id", distinct=True, filter=holding & Q(rectifications__rectified_on__gte=campaign.start)),
-            holding=Count("id", distinct=True, filter=holding),
+
+    def grouped():
+        holding = Q(rectifications__rectified_on__lte=as_of, rectifications__deleted_at__isnull=True) & (
+            Q(rectifications__reopened_on__isnull=True) | Q(rectifications__reopened_on__gt=as_of)
         )
-        .order_by()
-    )
+        in_year = Q(rectifications__rectified_on__gte=campaign.start)
+        return (
+            Enterprise.objects.alive()
+            .filter(township=township, identified_on__lte=as_of)
+            .values("village_id")
+            .annotate(
+                total=Count("id", distinct=True),
+                identified=Count("id", distinct=True, filter=Q(identified_on__gte=campaign.start)),
+                rectified=Count("id", distinct=True, filter=holding & in_year),
+                holding=Count("id", distinct=True, filter=holding),
+            )
+            .order_by()
+        )
+
     key = ("villages", version or counts_cache.token(), township.pk, campaign.start, as_of)
-    rows = counts_cache.rows(key, grouped.all)
+    rows = counts_cache.rows(key, grouped)
     names = dict(Village.objects.filter(pk__in=[r["village_id"] for r in rows]).values_list("pk", "name"))
     lines = [
         VillageLine(

@@ -249,15 +249,7 @@ def media_full(server, person, connection, media_root, photo):
         form = browser.get(f"/units/{pk}/rectify/", page="rectify form")
         fields = dict(lab.post_form(form.text))
         fields["method"] = "closed"
-        request_id = browser.next_request_id()
-        answer = browser.post(
-            f"/units/{pk}/rectify/",
-            list(fields.items()),
-            files=[("photos", "现场照片.jpg", "image/jpeg", photo)],
-            page="rectify save",
-            request_id=request_id,
-        )
-        return request_id, answer
+        return browser.rectify(pk, fields, photo)
 
     request_id, answer = save()
     dashboard = browser.get("/", page="dashboard")
@@ -337,21 +329,10 @@ def run(bench, args):
 
 def main(argv=None):
     args = parse_args(argv)
-    if not lab.postgres_available():
-        sys.exit("PostgreSQL server binaries (initdb, pg_ctl) are needed: apt-get install postgresql")
-    started = time.monotonic()
     bench = lab.Bench(
         scale=args.scale, users=args.users + 1, units_per_user=60, media_size=MEDIA_SIZE, keep_logs=args.logs
     )
-    with bench:
-        failures = run(bench, args)
-    lab.log("")
-    lab.log(f"finished in {time.monotonic() - started:.0f} s")
-    if failures:
-        lab.log("FAILED:\n  " + "\n  ".join(failures))
-        return 1
-    lab.log("all checks hold")
-    return 0
+    return lab.run_bench(bench, run, args, "all checks hold")
 
 
 if __name__ == "__main__":

@@ -622,6 +622,18 @@ class Browser:
     def post(self, path, fields, *, page, files=None, request_id=None):
         return self.request("POST", path, page=page, fields=fields, files=files, request_id=request_id)
 
+    def rectify(self, pk, fields, photo):
+        """Submit unit ``pk``'s rectification form with ``fields`` and one photo: (request id, answer)."""
+        request_id = self.next_request_id()
+        answer = self.post(
+            f"/units/{pk}/rectify/",
+            list(fields.items()),
+            files=[("photos", "现场照片.jpg", "image/jpeg", photo)],
+            page="rectify save",
+            request_id=request_id,
+        )
+        return request_id, answer
+
     def login(self, username, password=PASSWORD):
         form = self.get("/accounts/login/", page="login form")
         fields = dict(post_form(form.text))
@@ -693,20 +705,29 @@ def township_user(browser, person, deadline, think, photo, acknowledged, refused
         fields = dict(post_form(form.text))
         fields["method"] = rng.choice(["closed", "relocated", "upgraded"])
         fields["note"] = "压测：现场核查已整治"
-        request_id = browser.next_request_id()
-        saved = browser.post(
-            f"/units/{pk}/rectify/",
-            list(fields.items()),
-            files=[("photos", "现场照片.jpg", "image/jpeg", photo)],
-            page="rectify save",
-            request_id=request_id,
-        )
+        request_id, saved = browser.rectify(pk, fields, photo)
         if saved.status == 302:
             acknowledged.append((request_id, pk, person["username"]))
             browser.get(saved.location, page="unit")
         else:
             refused.append((request_id, pk, saved.status))
         pause(rng, think)
+
+
+def run_bench(bench, run, args, done):
+    """Run ``run(bench, args)`` (a list of failures) inside ``bench``; print the verdict; exit status."""
+    if not postgres_available():
+        sys.exit("PostgreSQL server binaries (initdb, pg_ctl) are needed: apt-get install postgresql")
+    started = time.monotonic()
+    with bench:
+        failures = run(bench, args)
+    log("")
+    log(f"finished in {time.monotonic() - started:.0f} s")
+    if failures:
+        log("FAILED:\n  " + "\n  ".join(failures))
+        return 1
+    log(done)
+    return 0
 
 
 def run_threads(targets):

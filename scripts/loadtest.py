@@ -248,9 +248,6 @@ def run(bench, args):
 
 def main(argv=None):
     args = parse_args(argv)
-    if not lab.postgres_available():
-        sys.exit("PostgreSQL server binaries (initdb, pg_ctl) are needed: apt-get install postgresql")
-    started = time.monotonic()
     bench = lab.Bench(
         scale=args.scale,
         users=args.users,
@@ -258,15 +255,7 @@ def main(argv=None):
         hot_users=args.hot_users,
         keep_logs=args.logs,
     )
-    with bench:
-        failures = run(bench, args)
-    lab.log("")
-    lab.log(f"finished in {time.monotonic() - started:.0f} s")
-    if failures:
-        lab.log("FAILED:\n  " + "\n  ".join(failures))
-        return 1
-    lab.log("all figures hold")
-    return 0
+    return lab.run_bench(bench, run, args, "all figures hold")
 
 
 if __name__ == "__main__":

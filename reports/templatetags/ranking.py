@@ -61,7 +61,6 @@ def ranking_rows(ranking, query):
     }
     on_track = format_html('<span class="badge badge-green">{}</span>', _("可完成"))
     off_track = format_html('<span class="badge badge-red">{}</span>', _("难完成"))
-    href = reverse("reports:township", args=[0])[: -len("0/")] + "{}/"
     rows = []
     for s in ranking:
         row, outlook = s.row, s.projection
@@ -72,7 +71,7 @@ def ranking_rows(ranking, query):
                 rank_sort=_text(row.rank),
                 rank=_or_dash(row.rank),
                 name=row.name,
-                href=href.format(row.township.pk),
+                href=reverse("reports:township", args=[row.township.pk]),
                 query=query,
                 colour_sort=_COLOUR_ORDER.get(row.colour, ""),
                 colour_class=s.colour_class,
