@@ -7,7 +7,8 @@ languages); static/js/charts.js registers Chinese month names for the axis ticks
 The figures are plain dicts in plotly.js's own JSON schema, the document plotly.graph_objs would
 produce for the same arguments (tests/reports/test_charts.py compares them), without building and
 validating graph objects on every request. The "plotly_white" template is read once from the plotly
-package that the vendored plotly.min.js comes from, and sent expanded, as plotly.py sends it.
+package, whose plotly.js version is the one vendored (scripts/vendor_plotly.sh), and sent expanded,
+as plotly.py sends it.
 """
 
 import functools
