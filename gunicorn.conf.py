@@ -28,7 +28,7 @@ max_requests_jitter = max_requests // 10
 # killed) is replaced in milliseconds. No database connection is opened before the fork.
 preload_app = True
 # The heartbeat file on tmpfs: a container's overlay disk can stall it and get workers killed.
-worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # nosec B108  # gunicorn heartbeat files on tmpfs, as gunicorn's documentation advises
 
 # Trust X-Forwarded-* only from the reverse proxy (its address, comma-separated).
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")

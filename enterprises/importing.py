@@ -396,7 +396,7 @@ def _among(queryset: models.QuerySet, name: str, values: Iterable) -> Iterator[m
     quote, meta = connection.ops.quote_name, queryset.model._meta
     column = f"{quote(meta.db_table)}.{quote(meta.get_field(name).column)}"
     literal, kind = _pg_array(values)
-    yield queryset.filter(RawSQL(f"{column} = ANY(%s::{kind})", [literal], output_field=models.BooleanField()))
+    yield queryset.filter(RawSQL(f"{column} = ANY(%s::{kind})", [literal], output_field=models.BooleanField()))  # nosec B611  # identifiers quoted from _meta; values are parameters
 
 
 def _pg_array(values: list, *, text: bool = False) -> tuple[str, str]:
@@ -1174,7 +1174,7 @@ def _insert_columns(model: type[models.Model], names: tuple[str, ...], columns: 
                 value if convert is None else convert(value) for row in batch for value, convert in zip(row, converters)
             ]
             cursor.execute(
-                f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES {', '.join([placeholder] * len(batch))} "
+                f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES {', '.join([placeholder] * len(batch))} "  # nosec B608  # identifiers quoted from _meta; values are parameters
                 f"RETURNING {quote(model._meta.pk.column)}",
                 params,
             )
@@ -1319,7 +1319,7 @@ def _update(model: type[models.Model], changes: list[tuple[int, dict[str, Any]]]
         if increment:
             column = quote(model._meta.get_field(increment).column)
             columns += f", {column} = {column} + 1"
-        sql = f"UPDATE {quote(model._meta.db_table)} SET {columns} WHERE {quote(model._meta.pk.column)} = %s"
+        sql = f"UPDATE {quote(model._meta.db_table)} SET {columns} WHERE {quote(model._meta.pk.column)} = %s"  # nosec B608  # identifiers quoted from _meta; values are parameters
         with connection.cursor() as cursor:
             _executemany(cursor, sql, params)
 
@@ -1342,7 +1342,7 @@ def _update_from_arrays(
         counter = quote(model._meta.get_field(increment).column)
         sets.append(f"{counter} = t.{counter} + 1")
     sql = (
-        f"UPDATE {quote(model._meta.db_table)} AS t SET {', '.join(sets)} "
+        f"UPDATE {quote(model._meta.db_table)} AS t SET {', '.join(sets)} "  # nosec B608  # identifiers quoted from _meta; values are parameters
         f"FROM unnest({', '.join(arrays)}) AS v(id, {', '.join(names)}) WHERE t.{quote(model._meta.pk.column)} = v.id"
     )
     with connection.cursor() as cursor:
@@ -1402,7 +1402,7 @@ def _record_history(model: type[models.Model], ids: list[int], history_type: str
             selected.append("%s")
             params.append(f.get_db_prep_save(extra[f.name] if f.name in extra else f.get_default(), connection))
     sql = (
-        f"INSERT INTO {quote(history._meta.db_table)} ({', '.join(columns)}) "
+        f"INSERT INTO {quote(history._meta.db_table)} ({', '.join(columns)}) "  # nosec B608  # identifiers quoted from _meta; values are parameters
         f"SELECT {', '.join(selected)} FROM {quote(model._meta.db_table)} s WHERE s.{quote(model._meta.pk.column)} IN "
     )
     with connection.cursor() as cursor:

@@ -174,7 +174,7 @@ def _inspections(rng, campaign, unit_ids, facts, townships, stamp, out):
     lookbacks = []
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT r.id, r.enterprise_id, e.township_id, r.rectified_on FROM enterprises_rectification r "
+            "SELECT r.id, r.enterprise_id, e.township_id, r.rectified_on FROM enterprises_rectification r "  # nosec B608  # only %s placeholders are joined in
             "JOIN enterprises_enterprise e ON e.id = r.enterprise_id WHERE e.township_id IN ("
             + ", ".join(["%s"] * len(townships))
             + ")",

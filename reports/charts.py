@@ -207,4 +207,4 @@ def figure_json(fig):
     text = f'{{"data":{data},"layout":{{"template":{_template_json()},{layout[1:]}}}'
     for char, escape in _SCRIPT_ESCAPES:
         text = text.replace(char, escape)
-    return mark_safe(text)  # noqa: S308 - JSON with <, > and & escaped
+    return mark_safe(text)  # noqa: S308 - JSON with <, > and & escaped  # nosec B308, B703

@@ -86,7 +86,7 @@ def _pg_bump(townships):
     """Give each township of the query ``townships`` (column ``t``) a new version, in a fixed order
     so that two transactions never wait on each other's rows crosswise."""
     return (
-        f"INSERT INTO {VERSIONS} (township_id, version) "
+        f"INSERT INTO {VERSIONS} (township_id, version) "  # nosec B608  # SQL from module constants (table names from _meta)
         f"SELECT t, nextval('{SEQUENCE}') FROM ({townships} ORDER BY 1) s "
         f"ON CONFLICT (township_id) DO UPDATE SET version = excluded.version;"
     )
@@ -124,7 +124,7 @@ END $$;
 
 def _sqlite_bump(row):
     return (
-        f"INSERT INTO {VERSIONS} (township_id, version) VALUES ({row}.township_id, random()) "
+        f"INSERT INTO {VERSIONS} (township_id, version) VALUES ({row}.township_id, random()) "  # nosec B608  # SQL from module constants (table names from _meta)
         f"ON CONFLICT (township_id) DO UPDATE SET version = excluded.version;"
     )
 
