@@ -255,3 +255,5 @@ LOGGING = {
         "siwu.request": {"level": os.environ.get("REQUEST_LOG_LEVEL", "WARNING" if DEBUG else "INFO")},
     },
 }
+
+FORM_RENDERER = "django.forms.renderers.Jinja2"
