@@ -10,11 +10,13 @@ Owner names and phones in the trail are masked like everywhere else (enterprises
 """
 
 import datetime
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
@@ -71,7 +73,9 @@ def model_for_key(key):
     return next((m for m in tracked_models() if model_key(m) == key), None)
 
 
+@functools.cache
 def history_model(model):
+    """The historical model of ``model`` (read once: simple_history builds a manager per access)."""
     return getattr(model, model._meta.simple_history_manager_attribute).model
 
 
@@ -175,6 +179,23 @@ class _Lookups:
         if hasattr(obj, "get_full_name"):
             return obj.get_full_name() or obj.get_username()
         return str(obj)
+
+
+def attach_users(pairs):
+    """Read the users that ``pairs`` of (object, foreign key name) point at in one query, and put
+    each on its object, as ``select_related`` would have, without joining every query to the users.
+
+    A key whose user is gone is left as it was (read lazily, as before).
+    """
+    pairs = list(pairs)
+    ids = {getattr(obj, f"{name}_id") for obj, name in pairs} - {None}
+    if not ids:
+        return
+    users = get_user_model()._base_manager.in_bulk(ids)
+    for obj, name in pairs:
+        user = users.get(getattr(obj, f"{name}_id"))
+        if user is not None:
+            setattr(obj, name, user)
 
 
 def _display(f, value, lookups, mask=None):

@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
+from django.db.models import F, Prefetch
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -33,7 +33,7 @@ from campaign.access import (
     log_denial,
     scope_units,
 )
-from campaign.audit import changes_since_version, describe, history_of
+from campaign.audit import attach_users, changes_since_version, describe, history_model, history_of
 from campaign.storage import removed_unless_kept
 
 from .exports import register_workbook
@@ -71,7 +71,7 @@ def scoped_units(user, *, with_deleted=False):
 
 def _readable_unit(request, pk):
     # A city admin may still open a deleted unit: to see who deleted it and why, and to restore it.
-    units = _units(with_deleted=is_city_admin(request.user)).select_related("created_by", "deleted_by")
+    units = _units(with_deleted=is_city_admin(request.user))
     # Scoped by get_scoped_or_404 itself, which logs a request for a unit outside the user's scope.
     return get_scoped_or_404(request.user, units, pk=pk)
 
@@ -160,24 +160,49 @@ def unit_contact(request, pk):
 
 
 def _render_detail(request, unit, *, full_personal_data):
+    """The unit page: its facts, timeline and audit trail, in a fixed number of queries.
+
+    The people the page names (who entered, withdrew, closed, checked or changed what) are read in
+    one query at the end (``attach_users``) rather than joined into each of the page's queries.
+    """
     rectifications = list(
-        unit.rectifications.select_related("created_by", "deleted_by").prefetch_related(
-            Prefetch("photos", queryset=RectificationPhoto.objects.order_by("id"))
-        )
+        unit.rectifications.prefetch_related(Prefetch("photos", queryset=RectificationPhoto.objects.order_by("id")))
     )
-    relapses = list(unit.relapses.select_related("created_by", "deleted_by"))
-    checks = _inspection_events(unit)
+    # A relapse or a look-back belongs to a rectification of the unit, and nothing of either is ever
+    # deleted (only marked): a unit never rectified has neither, nor their history.
+    relapses = list(unit.relapses.all()) if rectifications else []
+    findings, lookbacks, clearances = _inspection_records(unit, rectified=bool(rectifications))
+    if unit.village_id is not None and unit.village.township_id == unit.township_id:
+        unit.village.township = unit.township  # the village's name in the history reads it
+    records = _history_records(unit, rectifications, relapses)
+    attach_users(
+        [
+            (unit, "created_by"),
+            (unit, "deleted_by"),
+            *((e, name) for e in (*rectifications, *relapses) for name in ("created_by", "deleted_by")),
+            *((f, name) for f in findings for name in ("created_by", "closed_by")),
+            *((lb, "checked_by") for lb in lookbacks),
+            *((c, "created_by") for c in clearances),
+            *((r, "history_user") for r in records),
+        ]
+    )
     writable = not unit.is_deleted and can_write_unit(request.user, unit)
     latest = latest_event(rectifications, relapses) if writable else None
     withdrawn = [e for e in (*rectifications, *relapses) if e.deleted_at is not None]
     last_withdrawn = max(withdrawn, key=lambda e: e.deleted_at) if writable and withdrawn else None
+    checks = [("finding", f.found_on, 1, f.created_at, f) for f in findings]
+    checks += [("lookback", lb.checked_on, 1, lb.checked_on, lb) for lb in lookbacks]
+    checks += [("clearance", c.cleared_on, 2, c.created_at, c) for c in clearances]
+    known = [unit, unit.township, unit.village, unit.created_by, unit.deleted_by, *rectifications]
+    known += [u for e in (*rectifications, *relapses) for u in (e.created_by, e.deleted_by)]
+    history = describe(records, full_personal_data=full_personal_data, known=known, hide={"enterprise"})
     return render(
         request,
         "enterprises/unit_detail.html",
         {
             "unit": unit,
             "timeline": _timeline(unit, rectifications, relapses, latest, last_withdrawn, checks),
-            "history": _unit_history(unit, rectifications, relapses, full_personal_data),
+            "history": history,
             "full_personal_data": full_personal_data,
             "can_see_personal_data": can_see_personal_data(request.user, unit),
             "can_write": writable,
@@ -188,17 +213,19 @@ def _render_detail(request, unit, *, full_personal_data):
     )
 
 
-def _inspection_events(unit):
-    """The unit's inspection findings, checked look-backs and per-defect clearances (3 queries)."""
-    from inspections.models import DefectClearance, Finding, Lookback
+def _inspection_records(unit, *, rectified):
+    """The unit's inspection findings, checked look-backs (of a unit ever rectified) and per-defect
+    clearances (2 or 3 queries)."""
+    from inspections.models import DefectClearance, Finding, Kind, Lookback
 
-    findings = Finding.objects.alive().filter(enterprise=unit).select_related("inspection", "created_by", "closed_by")
-    lookbacks = Lookback.objects.filter(enterprise=unit, checked_on__isnull=False).select_related("checked_by")
-    clearances = DefectClearance.objects.filter(enterprise=unit, deleted_at__isnull=True).select_related("created_by")
-    events = [("finding", f.found_on, 1, f.created_at, f) for f in findings]
-    events += [("lookback", lb.checked_on, 1, lb.checked_on, lb) for lb in lookbacks]
-    events += [("clearance", c.cleared_on, 2, c.created_at, c) for c in clearances]
-    return events
+    # The inspection's kind is all the timeline shows of it: one joined column, not the whole row.
+    findings = list(Finding.objects.alive().filter(enterprise=unit).annotate(inspection_kind=F("inspection__kind")))
+    kinds = dict(Kind.choices)
+    for finding in findings:
+        finding.inspection_kind_label = kinds.get(finding.inspection_kind, finding.inspection_kind)
+    lookbacks = list(Lookback.objects.filter(enterprise=unit, checked_on__isnull=False)) if rectified else []
+    clearances = list(DefectClearance.objects.filter(enterprise=unit, deleted_at__isnull=True))
+    return findings, lookbacks, clearances
 
 
 def _timeline(unit, rectifications, relapses, latest, last_withdrawn, checks=()):
@@ -225,16 +252,15 @@ def _timeline(unit, rectifications, relapses, latest, last_withdrawn, checks=())
     ]
 
 
-def _unit_history(unit, rectifications, relapses, full_personal_data):
-    """The audit trail of the unit and of its rectifications and relapses, newest first (3 queries)."""
-    records = [
-        *Enterprise.history.filter(id=unit.pk).select_related("history_user"),
-        *Rectification.history.filter(enterprise_id=unit.pk).select_related("history_user"),
-        *Relapse.history.filter(enterprise_id=unit.pk).select_related("history_user"),
-    ]
-    known = [unit, unit.township, unit.village, unit.created_by, unit.deleted_by, *rectifications]
-    known += [u for e in (*rectifications, *relapses) for u in (e.created_by, e.deleted_by)]
-    return describe(records, full_personal_data=full_personal_data, known=known, hide={"enterprise"})
+def _history_records(unit, rectifications, relapses):
+    """The history rows of the unit and of its rectifications and relapses, where it has any (1–3
+    queries)."""
+    records = list(history_model(Enterprise).objects.filter(id=unit.pk))
+    if rectifications:
+        records += history_model(Rectification).objects.filter(enterprise_id=unit.pk)
+    if relapses:
+        records += history_model(Relapse).objects.filter(enterprise_id=unit.pk)
+    return records
 
 
 @allow(get=ALL_ROLES)

@@ -6,6 +6,9 @@ time. For today this is the same set as ``Finding.objects.overdue(today)``; for 
 is read from the dates the finding carries, so a page for a past week shows that week's standing.
 """
 
+import datetime
+from dataclasses import dataclass
+
 from django.db.models import Count, Q
 
 from reports import counts_cache
@@ -22,7 +25,35 @@ def overdue_on(day, township=None):
     found = Finding.objects.alive().filter(_as_of(day)).exclude(closed_on__lte=day)
     if township is not None:
         found = found.filter(township=township)
-    return found.select_related("enterprise", "township", "inspection").order_by("deadline", "id")
+    return found.order_by("deadline", "id")
+
+
+@dataclass(frozen=True)
+class OverdueFinding:
+    """One line of a page's list of overdue findings."""
+
+    pk: int
+    unit_name: str
+    kind: str
+    severity: str
+    found_on: datetime.date
+    deadline: datetime.date
+    days_overdue: int
+
+
+def overdue_list(day, township, limit):
+    """The first ``limit`` findings of ``township`` overdue on ``day``, oldest deadline first.
+
+    Sorted and cut in the database before the units' names are joined: joining every overdue finding
+    of a township first (hundreds at 100,000 units) cost more than the rest of the query.
+    """
+    first = overdue_on(day, township).values("pk")[:limit]
+    rows = (
+        Finding.objects.filter(pk__in=first)
+        .order_by("deadline", "id")
+        .values_list("pk", "enterprise__name", "kind", "severity", "found_on", "deadline")
+    )
+    return [OverdueFinding(*row, days_overdue=(day - row[-1]).days) for row in rows]
 
 
 def overdue_counts(day, version=None):

@@ -8,6 +8,7 @@ through ``inspections.services``; a refusal there is shown next to the field it 
 that writes redirects and says what happened.
 """
 
+import logging
 from functools import partial
 
 from django.contrib import messages
@@ -38,6 +39,7 @@ from campaign.access import (
 )
 from campaign.context_processors import picker_state
 from campaign.models import Campaign, Township
+from campaign.storage import removed_unless_kept
 from enterprises.models import Enterprise, Status
 
 from . import services
@@ -77,6 +79,8 @@ from .models import (
     ReconciliationItem,
 )
 from .quality import quality_report
+
+logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 25
 
@@ -254,12 +258,24 @@ def inspection_create(request):
         cross=assignment is not None,
         team=team,
     )
+    context = {"form": form, "township": township, "assignment": assignment, "assignments": assignments}
     if request.method == "POST" and form.is_valid():
-        inspection = form.save(user=user, kind=Kind.CROSS if assignment else None, assignment=assignment)
+        try:
+            # The inspection and its photos land together: if the database fails once the photos
+            # are written, they are removed again (and the error page says nothing was saved).
+            with removed_unless_kept():
+                inspection = form.save(user=user, kind=Kind.CROSS if assignment else None, assignment=assignment)
+        except OSError:
+            # The media volume is full or unwritable: the transaction was rolled back, and the
+            # storage leaves no partial file (campaign/storage.py).
+            logger.exception("site photos of an inspection of township %s could not be stored", township.pk)
+            form.add_error(
+                None, _("照片未能保存（服务器存储空间不足或暂时无法写入），本次督查未登记，请稍后重试或联系管理员。")
+            )
+            return render(request, "inspections/inspection_form.html", context, status=503)
         if inspection is not None:
             messages.success(request, _("已登记%(what)s") % {"what": inspection})
             return redirect(inspection)
-    context = {"form": form, "township": township, "assignment": assignment, "assignments": assignments}
     return render(request, "inspections/inspection_form.html", context)
 
 

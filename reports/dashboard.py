@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from campaign.models import Village
 from enterprises.models import Enterprise
-from inspections.overdue import overdue_counts, overdue_on
+from inspections.overdue import overdue_counts, overdue_list
 
 from . import charts, counting, counts_cache, projection
 from .progress import Row, progress_report
@@ -220,9 +220,7 @@ def township_context(campaign, as_of, township):
     version = counts_cache.token()
     report = progress_report(campaign, as_of, windows.eves, version)
     row = report.row_for(township.pk)
-    overdue = list(overdue_on(as_of, township)[:OVERDUE_SHOWN])
-    for finding in overdue:
-        finding.days_overdue = (as_of - finding.deadline).days
+    overdue = overdue_list(as_of, township, OVERDUE_SHOWN)
     context = {
         "report": report,
         "campaign": campaign,

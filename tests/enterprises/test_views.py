@@ -248,7 +248,8 @@ def test_detail_tells_the_whole_story_in_date_order(staff, user):
 
 @pytest.mark.parametrize("periods", [1, 6])
 def test_detail_query_count_does_not_grow_with_its_history(staff, user, django_assert_num_queries, periods):
-    unit = make_unit(make_township(), D(2018, 1, 1), created_by=user)
+    town = make_township()
+    unit = make_unit(town, D(2018, 1, 1), created_by=user, village=make_village(town))
     for i in range(periods):
         day = D(2018, 1, 2) + datetime.timedelta(days=10 * i)
         rectification = rectification_record(enterprise=unit, method=Method.CLOSED, rectified_on=day, user=user)
@@ -265,14 +266,36 @@ def test_detail_query_count_does_not_grow_with_its_history(staff, user, django_a
             inspection=inspection, kind="other", description="台账不全", deadline=day, enterprise=unit, user=user
         )
     # session, user, the user's role, the unit, its rectifications, their photos, its relapses,
-    # its findings, look-backs and defect clearances, and the history of the unit, of its
-    # rectifications and of its relapses (every user and township they name was loaded already)
-    with django_assert_num_queries(13):
+    # its findings, look-backs and defect clearances, the history of the unit, of its
+    # rectifications and of its relapses, and the users all these name (the township and village
+    # the history names were loaded with the unit)
+    with django_assert_num_queries(14):
         response = staff.get(unit.get_absolute_url())
     assert len(response.context["timeline"]) == 1 + 3 * periods
-    assert response.content.decode().count("台账不全") == periods
+    html = response.content.decode()
+    assert html.count("台账不全") == periods
+    assert html.count("随机抽查发现问题") == periods  # the inspection's kind, read with the finding
+    assert html.count(user.get_full_name() or user.get_username()) >= 1 + 3 * periods
     # created, then per period: rectified (+ the unit's status), relapsed (+ period, + status)
     assert len(response.context["history"]) == 1 + 5 * periods
+
+
+def test_detail_of_a_unit_never_rectified_reads_no_rectification_records(staff, user, django_assert_num_queries):
+    """No relapse, look-back or their history can exist without a rectification: not asked for."""
+    town = make_township()
+    unit = make_unit(town, D(2018, 1, 1), created_by=user, village=make_village(town))
+    inspection = inspection_record(kind="cross", inspected_on=D(2018, 1, 5), team="督查组", township=town, user=user)
+    finding_record(
+        inspection=inspection, kind="not_done", description="漏报", deadline=D(2018, 1, 20), enterprise=unit, user=user
+    )
+    # session, user, role, the unit, its rectifications (none), its findings, its clearances, the
+    # unit's history and the users named
+    with django_assert_num_queries(9):
+        response = staff.get(unit.get_absolute_url())
+    html = response.content.decode()
+    assert [e["kind"] for e in response.context["timeline"]] == ["identified", "finding"]
+    assert "交叉督查发现问题" in html and "漏报" in html
+    assert len(response.context["history"]) == 1
 
 
 def test_a_photo_is_served_only_through_its_own_unit(staff, client, user):

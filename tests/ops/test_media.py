@@ -14,6 +14,8 @@ from simple_history.signals import pre_create_historical_record
 
 from campaign.storage import WholeFileStorage, removed_unless_kept
 from enterprises.models import Enterprise, Rectification, RectificationPhoto, Status
+from inspections.models import Inspection, InspectionPhoto
+from tests.factories import make_user
 from tests.ops.conftest import photo, rectify_data
 
 
@@ -132,3 +134,47 @@ def test_once_there_is_room_again_the_same_save_lands(township, disk_fills_up):
     assert client.post(url, rectify_data(photo())).status_code == 302
     (stored,) = RectificationPhoto.objects.all()
     assert files_under(settings.MEDIA_ROOT) == [stored.image.name]
+
+
+@pytest.fixture
+def inspector(township):
+    town, _staff, _client, unit = township
+    user = make_user("ducha", role="inspector")
+    client = Client()
+    client.force_login(user)
+    url = reverse("inspections:create") + f"?township={town.pk}"
+    data = {"kind": "unannounced", "inspected_on": "2018-06-29", "team": "市督查组", "units": [unit.pk]}
+    return client, url, data
+
+
+@pytest.mark.django_db
+def test_an_inspection_with_the_media_full_on_its_second_photo_saves_nothing_and_says_so(inspector, disk_fills_up):
+    client, url, data = inspector
+    make_room = disk_fills_up(2)
+    response = client.post(url, {**data, "photos": [photo("1.jpg"), photo("2.jpg", (0, 90, 200))]})
+    assert response.status_code == 503
+    assert "照片未能保存" in response.content.decode() and "本次督查未登记" in response.content.decode()
+    assert not Inspection.objects.exists() and not InspectionPhoto.objects.exists()
+    assert not Inspection.history.exists() and not InspectionPhoto.history.exists()
+    assert files_under(settings.MEDIA_ROOT) == []
+    # With room again, the same submission lands with its photos.
+    make_room()
+    response = client.post(url, {**data, "photos": [photo("1.jpg"), photo("2.jpg", (0, 90, 200))]})
+    assert response.status_code == 302
+    assert sorted(files_under(settings.MEDIA_ROOT)) == sorted(p.image.name for p in InspectionPhoto.objects.all())
+    assert InspectionPhoto.objects.count() == 2
+
+
+def test_a_failed_commit_removes_the_inspection_photos(transactional_db, inspector, monkeypatch):
+    client, url, data = inspector
+    client.raise_request_exception = False
+
+    def commit():
+        raise OperationalError("terminating connection due to administrator command")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(connection, "commit", commit)
+        response = client.post(url, {**data, "photos": [photo()]})
+    assert response.status_code == 503
+    assert not Inspection.objects.exists() and not InspectionPhoto.objects.exists()
+    assert files_under(settings.MEDIA_ROOT) == []

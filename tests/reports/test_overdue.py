@@ -1,12 +1,16 @@
+# ruff: noqa: E501  (REFERENCE is the template text as it was)
 """Overdue findings (限期整改 not met) on the dashboard and the township page, as of the page's date."""
 
 import datetime
 import itertools
+import re
 
 import pytest
+from django.template import engines
 from django.urls import reverse
+from django.utils import translation
 
-from inspections.overdue import overdue_counts, overdue_on
+from inspections.overdue import overdue_counts, overdue_list, overdue_on
 from inspections.services import finding_record, finding_rectified, finding_verify, inspection_record
 from tests.factories import make_township, make_unit, make_user, set_target
 
@@ -81,3 +85,68 @@ def test_dashboard_names_the_townships_with_overdue_findings(client, city):
     section = html.split('id="overdue"')[1].split("</section>")[0]
     assert "石门镇" in section and "白鹤镇" not in section and "共 1 个问题" in section
     assert "没有逾期未整改" in page(client, "reports:dashboard", "2018-02-27")
+
+
+# The rows as templates/reports/township.html wrote them before the overdue_rows tag.
+REFERENCE = """{% load i18n %}{% for finding in overdue %}
+          <tr class="overdue">
+            <td data-label="{% translate '单位' %}"><a href="{{ finding.get_absolute_url }}">{{ finding.enterprise.name }}</a></td>
+            <td data-label="{% translate '问题类型' %}">{{ finding.get_kind_display }}{% if finding.severity == "serious" %} <span class="badge badge-red">{{ finding.get_severity_display }}</span>{% endif %}</td>
+            <td data-label="{% translate '发现日期' %}">{{ finding.found_on|date:"Y-m-d" }}</td>
+            <td data-label="{% translate '整改期限' %}">{{ finding.deadline|date:"Y-m-d" }}</td>
+            <td data-label="{% translate '逾期天数' %}" class="num">{{ finding.days_overdue }}</td>
+          </tr>
+{% endfor %}"""
+
+
+def _rows(html):
+    return [
+        re.sub(r">\s+<", "><", row).strip() for row in re.findall(r'<tr class="overdue">.*?</tr>', html, flags=re.S)
+    ]
+
+
+@pytest.fixture
+def many_overdue(city):
+    """Twelve more overdue findings of the same township, one serious, with names to escape."""
+    town, _other, finding, inspector = city
+    inspection = finding.inspection
+    for i in range(12):
+        unit = make_unit(town, D(2018, 1, 6), name=f"<b>作坊</b> & {i}")
+        finding_record(
+            inspection=inspection,
+            kind="other" if i % 2 else "not_done",
+            severity="serious" if i == 3 else "normal",
+            description="复查",
+            deadline=D(2018, 2, 15 + i),
+            enterprise=unit,
+            user=inspector,
+        )
+    return town
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_overdue_rows_are_the_html_the_template_wrote(client, many_overdue, language):
+    """Cell for cell, escaped, with the serious badge, oldest deadline first, as the template did."""
+    town = many_overdue
+    client.force_login(make_user(f"viewer-{language}", role="city_viewer"))
+    url = reverse("reports:township", args=[town.pk]) + "?campaign=c2018&as_of=2018-03-05"
+    html = client.get(url, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    expected_findings = list(overdue_on(D(2018, 3, 5), town).select_related("enterprise"))
+    for f in expected_findings:
+        f.days_overdue = (D(2018, 3, 5) - f.deadline).days
+    with translation.override(language):
+        expected = engines["django"].from_string(REFERENCE).render({"overdue": expected_findings})
+    shown = _rows(html)
+    assert len(shown) == 13  # the fixture's finding and twelve more
+    assert shown == _rows(expected)
+    assert "&lt;b&gt;作坊&lt;/b&gt; &amp; 0" in html and "<b>作坊" not in html
+    assert html.count("badge badge-red") >= 1
+
+
+def test_the_overdue_list_is_cut_after_sorting(many_overdue):
+    town = many_overdue
+    listed = overdue_list(D(2018, 3, 5), town, 5)
+    every = list(overdue_on(D(2018, 3, 5), town))
+    assert [f.pk for f in listed] == [f.pk for f in every[:5]]
+    assert [f.deadline for f in listed] == sorted(f.deadline for f in every)[:5]
+    assert listed[0].days_overdue == (D(2018, 3, 5) - every[0].deadline).days
