@@ -291,7 +291,14 @@ class Finding(SoftDeletable):
         verbose_name = _("督查问题")
         verbose_name_plural = _("督查问题")
         ordering = ["deadline", "id"]
-        indexes = [models.Index(fields=["township", "state", "deadline"], name="finding_township_state_idx")]
+        indexes = [
+            models.Index(fields=["township", "state", "deadline"], name="finding_township_state_idx"),
+            # A township's first overdue findings on a day (inspections/overdue.py), read in deadline
+            # order and stopped after the few shown: ~1 ms instead of reading all its findings.
+            models.Index(
+                fields=["township", "deadline", "id"], condition=Q(deleted_at__isnull=True), name="finding_overdue_idx"
+            ),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(deadline__gte=F("found_on")), name="inspections_finding_deadline"),
             # 谁整改、谁不能自验: the verifier is never the person who reported it rectified.

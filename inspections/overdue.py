@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q
 
+from enterprises.models import Enterprise
 from reports import counts_cache
 
 from .models import Finding
@@ -41,19 +42,36 @@ class OverdueFinding:
     days_overdue: int
 
 
-def overdue_list(day, township, limit):
+def overdue_list(day, township, limit, version=None):
     """The first ``limit`` findings of ``township`` overdue on ``day``, oldest deadline first.
 
-    Sorted and cut in the database before the units' names are joined: joining every overdue finding
-    of a township first (hundreds at 100,000 units) cost more than the rest of the query.
+    The findings are kept per process under the counts' versions, which every change of a finding
+    renews (reports/counts_cache.py); the units' names are read afresh (a rename does not renew
+    them), by key, for the few findings shown: joining every overdue finding of a township to its
+    unit before sorting cost more than the rest of the page.
     """
-    first = overdue_on(day, township).values("pk")[:limit]
-    rows = (
-        Finding.objects.filter(pk__in=first)
-        .order_by("deadline", "id")
-        .values_list("pk", "enterprise__name", "kind", "severity", "found_on", "deadline")
-    )
-    return [OverdueFinding(*row, days_overdue=(day - row[-1]).days) for row in rows]
+
+    def first():
+        return overdue_on(day, township).values_list("pk", "enterprise_id", "kind", "severity", "found_on", "deadline")[
+            :limit
+        ]
+
+    key = ("overdue-list", version or counts_cache.token(), township.pk, day, limit)
+    rows = counts_cache.rows(key, first)
+    ids = {row[1] for row in rows}
+    names = dict(Enterprise._base_manager.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
+    return [
+        OverdueFinding(
+            pk=pk,
+            unit_name=names.get(unit_id, ""),
+            kind=kind,
+            severity=severity,
+            found_on=found_on,
+            deadline=deadline,
+            days_overdue=(day - deadline).days,
+        )
+        for pk, unit_id, kind, severity, found_on, deadline in rows
+    ]
 
 
 def overdue_counts(day, version=None):

@@ -220,7 +220,7 @@ def township_context(campaign, as_of, township):
     version = counts_cache.token()
     report = progress_report(campaign, as_of, windows.eves, version)
     row = report.row_for(township.pk)
-    overdue = overdue_list(as_of, township, OVERDUE_SHOWN)
+    overdue = overdue_list(as_of, township, OVERDUE_SHOWN, version)
     context = {
         "report": report,
         "campaign": campaign,

@@ -150,3 +150,15 @@ def test_the_overdue_list_is_cut_after_sorting(many_overdue):
     assert [f.pk for f in listed] == [f.pk for f in every[:5]]
     assert [f.deadline for f in listed] == sorted(f.deadline for f in every)[:5]
     assert listed[0].days_overdue == (D(2018, 3, 5) - every[0].deadline).days
+
+
+def test_the_cached_overdue_list_follows_findings_and_names(city, frozen_today):
+    """Kept under the counts' versions, which a finding's change renews; the names are read afresh."""
+    town, _other, finding, _inspector = city
+    frozen_today(D(2018, 3, 20))
+    staff = make_user("shimen", role="township_staff", township=town)
+    assert [f.unit_name for f in overdue_list(D(2018, 3, 12), town, 50)] == ["城东五金加工点"]
+    type(finding.enterprise).objects.filter(pk=finding.enterprise_id).update(name="城东五金加工点（已更名）")
+    assert [f.unit_name for f in overdue_list(D(2018, 3, 12), town, 50)] == ["城东五金加工点（已更名）"]
+    finding_rectified(finding=finding, rectified_on=D(2018, 3, 10), note="已拆除", user=staff)
+    assert overdue_list(D(2018, 3, 12), town, 50) == []

@@ -13,6 +13,7 @@ from django.urls import reverse
 from campaign.models import Campaign, Township
 from enterprises.models import Enterprise, Method, Rectification
 from enterprises.services import rectification_record
+from inspections.models import Finding, FindingKind, Inspection, Kind
 from reports import counts_cache
 from tests.factories import make_campaign, make_township, make_unit, make_user, make_village, set_target
 
@@ -22,10 +23,11 @@ pytestmark = pytest.mark.django_db
 
 # Fixed ceilings, with data big enough that one query per township, village or unit would break them:
 # session, user, role (the access middleware), campaign, its campaigns list, milestones, targets,
-# three daily counts, townships (+ the township and its grouped village counts on a township page).
+# three daily counts, townships (+ the township, its grouped village counts, its first overdue
+# findings and their units' names on a township page).
 # (with nothing cached, then with the counts cached: reports/counts_cache.py)
 DASHBOARD_QUERIES = (16, 9)
-TOWNSHIP_QUERIES = (19, 12)
+TOWNSHIP_QUERIES = (20, 12)
 
 
 @pytest.fixture
@@ -73,6 +75,22 @@ def build_city(campaign, townships, units_each, villages_each=3):
                 )
             )
         Rectification.objects.bulk_create(rectifications)
+        # Findings past their deadline on the pages' dates: the township page lists them.
+        inspection = Inspection.objects.create(
+            kind=Kind.RANDOM, inspected_on=D(2018, 3, 1), team="督查组", township=town
+        )
+        Finding.objects.bulk_create(
+            Finding(
+                inspection=inspection,
+                enterprise=unit,
+                township=town,
+                kind=FindingKind.NOT_DONE,
+                description="整治不到位",
+                found_on=D(2018, 3, 1),
+                deadline=D(2018, 3, 15),
+            )
+            for unit in units[::4]
+        )
         places.append(town)
     return places
 
