@@ -165,12 +165,16 @@ def _render_detail(request, unit, *, full_personal_data):
     The people the page names (who entered, withdrew, closed, checked or changed what) are read in
     one query at the end (``attach_users``) rather than joined into each of the page's queries.
     """
+    # Ordered by their own dates: the models' default order starts with the unit's, which for one
+    # unit only costs a join.
     rectifications = list(
-        unit.rectifications.prefetch_related(Prefetch("photos", queryset=RectificationPhoto.objects.order_by("id")))
+        unit.rectifications.order_by("rectified_on", "id").prefetch_related(
+            Prefetch("photos", queryset=RectificationPhoto.objects.order_by("id"))
+        )
     )
     # A relapse or a look-back belongs to a rectification of the unit, and nothing of either is ever
     # deleted (only marked): a unit never rectified has neither, nor their history.
-    relapses = list(unit.relapses.all()) if rectifications else []
+    relapses = list(unit.relapses.order_by("found_on", "id")) if rectifications else []
     findings, lookbacks, clearances = _inspection_records(unit, rectified=bool(rectifications))
     if unit.village_id is not None and unit.village.township_id == unit.township_id:
         unit.village.township = unit.township  # the village's name in the history reads it
@@ -224,7 +228,9 @@ def _inspection_records(unit, *, rectified):
     for finding in findings:
         finding.inspection_kind_label = kinds.get(finding.inspection_kind, finding.inspection_kind)
     lookbacks = list(Lookback.objects.filter(enterprise=unit, checked_on__isnull=False)) if rectified else []
-    clearances = list(DefectClearance.objects.filter(enterprise=unit, deleted_at__isnull=True))
+    clearances = list(
+        DefectClearance.objects.filter(enterprise=unit, deleted_at__isnull=True).order_by("cleared_on", "id")
+    )
     return findings, lookbacks, clearances
 
 
