@@ -56,7 +56,7 @@ def overdue_list(day, township, limit, version=None):
             :limit
         ]
 
-    key = ("overdue-list", version or counts_cache.token(), township.pk, day, limit)
+    key = ("overdue-list", (version or counts_cache.token()).of(township.pk), township.pk, day, limit)
     rows = counts_cache.rows(key, first)
     ids = {row[1] for row in rows}
     names = dict(Enterprise._base_manager.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
@@ -75,11 +75,13 @@ def overdue_list(day, township, limit, version=None):
 
 
 def overdue_counts(day, version=None):
-    """{township id: findings overdue on ``day``}, in one grouped query (kept per process until a
-    finding changes: reports/counts_cache.py)."""
+    """{township id: findings overdue on ``day``}, from one grouped query, kept per process and
+    renewed township by township as findings change (reports/counts_cache.py)."""
 
-    def grouped():
+    def grouped(township_ids):
         found = Finding.objects.alive().filter(_as_of(day)).exclude(closed_on__lte=day)
-        return found.values_list("township_id").annotate(n=Count("id")).values_list("township_id", "n")
+        if township_ids is not None:
+            found = found.filter(township_id__in=township_ids)
+        return dict(found.values_list("township_id").annotate(n=Count("id")).values_list("township_id", "n"))
 
-    return dict(counts_cache.rows((version or counts_cache.token(), "overdue", day), grouped))
+    return counts_cache.per_township(("overdue", day), version or counts_cache.token(), grouped)

@@ -189,19 +189,27 @@ def daily_counts(campaign, as_of, days=None, *, township_id=None, city=False, ve
     """
     start = campaign.start
     resolution = read_at(start, as_of, days)
+    version = version or counts_cache.token()
     # The answer is kept per process under the counts' versions (reports/counts_cache.py); the
     # TownshipCounts in it are shared by the requests that read the same versions, and never changed.
-    key = ("daily_counts", version or counts_cache.token(), start, as_of, resolution, township_id, city)
-    return counts_cache.answer(key, lambda: _daily_counts(start, as_of, resolution, township_id, city))
+    if township_id is None and not city:
+        # Every township: renewed township by township, as their versions change.
+        key = ("daily_counts", start, as_of, resolution)
+        return counts_cache.per_township(key, version, lambda ids: _daily_counts(start, as_of, resolution, ids, city))
+    mine = version if township_id is None else version.of(township_id)
+    key = ("daily_counts", mine, start, as_of, resolution, township_id, city)
+    ids = None if township_id is None else [township_id]
+    return counts_cache.answer(key, lambda: _daily_counts(start, as_of, resolution, ids, city))
 
 
-def _daily_counts(start, as_of, resolution, township_id, city):
+def _daily_counts(start, as_of, resolution, township_ids, city):
+    """The counts of ``township_ids`` (None: every township), or of their sum if ``city``."""
     counts = defaultdict(lambda: TownshipCounts(start=start, resolution=resolution))
     null_day = Value(None, output_field=DateField())
     group = () if city else ("township_id",)
 
     def scoped(queryset):
-        return queryset if township_id is None else queryset.filter(township_id=township_id)
+        return queryset if township_ids is None else queryset.filter(township_id__in=township_ids)
 
     def bucket(column):
         """The day itself, or the first day of ``resolution`` on or after it; NULL before the start."""

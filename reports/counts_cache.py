@@ -12,6 +12,11 @@ Consistency: the versions are read before the counts. A change committed between
 in the answer but not in the key it is filed under; the first request after the commit reads the
 new versions, misses, and asks again, so the worst case is one query too many, never a stale page.
 
+Figures read per township (the ranking's counts, the overdue findings per township) are renewed
+township by township (``per_township``): after a change in one township, the next page asks the
+database about that township only. What is read of one township alone (a township page's series,
+villages and overdue list) is keyed on that township's version only (``Token.of``).
+
 The cache lives in each server process (a bounded LRU of ``SIZE`` answers, a few KB each): several
 gunicorn workers or hosts each keep their own, and are each right for the same reason.
 
@@ -42,13 +47,40 @@ _answers = OrderedDict()
 _lock = threading.Lock()
 
 
+class Token:
+    """The versions of every township's counts, read at one moment: a key part for the cache.
+
+    Equal (and hashed) by a digest of all versions; ``of(township_id)`` is one township's version,
+    the key of what is read of that township alone (it changes when that township's counts do,
+    not when another's do).
+    """
+
+    __slots__ = ("digest", "versions")
+
+    def __init__(self, versions):
+        self.versions = versions
+        digest = hashlib.blake2b(digest_size=16)
+        for township_id, version in sorted(versions.items()):
+            digest.update(b"%d:%d;" % (township_id, version))
+        self.digest = digest.hexdigest()
+
+    def of(self, township_id):
+        """One township's version (None for a township whose counts never changed)."""
+        return self.versions.get(township_id)
+
+    def __eq__(self, other):
+        return isinstance(other, Token) and other.digest == self.digest
+
+    def __hash__(self):
+        return hash(self.digest)
+
+    def __repr__(self):
+        return f"Token({self.digest})"
+
+
 def token():
-    """The current versions of every township's counts, as one short text (one small query)."""
-    rows = CountsVersion.objects.order_by("township_id").values_list("township_id", "version")
-    digest = hashlib.blake2b(digest_size=16)
-    for township_id, version in rows:
-        digest.update(b"%d:%d;" % (township_id, version))
-    return digest.hexdigest()
+    """The current versions of every township's counts (one small query)."""
+    return Token(dict(CountsVersion.objects.values_list("township_id", "version")))
 
 
 def rows(key, fetch):
@@ -72,6 +104,39 @@ def answer(key, compute):
         while len(_answers) > SIZE:
             _answers.popitem(last=False)
     return found
+
+
+def per_township(key, version, fetch):
+    """``{township_id: value}`` for every township, kept here and renewed township by township.
+
+    The first time, ``fetch(None)`` reads every township. Later, under a newer ``version`` (a
+    ``Token``), only the townships whose version changed since are read again, with
+    ``fetch(township_ids)``, and the others' values are kept: after one township's change a page
+    asks the database about that township, not all of them. A township missing from what ``fetch``
+    returns has no value (nothing counted). Consistency is that of ``answer``: the versions a value
+    is filed under were read before the value, so a change in between is read again next time.
+    """
+    with _lock:
+        kept = _answers.get(key)
+        if kept is not None:
+            _answers.move_to_end(key)
+    if kept is not None and kept[0] == version.versions:
+        return kept[1]
+    if kept is None:
+        values = fetch(None)
+    else:
+        versions, values = kept
+        stale = {t for t, v in version.versions.items() if versions.get(t) != v}
+        stale |= versions.keys() - version.versions.keys()
+        fresh = fetch(sorted(stale))
+        values = {t: value for t, value in values.items() if t not in stale}
+        values.update(fresh)
+    with _lock:
+        _answers[key] = (dict(version.versions), values)
+        _answers.move_to_end(key)
+        while len(_answers) > SIZE:
+            _answers.popitem(last=False)
+    return values
 
 
 def clear():

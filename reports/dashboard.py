@@ -184,7 +184,7 @@ def village_breakdown(township, campaign, as_of, version=None):
             .order_by()
         )
 
-    key = ("villages", version or counts_cache.token(), township.pk, campaign.start, as_of)
+    key = ("villages", (version or counts_cache.token()).of(township.pk), township.pk, campaign.start, as_of)
     rows = counts_cache.rows(key, grouped)
     names = dict(Village.objects.filter(pk__in=[r["village_id"] for r in rows]).values_list("pk", "name"))
     lines = [

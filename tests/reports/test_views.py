@@ -340,3 +340,22 @@ def test_township_query_count_does_not_grow_with_townships_villages_or_units(cli
     response = client_in.get(big_url)
     assert len(response.context["villages"]) == 9  # eight villages and the units with none
     assert cold_and_warm(client_in, big_url) == small == TOWNSHIP_QUERIES
+
+
+def test_a_change_elsewhere_costs_a_township_page_only_that_townships_counts(client_in, campaign):
+    """The page's own series, villages and overdue findings are kept under its township's version;
+    the ranking's counts are renewed for the township that changed, and for it alone."""
+    mine, other = build_city(campaign, townships=2, units_each=6, villages_each=2)
+    url = reverse("reports:township", args=[mine.pk]) + "?campaign=c2018&as_of=2018-06-15"
+    _cold, warm = cold_and_warm(client_in, url)
+    make_unit(other, identified_on=D(2018, 6, 1))
+    with CaptureQueriesContext(connection) as queries:
+        after = client_in.get(url)
+    renewed = [q["sql"] for q in queries if "_unitday" in q["sql"] or "_periodday" in q["sql"]]
+    assert len(queries) == warm + 3 and len(renewed) == 3
+    assert all(f"IN ({other.pk})" in sql for sql in renewed)
+    # Its own figures are its units'; a unit of its own is on the next request.
+    own = Enterprise.objects.alive().filter(township=mine, identified_on__lte=D(2018, 6, 15)).count()
+    assert after.context["scope"].row.identified == own
+    make_unit(mine, identified_on=D(2018, 6, 2))
+    assert client_in.get(url).context["scope"].row.identified == after.context["scope"].row.identified + 1
