@@ -36,6 +36,9 @@ from inspections.models import Finding
 from .models import CountsVersion
 
 SIZE = 128
+# Of those, at most this many large ones (``renewed(…, large=True)``: a city's day-by-day counts
+# kept township by township, some MB at a million units); the least recently used goes first.
+LARGE = 2
 VERSIONS = CountsVersion._meta.db_table
 # The tables whose changes a township's version follows: its maintained counts, and its findings
 # (the overdue figures, inspections/overdue.py, are read from those directly and cached the same way).
@@ -44,6 +47,7 @@ SEQUENCE = "siwu_counts_version_seq"
 UNITS = Enterprise._meta.db_table
 
 _answers = OrderedDict()
+_large = OrderedDict()  # the keys of the large answers in _answers, least recently used first
 _lock = threading.Lock()
 
 
@@ -102,8 +106,44 @@ def answer(key, compute):
     with _lock:
         _answers[key] = found
         while len(_answers) > SIZE:
-            _answers.popitem(last=False)
+            _large.pop(_answers.popitem(last=False)[0], None)
     return found
+
+
+def renewed(key, version, first, renew, *, large=False):
+    """A value kept under ``version`` (a ``Token``) and renewed from the townships whose version moved.
+
+    The first time, ``first()`` makes the value. Later, under a newer ``version``, the kept value and
+    the ids of the townships whose version changed since (sorted) go to ``renew(value, stale)``,
+    which returns the new value without changing the old one (it is shared with other requests).
+    Consistency is that of ``answer``: the versions a value is filed under were read before it, so a
+    change in between is read again next time. ``large``: the value is one of the few big ones
+    (``LARGE`` of them are kept).
+    """
+    with _lock:
+        kept = _answers.get(key)
+        if kept is not None:
+            _answers.move_to_end(key)
+    if kept is not None and kept[0] == version.versions:
+        return kept[1]
+    if kept is None:
+        value = first()
+    else:
+        versions, old = kept
+        stale = {t for t, v in version.versions.items() if versions.get(t) != v}
+        stale |= versions.keys() - version.versions.keys()
+        value = renew(old, sorted(stale))
+    with _lock:
+        _answers[key] = (dict(version.versions), value)
+        _answers.move_to_end(key)
+        if large:
+            _large[key] = True
+            _large.move_to_end(key)
+            while len(_large) > LARGE:
+                _answers.pop(_large.popitem(last=False)[0], None)
+        while len(_answers) > SIZE:
+            _large.pop(_answers.popitem(last=False)[0], None)
+    return value
 
 
 def per_township(key, version, fetch):
@@ -113,35 +153,22 @@ def per_township(key, version, fetch):
     ``Token``), only the townships whose version changed since are read again, with
     ``fetch(township_ids)``, and the others' values are kept: after one township's change a page
     asks the database about that township, not all of them. A township missing from what ``fetch``
-    returns has no value (nothing counted). Consistency is that of ``answer``: the versions a value
-    is filed under were read before the value, so a change in between is read again next time.
+    returns has no value (nothing counted).
     """
-    with _lock:
-        kept = _answers.get(key)
-        if kept is not None:
-            _answers.move_to_end(key)
-    if kept is not None and kept[0] == version.versions:
-        return kept[1]
-    if kept is None:
-        values = fetch(None)
-    else:
-        versions, values = kept
-        stale = {t for t, v in version.versions.items() if versions.get(t) != v}
-        stale |= versions.keys() - version.versions.keys()
-        fresh = fetch(sorted(stale))
-        values = {t: value for t, value in values.items() if t not in stale}
-        values.update(fresh)
-    with _lock:
-        _answers[key] = (dict(version.versions), values)
-        _answers.move_to_end(key)
-        while len(_answers) > SIZE:
-            _answers.popitem(last=False)
-    return values
+
+    def renew(values, stale):
+        gone = set(stale)
+        kept = {t: value for t, value in values.items() if t not in gone}
+        kept.update(fetch(stale))
+        return kept
+
+    return renewed(key, version, lambda: fetch(None), renew)
 
 
 def clear():
     with _lock:
         _answers.clear()
+        _large.clear()
 
 
 # --- triggers ----------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from campaign.models import Township
 from enterprises.models import Enterprise, Method, Rectification, Relapse, Status
 from enterprises.services import rectification_record, relapse_record
 from reports import counts_cache
-from reports.counting import CombinedCounts, TownshipCounts, series_counts
+from reports.counting import COUNTERS, CombinedCounts, TownshipCounts, series_counts
 from reports.progress import ReportError, progress_report
 from tests.factories import make_campaign, make_township, make_unit, set_target
 from tests.reports.reference import UnitHistory, count
@@ -542,6 +542,48 @@ def test_after_a_change_only_its_township_is_read_again(campaign):
     assert progress_report(campaign, day).as_json() == report
 
 
+def _series_figures(counts, start, last):
+    """Every figure of a day-by-day series on every day, and its counters without empty days."""
+    days = [start + datetime.timedelta(days=i) for i in range((last - start).days + 1)]
+    figures = [
+        (counts.identified_by(d), counts.rectified_by(d), counts.open_on(d), counts.demolished_by(d), d) for d in days
+    ]
+    counters = {name: dict(getattr(counts, name)) for name in COUNTERS}  # dict: Counter == ignores zeros
+    return figures, counters, counts.opening_identified, counts.opening_rectified
+
+
+def test_the_city_series_after_a_change_reads_only_that_township_and_equals_a_full_read(campaign):
+    towns = _three_towns(campaign)
+    day = D(2018, 6, 30)
+    before = _series_figures(series_counts(campaign, day), campaign.start, day)
+    changed = towns[2]
+    rectify(make_unit(changed, identified_on=D(2018, 4, 2)), D(2018, 5, 3))
+    with CaptureQueriesContext(connection) as queries:
+        renewed = series_counts(campaign, day)
+    counted = [q["sql"] for q in queries if "_unitday" in q["sql"] or "_periodday" in q["sql"]]
+    assert len(counted) == 3
+    assert all(f"IN ({changed.pk})" in sql for sql in counted), counted
+    after = _series_figures(renewed, campaign.start, day)
+    assert after != before
+    assert renewed.rectified_by(day) == 4 and renewed.identified_by(day) == 4
+    counts_cache.clear()
+    assert _series_figures(series_counts(campaign, day), campaign.start, day) == after
+
+
+def test_only_a_few_large_answers_are_kept(campaign):
+    _three_towns(campaign)
+    days = [D(2018, 6, 28), D(2018, 6, 29), D(2018, 6, 30)]
+    for d in days:
+        series_counts(campaign, d)
+    assert len(counts_cache._large) == counts_cache.LARGE == 2
+    with CaptureQueriesContext(connection) as queries:
+        series_counts(campaign, days[-1])  # kept
+    assert not [q for q in queries if "_unitday" in q["sql"]]
+    with CaptureQueriesContext(connection) as queries:
+        series_counts(campaign, days[0])  # the least recently used, dropped: read again
+    assert len([q for q in queries if "_unitday" in q["sql"]]) == 1
+
+
 def test_renewed_township_by_township_the_figures_equal_a_full_read_after_every_kind_of_write(campaign):
     """Create, rectify, relapse, delete, restore, move to another township: after each, the report
     built from kept and renewed townships equals the one read from scratch."""
@@ -558,6 +600,7 @@ def test_renewed_township_by_township_the_figures_equal_a_full_read_after_every_
     for step in range(30):
         progress_report(campaign, day)  # read (and kept) before the write
         overdue_counts(day)
+        series_counts(campaign, day)
         unit = rng.choice(units)
         action = rng.choice(["create", "rectify", "relapse", "delete", "move"])
         if action == "create":
@@ -580,7 +623,9 @@ def test_renewed_township_by_township_the_figures_equal_a_full_read_after_every_
         units = [Enterprise.objects.get(pk=u.pk) for u in units]
         kept = progress_report(campaign, day).as_json()
         kept_overdue = dict(overdue_counts(day))
+        kept_series = _series_figures(series_counts(campaign, day), campaign.start, day)
         counts_cache.clear()
         assert progress_report(campaign, day).as_json() == kept, (step, action)
         assert overdue_counts(day) == kept_overdue
+        assert _series_figures(series_counts(campaign, day), campaign.start, day) == kept_series, (step, action)
     assert set(done) == {"create", "rectify", "relapse", "delete", "restore", "move"}, done
