@@ -30,3 +30,14 @@ def test_the_benchmark_builds_a_consistent_city_and_times_every_page(settings, t
     for name in ("dashboard", "township page", "register, first page", "unit detail", "progress JSON"):
         assert f"| {name} |" in text
     assert "weekly notice .docx" in text and "raw full-scan aggregate" in text
+    # After a change in one township a report page reads that township again, not everything.
+    def queries(name):
+        line = next(line for line in text.splitlines() if line.startswith(f"| {name} |"))
+        return int(line.split("|")[4])
+
+    for page in ("dashboard", "township page", "progress JSON"):
+        warm = queries(page)
+        changed = queries(f"{page}, right after a change in one township")
+        cold = queries(f"{page}, nothing cached")
+        assert warm <= changed <= cold, (page, warm, changed, cold)
+    assert queries("dashboard") < queries("dashboard, right after a change in one township")
