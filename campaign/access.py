@@ -39,6 +39,15 @@ def role_of(user):
     return user._siwu_role
 
 
+def remember_role(user, group_name):
+    """Cache on ``user`` the role ``role_of`` would read, given the name of their role group (or
+    None): for a backend that read it with the user (campaign/backends.py), so no query follows."""
+    if user.is_superuser:
+        user._siwu_role = Role.CITY_ADMIN
+    else:
+        user._siwu_role = Role(group_name) if group_name in Role.values else None
+
+
 def township_id_of(user):
     """The township a township-staff user belongs to (None for every other role)."""
     if role_of(user) != Role.TOWNSHIP_STAFF:

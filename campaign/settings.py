@@ -134,7 +134,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # django-axes first: it refuses a locked-out login before the password is even checked.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend, reading the signed-in user with their role and township in one query.
+    "campaign.backends.UserBackend",
 ]
 # Lock a username from one address only: a township office shares one NAT address, and one
 # person's typos must not lock out the whole office (nor can anyone lock a user out from afar).

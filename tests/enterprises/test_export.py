@@ -118,10 +118,10 @@ def test_the_download_is_the_filtered_register(client, django_user_model, django
         make_unit(east if i % 3 else west, D(2018, 1, 1) + datetime.timedelta(days=i), name=f"单位{i:02d}")
     client.force_login(make_user("staff"))
 
-    # session, user, the user's role (groups), industry and premises choices, township choices
+    # session, the user with their role and township, industry and premises choices, township choices
     # (to validate), the township and village names, the rows. No owner or phone in these rows:
     # nothing to record.
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         response = client.get(reverse("enterprises:export"), {"township": [west.pk]})
         body = b"".join(response.streaming_content)
 
@@ -209,9 +209,9 @@ def test_the_export_masks_owner_and_phone_unless_the_role_and_township_allow(
 def test_an_export_with_full_values_costs_one_more_query(client, two_townships, django_assert_num_queries):
     client.force_login(make_user("admin"))
     ContentType.objects.get_for_model(Enterprise)  # cached for the process, as in a running server
-    # session, user, role, industry and premises choices, the township and village names, the rows,
+    # session, the user with their role, industry and premises choices, the township and village names, the rows,
     # the log entry of the full values
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         response = client.get(reverse("enterprises:export"))
         b"".join(response.streaming_content)
     entry = LogEntry.objects.get()

@@ -96,10 +96,10 @@ def test_a_city_admin_still_opens_a_deleted_unit_to_see_why(staff):
 
 # --- list --------------------------------------------------------------------------------------
 
-# session, user, the user's role (groups), the industry and the premises in use, the totals
+# session, the user with their role (campaign/backends.py), the industry and the premises in use, the totals
 # (maintained per township and status), the page's rows (keyset: no COUNT, no OFFSET), and the
 # filter form's township and village choices.
-LIST_QUERIES = 9
+LIST_QUERIES = 8
 # Filtered by a township (its choice is validated: one query) and by columns the maintained counts
 # do not hold: SQLite counts them exactly, PostgreSQL first asks the planner whether that is cheap.
 FILTERED_QUERIES = LIST_QUERIES + 1 + (connection.vendor == "postgresql")
@@ -265,11 +265,11 @@ def test_detail_query_count_does_not_grow_with_its_history(staff, user, django_a
         finding_record(
             inspection=inspection, kind="other", description="台账不全", deadline=day, enterprise=unit, user=user
         )
-    # session, user, the user's role, the unit, its rectifications, their photos, its relapses,
+    # session, the user with their role, the unit, its rectifications, their photos, its relapses,
     # its findings, look-backs and defect clearances, the history of the unit, of its
     # rectifications and of its relapses, and the users all these name (the township and village
     # the history names were loaded with the unit)
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(13):
         response = staff.get(unit.get_absolute_url())
     assert len(response.context["timeline"]) == 1 + 3 * periods
     html = response.content.decode()
@@ -288,9 +288,9 @@ def test_detail_of_a_unit_never_rectified_reads_no_rectification_records(staff, 
     finding_record(
         inspection=inspection, kind="not_done", description="漏报", deadline=D(2018, 1, 20), enterprise=unit, user=user
     )
-    # session, user, role, the unit, its rectifications (none), its findings, its clearances, the
+    # session, the user with their role, the unit, its rectifications (none), its findings, its clearances, the
     # unit's history and the users named
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(8):
         response = staff.get(unit.get_absolute_url())
     html = response.content.decode()
     assert [e["kind"] for e in response.context["timeline"]] == ["identified", "finding"]
@@ -656,8 +656,8 @@ def test_deleted_units_list_query_count(staff, user, django_assert_num_queries):
 
     for unit in build_register(30, user):
         unit_delete(enterprise=unit, user=user, reason="测试")
-    # session, user, role, paginator count, the page's units (with township, village, deleter)
-    with django_assert_num_queries(5):
+    # session, the user with their role, paginator count, the page's units (with township, village, deleter)
+    with django_assert_num_queries(4):
         response = staff.get(reverse("enterprises:deleted"))
     assert len(response.context["page"].object_list) == PAGE_SIZE
 

@@ -61,19 +61,20 @@ def build(n):
     return {"admin": admin, "staff": staff, "inspector": inspector, "assignment": assignment}
 
 
-# Per page, for a city admin: session, user, role (groups) and the page's own queries.
+# Per page, for a city admin: session, the user with their role and township (one query,
+# campaign/backends.py) and the page's own queries.
 PAGES = {
     # filter form townships, planned follow-ups, paginator count, page rows
-    "inspections:list": ({}, "admin", 7),
+    "inspections:list": ({}, "admin", 6),
     # filter form townships, counts, paginator count, page rows
-    "inspections:findings": ({}, "admin", 7),
+    "inspections:findings": ({}, "admin", 6),
     # paginator count, page rows, recent draws
-    "inspections:lookbacks": ({}, "admin", 6),
+    "inspections:lookbacks": ({}, "admin", 5),
     # paginator count, page rows
-    "inspections:rounds": ({}, "admin", 5),
-    "inspections:reconciliations": ({}, "admin", 5),
+    "inspections:rounds": ({}, "admin", 4),
+    "inspections:reconciliations": ({}, "admin", 4),
     # campaign; quality_report's 11 (townships, settings, 9 grouped counts); settings shown; campaigns
-    "inspections:quality": ({}, "admin", 16),
+    "inspections:quality": ({}, "admin", 15),
 }
 
 
@@ -94,13 +95,13 @@ def test_list_and_report_pages_do_not_grow_with_the_data(client, django_assert_n
 def test_township_staff_pages_do_not_grow_with_the_data(client, django_assert_num_queries, n):
     world = build(n)
     client.force_login(world["staff"])
-    # session, user, role, profile, filter townships, counts, paginator count, page rows
-    with django_assert_num_queries(8):
+    # session, user (with role and profile), filter townships, counts, paginator count, page rows
+    with django_assert_num_queries(6):
         findings = client.get(reverse("inspections:findings"))
     assert findings.context["counts"]["total"] == len(range(1, n, 3))
-    # session, user, role, profile, assignment, the round check (services.cross_assignment_of),
-    # access recorded, paginator count, rows
-    with django_assert_num_queries(9):
+    # session, user (with role and profile), assignment, the round check
+    # (services.cross_assignment_of), access recorded, paginator count, rows
+    with django_assert_num_queries(7):
         units = client.get(reverse("inspections:cross_units", args=[world["assignment"].pk]))
     assert units.status_code == 200
     assert "张*" in units.content.decode() and "张三" not in units.content.decode()

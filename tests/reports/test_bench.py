@@ -30,6 +30,7 @@ def test_the_benchmark_builds_a_consistent_city_and_times_every_page(settings, t
     for name in ("dashboard", "township page", "register, first page", "unit detail", "progress JSON"):
         assert f"| {name} |" in text
     assert "weekly notice .docx" in text and "raw full-scan aggregate" in text
+
     # After a change in one township a report page reads that township again, not everything.
     def queries(name):
         line = next(line for line in text.splitlines() if line.startswith(f"| {name} |"))

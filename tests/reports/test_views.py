@@ -22,12 +22,12 @@ D = datetime.date
 pytestmark = pytest.mark.django_db
 
 # Fixed ceilings, with data big enough that one query per township, village or unit would break them:
-# session, user, role (the access middleware), campaign, its campaigns list, milestones, targets,
+# session, the user with their role (campaign/backends.py), campaign, its campaigns list, milestones, targets,
 # three daily counts, townships (+ the township, its grouped village counts, its first overdue
 # findings and their units' names on a township page).
 # (with nothing cached, then with the counts cached: reports/counts_cache.py)
-DASHBOARD_QUERIES = (16, 9)
-TOWNSHIP_QUERIES = (20, 12)
+DASHBOARD_QUERIES = (15, 8)
+TOWNSHIP_QUERIES = (19, 11)
 
 
 @pytest.fixture
