@@ -30,22 +30,21 @@ def role_of(user):
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return None
     if not hasattr(user, "_siwu_role"):
-        if user.is_superuser:
-            role = Role.CITY_ADMIN
-        else:
-            names = {group.name for group in user.groups.all()}
-            role = next((r for r in Role if r.value in names), None)
-        user._siwu_role = role
+        user._siwu_role = _role(user, () if user.is_superuser else {group.name for group in user.groups.all()})
     return user._siwu_role
 
 
 def remember_role(user, group_name):
     """Cache on ``user`` the role ``role_of`` would read, given the name of their role group (or
     None): for a backend that read it with the user (campaign/backends.py), so no query follows."""
+    user._siwu_role = _role(user, {group_name})
+
+
+def _role(user, group_names):
+    """A superuser is a city admin; anyone else has the first role (in Role's order) among their groups."""
     if user.is_superuser:
-        user._siwu_role = Role.CITY_ADMIN
-    else:
-        user._siwu_role = Role(group_name) if group_name in Role.values else None
+        return Role.CITY_ADMIN
+    return next((role for role in Role if role.value in group_names), None)
 
 
 def township_id_of(user):

@@ -23,7 +23,7 @@ _RANK = Case(
 
 class UserBackend(ModelBackend):
     def get_user(self, user_id):
-        role = Group.objects.filter(user=OuterRef("pk"), name__in=[r.value for r in Role]).order_by(_RANK, "pk")
+        role = Group.objects.filter(user=OuterRef("pk"), name__in=Role.values).order_by(_RANK, "pk")
         users = (
             get_user_model()
             ._default_manager.select_related("profile")

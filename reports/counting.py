@@ -418,10 +418,7 @@ def _city_series(start, as_of, version):
                 total.subtract(parts[township_id])
             if township_id in fresh:
                 total.add(fresh[township_id])
-        gone = set(stale)
-        kept = {t: counts for t, counts in parts.items() if t not in gone}
-        kept.update(fresh)
-        return kept, total
+        return counts_cache.replaced(parts, stale, fresh), total
 
     return counts_cache.renewed(("city-series", start, as_of), version, first, renew, large=True)[1]
 

@@ -156,13 +156,15 @@ def per_township(key, version, fetch):
     returns has no value (nothing counted).
     """
 
-    def renew(values, stale):
-        gone = set(stale)
-        kept = {t: value for t, value in values.items() if t not in gone}
-        kept.update(fetch(stale))
-        return kept
+    return renewed(key, version, lambda: fetch(None), lambda values, stale: replaced(values, stale, fetch(stale)))
 
-    return renewed(key, version, lambda: fetch(None), renew)
+
+def replaced(values, stale, fresh):
+    """A new ``{township_id: value}``: ``values`` without the ``stale`` townships, then ``fresh``."""
+    gone = set(stale)
+    kept = {t: value for t, value in values.items() if t not in gone}
+    kept.update(fresh)
+    return kept
 
 
 def clear():
