@@ -16,29 +16,44 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
-migrate: install
-	$(PY) manage.py migrate --noinput
+# The settings are production-safe by default (DEBUG off, SECRET_KEY required). On a laptop the
+# make targets give what a demo needs, unless the environment already says otherwise: a key kept
+# in the virtualenv (made once, readable by you only), plain HTTP and the local host names.
+LOCAL_KEY := $(VENV)/local-secret-key
+LOCAL_ENV = SECRET_KEY="$${SECRET_KEY:-$$(cat $(LOCAL_KEY))}" HTTPS="$${HTTPS:-false}" \
+	ALLOWED_HOSTS="$${ALLOWED_HOSTS:-127.0.0.1,localhost,[::1]}" LOG_FORMAT="$${LOG_FORMAT:-text}" \
+	REQUEST_LOG_LEVEL="$${REQUEST_LOG_LEVEL:-WARNING}"
+LPY = $(LOCAL_ENV) $(PY)
+
+$(LOCAL_KEY): $(STAMP)
+	umask 077 && $(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
+
+migrate: install $(LOCAL_KEY)
+	$(LPY) manage.py migrate --noinput
 
 demo: migrate
-	$(PY) manage.py seed_demo --if-empty
+	$(LPY) manage.py seed_demo --if-empty
 
+# Served the way production serves it (DEBUG off: the product's own 404/403 pages, hashed static
+# files from WhiteNoise), over plain HTTP on HOST:PORT.
 run: demo
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	$(LPY) manage.py collectstatic --noinput --verbosity 0
+	$(LPY) manage.py runserver $(HOST):$(PORT)
 
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: lint
-	$(PY) manage.py check --fail-level WARNING
-	$(PY) manage.py makemigrations --check --dry-run
+test: lint $(LOCAL_KEY)
+	$(LPY) manage.py check --fail-level WARNING
+	$(LPY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/pytest
 
 # Page timings on a synthetic city (default 100,000 units) on the database DATABASE_URL names;
 # writes the table to docs/performance.md. UNITS=1000000 for the province case.
 UNITS ?= 100000
 bench: migrate
-	$(PY) manage.py bench --units $(UNITS)
+	$(LPY) manage.py bench --units $(UNITS)
 
 # Production server (needs DEBUG=false, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL; docs/deployment.md).
 serve: install
@@ -59,12 +74,12 @@ faults: install
 # BACKUP=path: the archive to write (default $BACKUP_DIR or backups/, siwu-YYYYmmdd-HHMMSS.tar),
 # or to restore; a restore goes into the configured database and MEDIA_ROOT, which must be empty
 # unless FORCE=1.
-backup: install
-	$(PY) manage.py backup $(BACKUP)
+backup: install $(LOCAL_KEY)
+	$(LPY) manage.py backup $(BACKUP)
 
-restore: install
+restore: install $(LOCAL_KEY)
 	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=backups/siwu-YYYYmmdd-HHMMSS.tar [FORCE=1]" >&2; exit 1; }
-	$(PY) manage.py restore "$(BACKUP)" $(if $(FORCE),--force)
+	$(LPY) manage.py restore "$(BACKUP)" $(if $(FORCE),--force)
 
 # pip-audit (known vulnerabilities in requirements.txt) and bandit (medium+ findings in our code).
 hygiene: install
@@ -72,9 +87,9 @@ hygiene: install
 
 # Maintainers only (needs GNU gettext): refresh the English catalog from the Chinese source strings,
 # then compile both catalogs. The compiled .mo files are committed, so users need no gettext.
-messages: install
-	$(PY) manage.py makemessages -l en --no-obsolete --ignore=.venv --ignore=staticfiles --ignore=tests
-	$(PY) manage.py compilemessages -l en -l zh_Hans --ignore=.venv
+messages: install $(LOCAL_KEY)
+	$(LPY) manage.py makemessages -l en --no-obsolete --ignore=.venv --ignore=staticfiles --ignore=tests
+	$(LPY) manage.py compilemessages -l en -l zh_Hans --ignore=.venv
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

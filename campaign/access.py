@@ -128,6 +128,7 @@ TOWNSHIP_PATHS = {
     "enterprises.rectification": "enterprise__township",
     "enterprises.relapse": "enterprise__township",
     "enterprises.rectificationphoto": "rectification__enterprise__township",
+    "reports.commitment": "interview__township",
 }
 
 
@@ -208,6 +209,22 @@ def scope_townships(user, queryset):
     if role == Role.TOWNSHIP_STAFF:
         return queryset.filter(pk=township_id_of(user))
     return queryset
+
+
+def can_read_township_records(user, township_id):
+    """May ``user`` read the records of township ``township_id``: its units, findings, villages and
+    interviews (SPEC 4: township staff their own township's only; city roles and inspectors all).
+
+    Rankings are city-wide and need no such check; a page that shows one township's records inside
+    a panel asks this, so the panel never shows what the records' own pages would refuse.
+    """
+    role = role_of(user)
+    if role is None:
+        return False
+    if role == Role.TOWNSHIP_STAFF:
+        own = township_id_of(user)
+        return own is not None and own == township_id
+    return True
 
 
 def can_write_unit(user, unit=None):

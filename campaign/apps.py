@@ -9,6 +9,7 @@ class CampaignConfig(AppConfig):
     def ready(self):
         from simple_history.signals import pre_create_historical_record
 
+        from . import checks  # noqa: F401  (registers the deployment checks)
         from .history import fill_audit_fields
 
         pre_create_historical_record.connect(fill_audit_fields, dispatch_uid="campaign.fill_audit_fields")

@@ -46,7 +46,10 @@ KEPT_FIELDS = {"created_by", "uploaded_by", "user"}
 KEPT_FIELDS_OF = {"enterprises.enterprise": {"status"}}
 
 ACTION_LABELS = {
-    "created": _("创建"),
+    "created": _("新建"),
+    # The earliest version history holds of an object whose creation it does not hold (made before
+    # its history was kept, written by a bulk load, or pruned): its values, not changes from nothing.
+    "recorded": _("最早记录"),
     "changed": _("修改"),
     "deleted": _("删除"),
     "soft_deleted": _("删除"),
@@ -116,6 +119,11 @@ class Entry:
         return ACTION_LABELS[self.action]
 
     @property
+    def lists_values(self):
+        """A creation (or the earliest version kept): its values are shown, not "old → new"."""
+        return self.action in FIRST_ACTIONS
+
+    @property
     def user(self):
         return self.record.history_user
 
@@ -140,11 +148,17 @@ def _value(record, f):
     return getattr(record, f.attname)
 
 
+# Entries that list an object's values rather than changes to them.
+FIRST_ACTIONS = {"created", "recorded"}
+
+
 def _action(key, record, previous, fields):
     if record.history_type == "+":
         return "created"
     if record.history_type == "-":
         return "deleted"
+    if previous is None:
+        return "recorded"
     if previous is not None and any(f.name == "deleted_at" for f in fields):
         was, now = previous.deleted_at, record.deleted_at
         if was is None and now is not None:
@@ -289,7 +303,7 @@ def describe(records, *, full_personal_data=False, known=(), hide=(), newest_fir
             Change(
                 field=f.name,
                 label=str(f.verbose_name),
-                old="" if old is None and entry.action == "created" else _display(f, old, lookups, masks.get(f.name)),
+                old="" if entry.action in FIRST_ACTIONS else _display(f, old, lookups, masks.get(f.name)),
                 new=_display(f, new, lookups, masks.get(f.name)),
             )
             for f, old, new in changed

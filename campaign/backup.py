@@ -16,6 +16,14 @@ cursor and hashes ``repr`` of each. Either way a table of a million rows is hash
 memory, and the same data give the same value on the source and on a restored database of the
 same vendor.
 
+Some tables' rows stay out of every backup (``EXCLUDED_TABLES``; their structure is kept): the
+sessions, whose keys are signed-in logins, and django-axes' login records and lockouts, which hold
+client addresses and user agents. PostgreSQL's dump leaves their data out (``--exclude-table-data``);
+SQLite's copy has them emptied and is then rebuilt with VACUUM, so that no deleted row survives in a
+free page. A restore thus signs everyone out. Media files keep their modes in a ``.tar`` (never wider
+than FILE_UPLOAD_PERMISSIONS), and a restore writes them with FILE_UPLOAD_PERMISSIONS and the folders
+it creates with FILE_UPLOAD_DIRECTORY_PERMISSIONS.
+
 PostgreSQL is dumped from an exported snapshot (``pg_export_snapshot`` + ``pg_dump --snapshot``)
 and the checksums are computed in that same snapshot, so the manifest describes exactly what the
 dump holds even while the application keeps writing. SQLite's checksums are computed on the copy.
@@ -31,12 +39,15 @@ import platform
 import re
 import shutil
 import sqlite3
+import stat
 import subprocess  # nosec B404  # runs pg_dump/pg_restore with fixed argument lists, never a shell
 import tarfile
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+
+from campaign.storage import make_folders
 
 FORMAT = "siwu-backup/1"
 MANIFEST = "manifest.json"
@@ -45,6 +56,24 @@ DATABASE_FILES = {"postgresql": "database.dump", "sqlite": "database.sqlite3"}
 VENDOR_NAMES = {"postgresql": "PostgreSQL", "sqlite": "SQLite"}
 CHUNK = 1024 * 1024
 FETCH_ROWS = 10_000
+
+# Tables whose rows a backup leaves out (docs/backup.md, "What a backup leaves out"). A restore does
+# not need them, and each would hand something out to whoever reads the archive:
+# - django_session: live session keys; a key is a signed-in login, an administrator's included;
+# - axes_accessattempt, axes_accessattemptexpiration, axes_accessfailurelog: failed logins (client
+#   address, user agent, the login form's fields) and the lockouts they cause;
+# - axes_accesslog: every login with its client address, user agent and a hash of its session key.
+# Password hashes stay (auth_user): without them nobody could log in to a restored database.
+EXCLUDED_TABLES = frozenset(
+    {
+        "django_session",
+        "axes_accessattempt",
+        "axes_accessattemptexpiration",
+        "axes_accessfailurelog",
+        "axes_accesslog",
+    }
+)
+EMPTY_TABLE = {"rows": 0, "checksum": hashlib.sha256().hexdigest()}
 
 # Session settings under which PostgreSQL's text form of a row depends only on the data.
 PG_CANONICAL_SESSION = (
@@ -187,11 +216,12 @@ def _pg_key(schema, table):
     return table if schema == "public" else f"{schema}.{table}"
 
 
-def pg_checksums(conn):
+def pg_checksums(conn, *, empty=()):
     """{table: {"rows", "checksum"}} of every table, read in ``conn``'s current transaction.
 
     Rows are ordered by the primary key (text columns in the "C" collation, so that a database
     created with another locale orders them alike); a table without one by its rows' hashes.
+    Tables named in ``empty`` (a dump that leaves their rows out) are recorded as empty, unread.
     """
     from psycopg2 import sql
 
@@ -201,6 +231,9 @@ def pg_checksums(conn):
             cursor.execute(statement)
         tables = pg_tables(cursor)
         for index, (schema, table, oid) in enumerate(tables):
+            if table in empty:
+                result[_pg_key(schema, table)] = dict(EMPTY_TABLE)
+                continue
             cursor.execute(
                 "SELECT a.attname, a.attcollation <> 0 FROM pg_index i "
                 "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
@@ -340,6 +373,18 @@ class _HashingReader:
         return chunk
 
 
+def media_modes():
+    """(file mode, folder mode) for media files: FILE_UPLOAD_PERMISSIONS and FILE_UPLOAD_DIRECTORY_PERMISSIONS.
+
+    Where a setting is None (Django then leaves the mode to the umask), owner-only.
+    """
+    from django.conf import settings
+
+    file_mode = getattr(settings, "FILE_UPLOAD_PERMISSIONS", None)
+    folder_mode = getattr(settings, "FILE_UPLOAD_DIRECTORY_PERMISSIONS", None)
+    return (0o600 if file_mode is None else file_mode, 0o700 if folder_mode is None else folder_mode)
+
+
 def safe_relative(name):
     """``name`` as a relative path that stays inside its folder, or None."""
     path = PurePosixPath(name)
@@ -385,11 +430,13 @@ def default_backup_path(directory, now=None):
     return Path(directory) / f"siwu-{now:%Y%m%d-%H%M%S}.tar"
 
 
-def make_backup(dest, *, db, media_root, sqlite_connection=None, log=lambda message: None):
+def make_backup(dest, *, db, media_root, sqlite_connection=None, file_mode=None, log=lambda message: None):
     """Back up ``db`` and ``media_root`` into ``dest`` (a ``.tar`` file, or else a new directory).
 
     ``sqlite_connection``: the live sqlite3 connection to copy from (Django's own, which also works
     for an in-memory test database); by default the file ``db['NAME']`` is opened.
+    ``file_mode``: the widest mode a media file keeps in a ``.tar`` (default FILE_UPLOAD_PERMISSIONS).
+    The rows of EXCLUDED_TABLES are left out.
     Everything is written under a temporary name and renamed at the end: a backup that failed
     half-way never looks complete.
     """
@@ -402,6 +449,8 @@ def make_backup(dest, *, db, media_root, sqlite_connection=None, log=lambda mess
     if dest == media_root or media_root in dest.parents:
         raise BackupError(f"备份位置 {dest} 在媒体目录 {media_root} 之内，请换一个位置")
     as_tar = dest.suffix == ".tar"
+    if file_mode is None:
+        file_mode = media_modes()[0]
     with _private_files():
         dest.parent.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=".siwu-backup-", dir=dest.parent))
@@ -418,6 +467,7 @@ def make_backup(dest, *, db, media_root, sqlite_connection=None, log=lambda mess
                 "created_at": _now_iso(),
                 "database": database,
                 "tables": tables,
+                "excluded_tables": sorted(t for t in tables if t.rpartition(".")[2] in EXCLUDED_TABLES),
                 "media": {"files": {}},
                 "app": {
                     "django": _django_version(),
@@ -431,7 +481,7 @@ def make_backup(dest, *, db, media_root, sqlite_connection=None, log=lambda mess
             if partial.exists():
                 shutil.rmtree(partial) if partial.is_dir() else partial.unlink()
             if as_tar:
-                _write_tar(partial, db_file, media_root, names, manifest)
+                _write_tar(partial, db_file, media_root, names, manifest, file_mode)
             else:
                 _write_directory(partial, db_file, media_root, names, manifest)
             os.replace(partial, dest)
@@ -453,26 +503,32 @@ def _django_version():
 
 
 def _dump_postgresql(db, target):
-    """pg_dump -Fc from an exported snapshot; checksums and migrations read in that same snapshot."""
+    """pg_dump -Fc from an exported snapshot; checksums and migrations read in that same snapshot.
+
+    The rows of EXCLUDED_TABLES are left out of the dump (their tables are in it, empty).
+    """
     conn = pg_connect(db)
     try:
         conn.set_session(isolation_level="REPEATABLE READ", readonly=True)
         with conn.cursor() as cursor:
             cursor.execute("SELECT pg_export_snapshot(), current_setting('server_version')")
             snapshot, server_version = cursor.fetchone()
+            excluded = [(schema, table) for schema, table, _oid in pg_tables(cursor) if table in EXCLUDED_TABLES]
         command = [
             pg_tool("pg_dump", conn.server_version),
             "--format=custom",
             f"--snapshot={snapshot}",
             f"--file={target}",
             "--no-password",
+            # Quoted names match exactly one table: no pattern characters, no other schema.
+            *(f"--exclude-table-data={_quote(schema)}.{_quote(table)}" for schema, table in excluded),
         ]
         with tempfile.TemporaryFile() as errors:
             process = subprocess.Popen(  # nosec B603  # fixed argument list, password in PGPASSWORD only
                 command, env=pg_environment(db), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors
             )
             try:
-                tables = pg_checksums(conn)
+                tables = pg_checksums(conn, empty={table for _schema, table in excluded})
                 migrations = _pg_migrations(conn)
             finally:
                 # The exported snapshot lives as long as this transaction: keep it until pg_dump is done.
@@ -521,6 +577,10 @@ def _copy_sqlite(db, target, source=None):
         source.backup(copy)
         # A copy of a WAL database is in WAL mode too; a backup must be one self-contained file.
         copy.execute("PRAGMA journal_mode = DELETE")
+        _empty_excluded_tables(copy)
+        # The page-by-page copy holds the source's free pages, where rows deleted earlier (ended
+        # sessions among them) may linger, and the deletions above free more: rebuild the file.
+        copy.execute("VACUUM")
         tables = sqlite_checksums(copy)
         migrations = _sqlite_migrations(copy)
         database = {
@@ -536,7 +596,18 @@ def _copy_sqlite(db, target, source=None):
     return database, tables, migrations
 
 
-def _write_tar(path, db_file, media_root, names, manifest):
+def _empty_excluded_tables(conn):
+    """Delete the rows of EXCLUDED_TABLES from a sqlite3 connection's database; the number deleted."""
+    conn.execute("PRAGMA secure_delete = ON")  # freed pages are overwritten with zeros
+    deleted = 0
+    with conn:
+        for table in sqlite_tables(conn):
+            if table in EXCLUDED_TABLES:
+                deleted += conn.execute(f"DELETE FROM {_quote(table)}").rowcount  # nosec B608  # a fixed name
+    return deleted
+
+
+def _write_tar(path, db_file, media_root, names, manifest, file_mode):
     with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as tar:
         tar.add(db_file, arcname=db_file.name, recursive=False)
         for name in names:
@@ -544,6 +615,9 @@ def _write_tar(path, db_file, media_root, names, manifest):
             try:
                 with open(source, "rb") as handle:
                     info = tar.gettarinfo(fileobj=handle, arcname=f"{MEDIA_DIR}/{name}")
+                    # The file's own mode, but never wider than uploads get (a file stored before
+                    # FILE_UPLOAD_PERMISSIONS was set may still be 0644).
+                    info.mode = stat.S_IMODE(info.mode) & file_mode
                     info.uid = info.gid = 0
                     info.uname = info.gname = ""
                     reader = _HashingReader(handle)
@@ -743,6 +817,9 @@ def restore_database(source, db, *, force=False, log=lambda message: None):
     path = _sqlite_path(db)
     log(f"正在恢复 SQLite 数据库（{path}）……")
     path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        # The database holds personal data and password hashes: a new file is its owner's only.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
     dst = sqlite3.connect(path)
     try:
@@ -773,23 +850,64 @@ def table_count(db):
         conn.close()
 
 
-def restore_media(folder, manifest, media_root, *, log=lambda message: None):
+def restore_media(folder, manifest, media_root, *, modes=None, log=lambda message: None):
     """Copy the backup's media files that the manifest lists into ``media_root`` (same names are replaced).
 
+    ``modes``: (file mode, folder mode), by default ``media_modes()``. Every restored file gets the
+    file mode and every folder the restore creates (``media_root`` too) the folder mode, whatever the
+    modes in the archive and the umask. Each file is written beside its target and renamed into
+    place: a file of the same name is replaced, not written through (nor a link it may be).
     Returns the files found in the backup that the manifest does not list: they are not restored.
     """
+    file_mode, folder_mode = modes or media_modes()
     source = Path(folder) / MEDIA_DIR
     media_root = Path(media_root)
     listed = manifest["media"]["files"]
     present = media_files(source)
     names = [name for name in present if name in listed]
     log(f"正在恢复媒体文件（{len(names)} 个）到 {media_root}……")
-    media_root.mkdir(parents=True, exist_ok=True)
+    make_folders(media_root, folder_mode)
     for name in names:
         target = media_root / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source / name, target)
+        make_folders(target.parent, folder_mode)
+        descriptor, partial = tempfile.mkstemp(dir=target.parent, prefix=".partial-")  # owner-only
+        try:
+            with os.fdopen(descriptor, "wb") as dst, open(source / name, "rb") as src:
+                shutil.copyfileobj(src, dst, CHUNK)
+                os.fchmod(dst.fileno(), file_mode)
+            os.replace(partial, target)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(partial)
+            raise
     return [name for name in present if name not in listed]
+
+
+def empty_excluded_tables(db):
+    """Delete the rows of EXCLUDED_TABLES from the database ``db``; the number of rows deleted.
+
+    A backup made before those rows were left out still carries them: after restoring one, the
+    sessions it brings back must not sign anyone in.
+    """
+    if vendor_of(db) == "sqlite":
+        conn = sqlite3.connect(_sqlite_path(db))
+        try:
+            return _empty_excluded_tables(conn)
+        finally:
+            conn.close()
+    from psycopg2 import sql
+
+    conn = pg_connect(db)
+    deleted = 0
+    try:
+        with conn, conn.cursor() as cursor:
+            for schema, table, _oid in pg_tables(cursor):
+                if table in EXCLUDED_TABLES:
+                    cursor.execute(sql.SQL("DELETE FROM {}.{}").format(sql.Identifier(schema), sql.Identifier(table)))
+                    deleted += cursor.rowcount
+    finally:
+        conn.close()
+    return deleted
 
 
 def migration_notes(manifest):

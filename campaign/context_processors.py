@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 
+from . import params
 from .models import Campaign
 
 PICKER_PARAMS = ("campaign", "as_of")
@@ -39,31 +40,44 @@ class Picker:
         return urlencode({"campaign": self.campaign.slug, "as_of": self.as_of.isoformat()})
 
 
+def _kept(key, value):
+    """A parameter the picker's form carries along: only printable text of a sane length."""
+    try:
+        return params.text(key) is not None and params.text(value) is not None
+    except params.BadParameter:
+        return False
+
+
 def _resolve(request):
+    """The picked campaign and day; a malformed or unknown value falls back with a message (campaign/params.py)."""
     today = timezone.localdate()
     errors = []
-    slug = request.GET.get("campaign", "").strip()
     campaign = None
+    try:
+        slug = params.slug(request.GET.get("campaign"))
+    except params.BadParameter:
+        slug = None
+        errors.append(_("整治行动代号无效，已显示当前整治行动。"))
     if slug:
         campaign = Campaign.objects.filter(slug=slug).first()
         if campaign is None:
             errors.append(_("找不到代号为“%(slug)s”的整治行动，已显示当前整治行动。") % {"slug": slug})
     if campaign is None:
         campaign = Campaign.objects.current_for(today)
-    extra = [(key, value) for key, value in request.GET.items() if key not in PICKER_PARAMS]
+    extra = [(key, value) for key, value in request.GET.items() if key not in PICKER_PARAMS and _kept(key, value)]
     if campaign is None:
         return Picker(campaign=None, as_of=None, today=today, errors=errors, extra=extra)
 
     default = campaign.clamp(today)
     as_of = default
-    text = request.GET.get("as_of", "").strip()
-    if text:
+    text = request.GET.get("as_of")
+    if text is not None and text.strip():
         try:
-            asked = datetime.date.fromisoformat(text)
-        except ValueError:
+            asked = params.day(text)
+        except params.BadParameter:
             errors.append(
                 _("日期“%(value)s”无效，请按 年-月-日（如 %(example)s）填写；已显示 %(day)s 的数据。")
-                % {"value": text, "example": default.isoformat(), "day": default.isoformat()}
+                % {"value": params.shown(text.strip()), "example": default.isoformat(), "day": default.isoformat()}
             )
         else:
             if campaign.contains(asked):

@@ -378,3 +378,24 @@ class TargetRevisionForm(ManageModelForm):
         revision._change_reason = revision.reason[:100]
         revision.save()
         return revision
+
+
+def outside_year_error(campaign, day):
+    """The warning beside a date outside ``campaign``'s year, for every form that asks to confirm one
+    (enterprises/forms.py CampaignDateCheck, inspections/forms.py CampaignYearCheck)."""
+    return ValidationError(
+        gettext("%(day)s 不在%(campaign)s的年度内（%(start)s 至 %(end)s），请核对"),
+        code="outside_year",
+        params={
+            "day": day.isoformat(),
+            "campaign": campaign.name,
+            "start": campaign.start.isoformat(),
+            "end": campaign.end.isoformat(),
+        },
+    )
+
+
+def photos_again_error():
+    """Said beside the photos when a form is refused for its date: a browser never sends a file
+    again by itself, so the person must choose the photos again."""
+    return ValidationError(gettext("照片尚未保存：确认日期后请重新选择照片再提交"), code="photos_again")

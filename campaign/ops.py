@@ -29,6 +29,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from .access import public
+from .csp import allow_own_styles
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # What we accept from a proxy: short, and nothing a log reader or a header could trip over.
@@ -213,5 +214,5 @@ def server_error(request):
     if database_unreachable(sys.exc_info()[1]):
         response = HttpResponse(loader.get_template("503.html").render(context), status=503)
         response["Retry-After"] = str(RETRY_AFTER)
-        return response
-    return HttpResponse(loader.get_template("500.html").render(context), status=500)
+        return allow_own_styles(response)
+    return allow_own_styles(HttpResponse(loader.get_template("500.html").render(context), status=500))

@@ -11,6 +11,11 @@ the database, and the two can fail apart:
   the rows are rolled back but the file stays. Inside ``removed_unless_kept()``, every file the
   storage writes is noted, and deleted again if the block ends with an exception.
 
+Photos, notices and screening lists hold personal data: files get FILE_UPLOAD_PERMISSIONS and the
+folders the storage creates FILE_UPLOAD_DIRECTORY_PERMISSIONS exactly, whatever the process's umask
+(``make_folders``; Django's chmod after the move sets the file's mode). ``manage.py restore`` writes
+media files and folders with the same modes.
+
 A write that stores files and rows together runs its transaction inside the block::
 
     with removed_unless_kept():
@@ -30,6 +35,31 @@ logger = logging.getLogger(__name__)
 _journals = threading.local()
 
 
+def make_folders(path, mode):
+    """Create the folder ``path`` and its missing parents, each with exactly ``mode``.
+
+    ``os.makedirs(path, mode)`` gives ``mode`` to the last folder only, narrowed by the umask, and
+    the parents the umask's default (0755 under the usual 022). Folders that exist are left as
+    they are. Each folder is made owner-only first and then given ``mode``: never wider meanwhile.
+    """
+    path = os.path.abspath(path)
+    missing = []
+    while not os.path.isdir(path):
+        missing.append(path)
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    for folder in reversed(missing):
+        try:
+            os.mkdir(folder, 0o700)
+        except FileExistsError:
+            if not os.path.isdir(folder):
+                raise
+            continue  # made meanwhile by another process: its maker set the mode
+        os.chmod(folder, mode)
+
+
 class _WholeFile:
     """A complete file on disk that FileSystemStorage may move into place (it renames, atomically)."""
 
@@ -44,11 +74,15 @@ class WholeFileStorage(FileSystemStorage):
     """FileSystemStorage that never leaves a partial file, and reports what it wrote to the journal."""
 
     def _save(self, name, content):
+        directory = os.path.dirname(self.path(name))
+        if self.directory_permissions_mode is not None:
+            make_folders(directory, self.directory_permissions_mode)
+        else:
+            os.makedirs(directory, exist_ok=True)
         if hasattr(content, "temporary_file_path"):
             saved = super()._save(name, content)
         else:
-            directory = os.path.dirname(self.path(name))
-            os.makedirs(directory, exist_ok=True)
+            # mkstemp makes the file owner-only; Django's _save gives it FILE_UPLOAD_PERMISSIONS once moved.
             descriptor, partial = tempfile.mkstemp(dir=directory, prefix=".partial-")
             try:
                 with os.fdopen(descriptor, "wb") as handle:

@@ -4,9 +4,37 @@ Rectifications and relapses are read-only here: they change counts and must go t
 enterprises.services (the register pages), which keep a unit's periods consistent.
 """
 
+from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from .models import Enterprise, Rectification, RectificationPhoto, Relapse
+from .services import same_unit
+
+
+class EnterpriseAdminForm(forms.ModelForm):
+    """The admin refuses a unit the register holds already, as the unit form does (SPEC 3 identity).
+    The admin supplies the model and the fields (modelform_factory)."""
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("township") is None or not cleaned.get("name"):
+            return cleaned
+        candidate = Enterprise(
+            pk=self.instance.pk,
+            township=cleaned["township"],
+            name=(cleaned.get("name") or "").strip(),
+            address=(cleaned.get("address") or "").strip(),
+            credit_code=(cleaned.get("credit_code") or "").strip().upper(),
+        )
+        clash = same_unit(candidate)
+        if clash is not None:
+            raise forms.ValidationError(
+                _("系统中已登记同一单位：%(name)s（编号%(pk)s），不能重复登记"),
+                params={"name": clash.name, "pk": clash.pk},
+                code="duplicate",
+            )
+        return cleaned
 
 
 class RectificationInline(admin.TabularInline):
@@ -23,6 +51,7 @@ class RectificationInline(admin.TabularInline):
 
 @admin.register(Enterprise)
 class EnterpriseAdmin(admin.ModelAdmin):
+    form = EnterpriseAdminForm
     list_display = ["name", "township", "village", "identified_on", "source", "status", "deleted_at"]
     list_filter = ["status", "source", "township", "unlicensed", "unsafe", "no_legal_premises", "no_env_measures"]
     search_fields = ["name", "address", "credit_code", "owner"]

@@ -17,6 +17,7 @@ from django.forms.utils import flatatt
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from campaign import params
 from campaign.access import Role, role_of, scope_townships, township_id_of
 from campaign.models import Township, Village
 
@@ -123,6 +124,25 @@ def _defect_filter(defect):
     return django_filters.BooleanFilter(field_name=defect.value, label=defect.label, widget=AnyYesNoSelect)
 
 
+class IdChoiceField(forms.ModelMultipleChoiceField):
+    """Choices by id, refusing an id no database integer can hold before it reaches the query: SQLite's
+    driver raises OverflowError (a 500) on such a number, where PostgreSQL simply finds nothing."""
+
+    def _check_values(self, value):
+        for pk in value:
+            try:
+                params.integer(str(pk), minimum=1)
+            except params.BadParameter:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                ) from None
+        return super()._check_values(value)
+
+
+class IdChoiceFilter(django_filters.ModelMultipleChoiceFilter):
+    field_class = IdChoiceField
+
+
 class UnitFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(
         method="search",
@@ -131,13 +151,13 @@ class UnitFilterSet(django_filters.FilterSet):
     )
     # distinct=False on every multiple choice: each names a column of the unit itself (no join that
     # could repeat a row), and DISTINCT would stop the register's keyset index from serving the order.
-    township = django_filters.ModelMultipleChoiceFilter(
+    township = IdChoiceFilter(
         queryset=Township.objects.all(),
         label=_("乡镇(街道)"),
         widget=QuickSelectMultiple(attrs={"size": 4}, label_columns=("name",)),
         distinct=False,
     )
-    village = django_filters.ModelMultipleChoiceFilter(
+    village = IdChoiceFilter(
         queryset=Village.objects.select_related("township"),
         label=_("村(社区)"),
         widget=QuickSelectMultiple(attrs={"size": 4}, label_columns=("township__name", "name")),

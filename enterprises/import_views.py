@@ -6,8 +6,10 @@ MEDIA_ROOT/imports/ with a generated name and an ``ImportBatch`` (status 待确�
 its checksum, what it would change and the checked plan itself (signed); the preview page shows
 that without reading the file again. Confirming applies the kept plan when nothing it was checked
 against has changed since, and otherwise parses the stored file again; either way it writes all or
-nothing (importing.apply), and the batch then records what it changed. A batch is seen by its
-uploader's township and city admins.
+nothing (importing.apply), and the batch then records what it changed. Two batches of one file
+confirmed at the same moment register its units once: the second waits for the first inside
+importing.apply, reads the file again there and finds them (its batch records them as unchanged).
+A batch is seen by its uploader's township and city admins.
 """
 
 import hashlib
@@ -28,7 +30,7 @@ from campaign.tabular import Issue, max_file_bytes
 
 from . import importing
 from .importing import Action
-from .models import ImportBatch
+from .models import ImportBatch, Status
 
 PREVIEW_ROWS = 200  # rows listed on the preview page; the counts cover all of them
 SHOWN_ERRORS = 500
@@ -113,11 +115,37 @@ def _changes(plan):
     return {"text": plan.summary(), "villages": [name for _t, name in plan.new_villages], "rows": rows}
 
 
+def _placed(row):
+    """(township, village, status) of a listed row's unit once the list is imported: the names as
+    the register will hold them, the status as a choice value (importing.diff_status decides it)."""
+    values, unit = row.values, row.unit
+    township = values["township"].name
+    if "village" in values:
+        village = values["village"]
+    elif unit is not None and "village" not in row.changes:
+        village = unit.village_name or ""
+    else:
+        village = ""
+    if row.rectification:
+        status = Status.RECTIFIED
+    elif "status" in row.changes:
+        status = row.changes["status"][1]
+    elif unit is not None:
+        status = unit.status
+    else:
+        status = values.get("status", Status.OPEN)
+    return [township, village, str(status)]
+
+
 def _preview(plan):
-    """What the preview page lists, kept with the batch so that showing it needs no second read."""
+    """What the preview page lists, kept with the batch so that showing it needs no second read:
+    each row's number, result, name, changed fields, and its unit's township, village and status."""
     shown = [row for row in plan.rows if row.valid][:PREVIEW_ROWS]
     return {
-        "preview": [[row.number, row.action.value, row.values.get("name", ""), list(row.changes)] for row in shown],
+        "preview": [
+            [row.number, row.action.value, row.values.get("name", ""), list(row.changes), *_placed(row)]
+            for row in shown
+        ],
         "warnings": [str(issue) for issue in plan.warnings[:SHOWN_ERRORS]],
         "warning_count": len(plan.warnings),
     }
@@ -192,18 +220,25 @@ def confirm(request, pk):
     if batch.status == ImportBatch.State.APPLIED:
         messages.warning(request, _("该文件已于%(when)s导入，不能重复确认") % {"when": _when(batch.applied_at)})
         return redirect(batch)
+
+    def reread():
+        with batch.file.open("rb") as file:
+            return _parse(request.user, file.read(), batch.file_name)
+
     plan = importing.load_plan(ImportBatch.objects.values_list("plan", flat=True).get(pk=batch.pk))
     if plan is None or not importing.still_current(plan):
         # The register moved since the preview (or the kept plan is unusable): check the file again.
-        with batch.file.open("rb") as file:
-            plan = _parse(request.user, file.read(), batch.file_name)
+        plan = reread()
     try:
         with transaction.atomic():
             # Lock the batch: two clicks on 确认 must not import the file twice.
             status = ImportBatch.objects.select_for_update().values_list("status", flat=True).get(pk=batch.pk)
             if status == ImportBatch.State.APPLIED:
                 raise importing.PlanError(_("该文件已导入，不能重复确认"))
-            importing.apply(plan, request.user)
+            # apply locks the plan's townships and asks again, inside the lock, whether the plan is
+            # still current: another list (or this file in another batch) confirmed at the same
+            # moment has then committed, and the file read again matches its units.
+            plan = importing.apply(plan, request.user, reread=reread)
             ImportBatch.objects.filter(pk=batch.pk).update(
                 status=ImportBatch.State.APPLIED,
                 applied_at=timezone.now(),
@@ -214,7 +249,8 @@ def confirm(request, pk):
             )
     except (importing.PlanError, DatabaseError) as exc:
         reason = str(exc) if isinstance(exc, importing.PlanError) else _("数据库写入失败，未写入任何数据")
-        failure = "\n".join([reason, *(str(issue) for issue in plan.errors[:SHOWN_ERRORS])])
+        issues = getattr(exc, "issues", None) or plan.errors
+        failure = "\n".join([reason, *(str(issue) for issue in issues[:SHOWN_ERRORS])])
         ImportBatch.objects.filter(pk=batch.pk).exclude(status=ImportBatch.State.APPLIED).update(
             status=ImportBatch.State.FAILED, failure=failure, plan=None
         )
@@ -224,9 +260,19 @@ def confirm(request, pk):
     return redirect(batch)
 
 
-def _shown(number, action, name, changes):
+def _shown(number, action, name, changes, township="", village="", status=""):
+    """A preview row for the page (a batch kept before township, village and status were kept has none)."""
     changed = [importing.HEADERS.get(key, _("整治记录")) for key in changes]
-    return {"number": number, "action": Action(action).label, "name": name, "changes": changed}
+    return {
+        "number": number,
+        "action": Action(action).label,
+        "name": name,
+        "changes": changed,
+        "township": township,
+        "village": village,
+        "status": status,
+        "status_label": Status(status).label if status in Status.values else "",
+    }
 
 
 def _when(moment):

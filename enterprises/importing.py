@@ -19,7 +19,12 @@ Rules beyond SPEC section 3 that a person filling in a list would expect:
   to tens of thousands of rows, and 50,000 must go through in a few seconds;
 - between the browser's preview and its confirmation the checked plan is kept (``dump_plan``,
   signed); confirming applies it as it is when nothing it was checked against has changed since
-  (``still_current``), and reads the file again otherwise.
+  (``still_current``), and reads the file again otherwise;
+- two imports of one list at once register its units once: ``apply`` takes the register lock of
+  the plan's townships (``services.lock_townships``, which the unit form takes too) and only then
+  asks whether the plan is still current; a plan that is not is read again from the file inside
+  the lock (``reread``), where its units written meanwhile are matched, or refused. The database
+  backs this with unique constraints on the identity (credit code; else township, name, address).
 """
 
 import contextlib
@@ -75,7 +80,7 @@ from .models import (
     Status,
     squash_spaces,
 )
-from .services import check_rectification
+from .services import check_rectification, lock_townships, wait_for_writers
 
 COLUMNS = (
     Column("name", "单位名称", required=True),
@@ -124,7 +129,14 @@ class Action(models.TextChoices):
 
 
 class PlanError(Exception):
-    """``apply`` refused a plan (it has errors, or the register changed since it was parsed)."""
+    """``apply`` refused a plan (it has errors, or the register changed since it was parsed).
+
+    ``issues`` are the errors of the file as it was read again inside ``apply``, if it was.
+    """
+
+    def __init__(self, message: str, issues: Sequence[Issue] = ()):
+        super().__init__(message)
+        self.issues = list(issues)
 
 
 class CellError(ValueError):
@@ -222,6 +234,9 @@ class UnitPlan:
     warnings: list[Issue] = field(default_factory=list)
     new_villages: list[tuple[Township, str]] = field(default_factory=list)
     parsed_at: datetime.datetime = field(default_factory=timezone.now)
+    # The register was read with no write to its townships in flight (services.wait_for_writers):
+    # only then can ``still_current`` vouch for it. False for a plan kept by an older version.
+    settled: bool = False
 
     @property
     def ok(self) -> bool:
@@ -582,6 +597,7 @@ class _Planner:
         rows = [row for row in self.plan.rows if row.valid]
         self.drop_duplicates(rows)
         rows = [row for row in rows if row.valid]
+        self.plan.settled = wait_for_writers({row.values["township"].id for row in rows})
         units = self.load_units(rows)
         self.load_villages(rows)
         self.match(rows, units)
@@ -945,22 +961,35 @@ def _identity(values: dict[str, Any]) -> tuple[int, str, str]:
 # --- apply -------------------------------------------------------------------------------------
 
 
-def apply(plan: UnitPlan, user=None) -> None:
+def apply(plan: UnitPlan, user=None, *, reread: Callable[[], UnitPlan] | None = None) -> UnitPlan:
     """Write a plan without errors, all of it in one transaction; PlanError when it cannot.
 
     Every row written gets its history record (django-simple-history) with ``user`` and the file
-    name as the reason, as a save() would have. A plan is applied once: between a preview and its
-    confirmation, parse the file again; the plan refuses to overwrite units changed since parsing.
+    name as the reason, as a save() would have. The plan's townships are locked first (a second
+    import or a unit form for them waits until this one commits); then, inside the lock, a plan
+    that is no longer current (``still_current``) is replaced by ``reread()`` (the file parsed
+    again, now seeing every unit written before the lock was had: they are matched, not created a
+    second time), or refused when there is no ``reread``. Returns the plan written.
     """
     if plan.errors:
         raise PlanError(_("导入文件有%(n)d处错误，未写入任何数据") % {"n": len(plan.errors)})
-    stamp = _Stamp(
-        user_id=user.pk if user is not None else None,
-        when=timezone.now(),
-        reason=(_("导入排查清单%(file)s") % {"file": plan.file_name})[:100],
-    )
     try:
         with without_cycle_collection(), transaction.atomic():
+            lock_townships(_townships(plan))
+            if not still_current(plan):
+                if reread is None:
+                    raise PlanError(_("预览之后系统中的单位已被修改，未写入任何数据：请重新上传文件"))
+                plan = reread()
+                if plan.errors:
+                    message = _("导入文件有%(n)d处错误，未写入任何数据") % {"n": len(plan.errors)}
+                    raise PlanError(message, plan.errors)
+                lock_townships(_townships(plan))  # the same file names the same townships
+            # Dated once the lock is held: a plan parsed before this moment sees these rows as news.
+            stamp = _Stamp(
+                user_id=user.pk if user is not None else None,
+                when=timezone.now(),
+                reason=(_("导入排查清单%(file)s") % {"file": plan.file_name})[:100],
+            )
             _check_unchanged_since(plan)
             villages = _create_villages(plan, stamp)
             _create_units(plan, villages, stamp)
@@ -970,6 +999,11 @@ def apply(plan: UnitPlan, user=None) -> None:
         raise PlanError(
             _("写入时与系统中的数据冲突，未写入任何数据，请重新导入（%(reason)s）") % {"reason": exc}
         ) from exc
+    return plan
+
+
+def _townships(plan: UnitPlan) -> set[int]:
+    return {row.values["township"].id for row in plan.rows if row.valid}
 
 
 class _Stamp(NamedTuple):
@@ -1272,7 +1306,10 @@ def _copy(model: type[models.Model], fields: list[models.Field], columns: list[S
         formatted = [list(map(str, ids))]
         formatted += [_copy_column(f, values) for f, values in zip(fields, columns, strict=True)]
         source = _CopySource(map("\t".join, zip(*formatted)))
-        cursor.cursor.copy_expert(f"COPY {quote(table)} ({names}) FROM STDIN", source, size=1 << 16)
+        # The driver's own cursor: its errors (a unique constraint refusing a row) are wrapped as
+        # Django's, so that apply() tells the user instead of failing the request.
+        with connection.wrap_database_errors:
+            cursor.cursor.copy_expert(f"COPY {quote(table)} ({names}) FROM STDIN", source, size=1 << 16)
         if len(ids) >= ANALYZE_AFTER:
             # A city's first list can be most of the table: refresh the planner's statistics (they
             # count this transaction's own rows) so that the register's pages are planned for the
@@ -1464,10 +1501,24 @@ _PLAN_INPUTS = (Township, Village, Enterprise, Rectification, Relapse)
 def still_current(plan: UnitPlan) -> bool:
     """True when no unit, rectification, relapse, village or township changed since ``plan`` was parsed.
 
-    Then the plan is exactly what parsing the file now would give. One indexed query per table
-    (history_date); ``apply`` checks the matched units' versions again inside its transaction.
+    Then the plan is exactly what parsing the file now would give. One query, an indexed probe per
+    table (history_date); ``apply`` asks again inside its lock, and checks the matched units'
+    versions there too. A plan read while a write to its townships was in flight (``settled``
+    False) is never current: that write's rows are dated before the parse.
     """
-    return not any(model.history.filter(history_date__gte=plan.parsed_at).exists() for model in _PLAN_INPUTS)
+    if not getattr(plan, "settled", False):
+        return False
+    quote = connection.ops.quote_name
+    probes = []
+    for model in _PLAN_INPUTS:
+        history = model.history.model
+        column = quote(history._meta.get_field("history_date").column)
+        probes.append(f"EXISTS (SELECT 1 FROM {quote(history._meta.db_table)} WHERE {column} >= %s)")  # nosec B608  # identifiers quoted from _meta; values are parameters
+    when = models.DateTimeField().get_db_prep_value(plan.parsed_at, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {' OR '.join(probes)}", [when] * len(probes))
+        (changed,) = cursor.fetchone()
+    return not changed
 
 
 # --- the template ------------------------------------------------------------------------------

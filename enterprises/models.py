@@ -151,6 +151,14 @@ class Enterprise(SoftDeletable):
                 condition=~Q(credit_code="") & Q(deleted_at__isnull=True),
                 name="%(app_label)s_%(class)s_unique_credit_code",
             ),
+            # SPEC 3: without a credit code, a unit is its township, name and address (stored
+            # trimmed by save() and by the import, so the columns are the identity key). Two imports
+            # or forms at once cannot register one unit twice; see enterprises/services.py.
+            models.UniqueConstraint(
+                fields=["township", "name", "address"],
+                condition=Q(credit_code="") & Q(deleted_at__isnull=True),
+                name="%(app_label)s_%(class)s_unique_identity",
+            ),
         ]
         indexes = [
             models.Index(fields=["township", "name", "address"], name="enterprise_identity_idx"),
@@ -257,6 +265,15 @@ class Rectification(SoftDeletable):
         return f"{self.enterprise} {self.get_method_display()} {self.rectified_on:%Y-%m-%d}"
 
 
+class RelapseQuerySet(models.QuerySet):
+    def found_between(self, first, last):
+        """死灰复燃 that count, found in ``[first, last]``: neither they nor their unit are deleted.
+
+        The one rule for "relapses in a period": the quality figures and 零四无 eligibility both use it.
+        """
+        return self.filter(deleted_at__isnull=True, enterprise__deleted_at__isnull=True, found_on__range=(first, last))
+
+
 class Relapse(SoftDeletable):
     """死灰复燃: a rectified unit found operating again; it re-opens the unit from ``found_on``."""
 
@@ -281,6 +298,7 @@ class Relapse(SoftDeletable):
         verbose_name=_("录入人"),
     )
 
+    objects = RelapseQuerySet.as_manager()
     history = tracked()
 
     class Meta:

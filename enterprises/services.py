@@ -8,17 +8,26 @@ Every write here is audited: the acting ``user`` becomes the history row's user 
 request (a command, a test), a reason becomes its change reason, and every write to a unit bumps
 ``Enterprise.version`` so that an edit form read before it is refused rather than overwriting it.
 Writes that depend on the unit's current state first lock its row (``_locked``).
+
+A unit is the same unit (SPEC section 3) when its credit code matches, else when township, name
+and address match after trimming spaces. The database holds that for units without a credit code
+(the partial unique constraint ``enterprises_enterprise_unique_identity``); every write that can
+put a unit into a township (a screening list, the unit form, restoring a deleted unit) also takes
+that township's register lock (``lock_townships``) and checks for the same unit inside it, so that
+of two such writes at once the second sees what the first wrote.
 """
 
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import Enterprise, Method, Rectification, Relapse, Status
+from campaign.models import Township
+
+from .models import Enterprise, Method, Rectification, Relapse, Status, squash_spaces
 
 # django-simple-history keeps 100 characters of a change reason; the full reason stays on the row.
 CHANGE_REASON_MAX = 100
@@ -36,8 +45,139 @@ class StaleEdit(Exception):
         self.version = version
 
 
+class DuplicateUnit(ValidationError):
+    """The unit written is one the register holds already (``unit``: that one, when it was found)."""
+
+    def __init__(self, unit):
+        super().__init__(_("系统中已登记同一单位"), code="duplicate")
+        self.unit = unit
+
+
 def _today():
     return timezone.localdate()
+
+
+# --- The register lock of a township and the identity of a unit --------------------------------
+
+
+def lock_townships(township_ids, *, shared=False):
+    """Take the register lock of these townships until the current transaction ends.
+
+    Whoever adds a unit to a township, or moves one into it, holds the lock while it checks for the
+    same unit and writes; a second writer waits for the first to commit and then sees its units.
+    PostgreSQL: the townships' rows ``FOR NO KEY UPDATE`` in id order (two writers never wait for
+    each other crosswise; inserts that only reference a township are not held up). ``shared`` (a
+    reader waiting for writers, ``wait_for_writers``) takes them ``FOR SHARE``. SQLite has one write
+    lock for the whole database: the settings begin every transaction IMMEDIATE, which takes it; the
+    no-op write here takes it too where a transaction was begun deferred.
+    """
+    ids = sorted({pk for pk in township_ids if pk is not None})
+    if not ids:
+        return
+    quote = connection.ops.quote_name
+    table, pk = quote(Township._meta.db_table), quote(Township._meta.pk.column)
+    placeholders = ", ".join(["%s"] * len(ids))
+    if connection.vendor == "postgresql":
+        mode = "SHARE" if shared else "NO KEY UPDATE"
+        sql = f"SELECT {pk} FROM {table} WHERE {pk} IN ({placeholders}) ORDER BY {pk} FOR {mode}"  # nosec B608  # identifiers quoted from _meta; values are parameters
+    else:
+        column = quote(Township._meta.get_field("sort_order").column)
+        sql = f"UPDATE {table} SET {column} = {column} WHERE {pk} IN ({placeholders})"  # nosec B608  # identifiers quoted from _meta; values are parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, ids)
+
+
+def wait_for_writers(township_ids):
+    """Wait until no transaction holds the register lock of these townships; True once it is free.
+
+    A reader that compares the register with a file (importing.parse) calls it before reading the
+    units: a write it does not see then either committed before the read, or took the lock (and
+    dated its history) after this call, which ``importing.still_current`` notices. Inside a
+    transaction the caller answers for what it reads (``importing.apply`` holds the lock already).
+    False when SQLite's lock could not be had within its busy timeout: the reader must not trust
+    what it read to be the latest.
+    """
+    township_ids = list(township_ids)
+    if not township_ids or transaction.get_connection().in_atomic_block:
+        return True
+    try:
+        with transaction.atomic():
+            lock_townships(township_ids, shared=True)
+    except OperationalError:
+        if connection.vendor != "sqlite":
+            raise
+        return False
+    return True
+
+
+def unit_with_code(credit_code, *, exclude_pk=None):
+    """The alive unit registered under ``credit_code`` (other than ``exclude_pk``), or None."""
+    if not credit_code:
+        return None
+    return Enterprise.objects.alive().filter(credit_code=credit_code).exclude(pk=exclude_pk).order_by("pk").first()
+
+
+def unit_with_identity(*, township_id, name, address, credit_code="", exclude_pk=None):
+    """The alive unit that township, name and address (after trimming spaces) make the same unit.
+
+    As a screening list matches (importing): a unit without a credit code is the same unit as any
+    alive unit of the same township, name and address; one with a code is the same as such a unit
+    that has no code (the list would fill the code in); two units with different codes are two
+    units. Names and addresses are stored trimmed (Enterprise.save), so an exact match suffices.
+    """
+    same = Enterprise.objects.alive().filter(
+        township_id=township_id, name=squash_spaces(name), address=squash_spaces(address)
+    )
+    if credit_code:
+        same = same.filter(credit_code="")
+    return same.exclude(pk=exclude_pk).order_by("pk").first()
+
+
+def same_unit(enterprise):
+    """The alive unit (other than ``enterprise`` itself) that SPEC section 3 takes for the same unit."""
+    code = (enterprise.credit_code or "").strip().upper()
+    return unit_with_code(code, exclude_pk=enterprise.pk) or unit_with_identity(
+        township_id=enterprise.township_id,
+        name=enterprise.name,
+        address=enterprise.address,
+        credit_code=code,
+        exclude_pk=enterprise.pk,
+    )
+
+
+def _identity_of(enterprise):
+    return (
+        enterprise.township_id,
+        squash_spaces(enterprise.name),
+        squash_spaces(enterprise.address),
+        (enterprise.credit_code or "").strip().upper(),
+    )
+
+
+def _save_unless_duplicate(enterprise, **save_kwargs):
+    """Save; a unique constraint that refuses the row (someone outside the lock wrote the same unit,
+    or the same credit code in another township) becomes DuplicateUnit, never a server error."""
+    try:
+        with transaction.atomic():
+            enterprise.save(**save_kwargs)
+    except IntegrityError:
+        clash = same_unit(enterprise)
+        if clash is None:
+            raise
+        raise DuplicateUnit(clash) from None
+
+
+@transaction.atomic
+def unit_create(*, enterprise, user=None):
+    """Register the new unit ``enterprise`` unless the register holds the same unit: DuplicateUnit."""
+    lock_townships([enterprise.township_id])
+    clash = same_unit(enterprise)
+    if clash is not None:
+        raise DuplicateUnit(clash)
+    if user is not None and enterprise.created_by_id is None:
+        enterprise.created_by = user
+    _save_unless_duplicate(attribute(enterprise, user), force_insert=True)
+    return enterprise
 
 
 def _locked(enterprise):
@@ -156,15 +296,26 @@ def unit_update(*, enterprise, version, user=None):
 
     The compare-and-set is one ``UPDATE … WHERE id = ? AND version = ?`` that also takes the row
     lock; the save() after it writes the values and the history row in the same transaction.
-    Raises StaleEdit, writing nothing, when someone else saved the unit in between.
+    Raises StaleEdit, writing nothing, when someone else saved the unit in between, and
+    DuplicateUnit when the edit makes it the same unit as another (a new name, address, township
+    or credit code): that is checked under the township's register lock, taken before the row's.
     """
+    stored = Enterprise.objects.filter(pk=enterprise.pk).values_list("township_id", "name", "address", "credit_code")
+    stored = stored.first()
+    if stored is not None and (stored[0], squash_spaces(stored[1]), squash_spaces(stored[2]), stored[3]) != (
+        _identity_of(enterprise)
+    ):
+        lock_townships([enterprise.township_id])
+        clash = same_unit(enterprise)
+        if clash is not None:
+            raise DuplicateUnit(clash)
     bumped = Enterprise.objects.filter(pk=enterprise.pk, version=version, deleted_at__isnull=True).update(
         version=F("version") + 1
     )
     if not bumped:
         raise StaleEdit(enterprise.pk, version)
     enterprise.version = version + 1
-    attribute(enterprise, user).save()
+    _save_unless_duplicate(attribute(enterprise, user))
     return enterprise
 
 
@@ -191,17 +342,31 @@ def unit_delete(*, enterprise, user, reason):
 
 @transaction.atomic
 def unit_undelete(*, enterprise, user):
-    """Bring a deleted unit back into the register and the counts, unless its credit code is taken meanwhile."""
+    """Bring a deleted unit back into the register and the counts, unless the same unit (its credit
+    code, or its township, name and address) was registered meanwhile."""
+    lock_townships([enterprise.township_id])  # a deleted unit is not edited: its township stays
     unit = _locked(enterprise)
     if not unit.is_deleted:
         raise ValidationError(_("该单位未被删除"))
     if unit.credit_code:
-        clash = Enterprise.objects.alive().filter(credit_code=unit.credit_code).exclude(pk=unit.pk).first()
+        clash = unit_with_code(unit.credit_code, exclude_pk=unit.pk)
         if clash is not None:
             raise ValidationError(
                 _("统一社会信用代码 %(code)s 已登记为“%(name)s”，无法恢复")
                 % {"code": unit.credit_code, "name": clash.name}
             )
+    clash = unit_with_identity(
+        township_id=unit.township_id,
+        name=unit.name,
+        address=unit.address,
+        credit_code=unit.credit_code,
+        exclude_pk=unit.pk,
+    )
+    if clash is not None:
+        raise ValidationError(
+            _("该乡镇（街道）已登记单位名称、地址都相同的单位“%(name)s”（编号%(pk)d），无法恢复")
+            % {"name": clash.name, "pk": clash.pk}
+        )
     unit.deleted_at, unit.deleted_by, unit.deletion_reason = None, None, ""
     return _save_unit(unit, user, enterprise, REASON_UNDELETE, ["deleted_at", "deleted_by", "deletion_reason"])
 

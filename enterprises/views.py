@@ -25,15 +25,19 @@ from campaign.access import (
     ALL_ROLES,
     CITY_ADMIN_ONLY,
     WRITERS,
+    Role,
     allow,
     can_see_personal_data,
     can_write_unit,
     get_scoped_or_404,
     is_city_admin,
     log_denial,
+    role_of,
     scope_units,
+    township_id_of,
 )
 from campaign.audit import attach_users, changes_since_version, describe, history_model, history_of
+from campaign.context_processors import PICKER_PARAMS, picker_state
 from campaign.storage import removed_unless_kept
 
 from .exports import register_workbook
@@ -88,6 +92,35 @@ def _writable_unit(request, pk, *, deleted=False):
     return unit
 
 
+def _picked(request):
+    """The campaign and as-of day the dates of a form start from (campaign/context_processors.py)."""
+    picker = picker_state(request)
+    return {"campaign": picker.campaign, "as_of": picker.as_of}
+
+
+def _kept_query(request):
+    """``?campaign=…&as_of=…`` when the request named a campaign or day, for the links onwards to
+    the forms (so their dates start at that day); "" otherwise (the forms then use the default)."""
+    if not any(request.GET.get(key) for key in PICKER_PARAMS):
+        return ""
+    picker = picker_state(request)
+    return f"?{picker.query}" if picker.campaign is not None else ""
+
+
+def _report_link(request, f):
+    """The progress report the register's totals differ from: the user's own township's page (or the
+    one township filtered on), else the city's, as of the picked day."""
+    picker = picker_state(request)
+    if picker.campaign is None:
+        return None
+    township_id = township_id_of(request.user) if role_of(request.user) == Role.TOWNSHIP_STAFF else None
+    chosen = f.form.cleaned_data.get("township") if f.is_bound and f.is_valid() else None
+    if township_id is None and chosen is not None and len(chosen) == 1:
+        township_id = chosen[0].pk
+    url = reverse("reports:township", args=[township_id]) if township_id else reverse("reports:dashboard")
+    return {"url": f"{url}?{picker.query}", "campaign": picker.campaign, "as_of": picker.as_of}
+
+
 # --- reading -------------------------------------------------------------------------------------
 
 
@@ -97,6 +130,8 @@ def unit_list(request):
     data = request.GET.copy()
     cursor = Cursor.decode(data.pop("cursor", [None])[0])
     data.pop("page", None)  # the numbered pages of old links start again from the first
+    for key in PICKER_PARAMS:  # the day the totals are compared with (_report_link), not a filter
+        data.pop(key, None)
     f = UnitFilterSet(data or None, queryset=scoped_units(request.user), user=request.user)
     totals = register_totals(f)
     page = keyset_page(with_current_rectification(f.qs), cursor, PAGE_SIZE, totals=totals)
@@ -111,6 +146,8 @@ def unit_list(request):
         "shown_counts": totals.as_dict() if totals.exact else {k: about(v) for k, v in totals.as_dict().items()},
         "can_create": can_write_unit(request.user),
         "is_city_admin": is_city_admin(request.user),
+        "report": _report_link(request, f),
+        "today": timezone.localdate(),
     }
     return render(request, "enterprises/unit_list.html", context)
 
@@ -205,6 +242,8 @@ def _render_detail(request, unit, *, full_personal_data):
         "enterprises/unit_detail.html",
         {
             "unit": unit,
+            "counted": _counted(request, rectifications) if not unit.is_deleted else None,
+            "kept_query": _kept_query(request),
             "timeline": _timeline(unit, rectifications, relapses, latest, last_withdrawn, checks),
             "history": history,
             "full_personal_data": full_personal_data,
@@ -215,6 +254,24 @@ def _render_detail(request, unit, *, full_personal_data):
             "is_city_admin": is_city_admin(request.user),
         },
     )
+
+
+def _counted(request, rectifications):
+    """When the picked campaign's report still counts the unit as open (未整治) although the page
+    shows it 已整治: its standing rectification is dated after the picked as-of day, inside the
+    campaign's year or after it (``outside``). None otherwise (docs/counting.md: a period holding
+    on the day counts; one from before the year counts as neither rectified nor open)."""
+    standing = next((r for r in rectifications if r.reopened_on is None and r.deleted_at is None), None)
+    picker = picker_state(request) if standing is not None else None
+    if picker is None or picker.campaign is None or standing.rectified_on <= picker.as_of:
+        return None
+    campaign = picker.campaign
+    return {
+        "outside": standing.rectified_on > campaign.end,
+        "day": standing.rectified_on,
+        "campaign": campaign,
+        "as_of": picker.as_of,
+    }
 
 
 def _inspection_records(unit, *, rectified):
@@ -304,11 +361,13 @@ def deleted_list(request):
 def unit_create(request):
     if not can_write_unit(request.user):
         raise PermissionDenied
-    form = EnterpriseForm(request.POST or None, user=request.user)
+    form = EnterpriseForm(request.POST or None, user=request.user, **_picked(request))
     if request.method == "POST" and form.is_valid():
+        # None when the register holds the unit already: the form then says so and links to it.
         unit = form.save(user=request.user)
-        messages.success(request, _("已登记四无单位“%(name)s”") % {"name": unit.name})
-        return redirect(unit)
+        if unit is not None:
+            messages.success(request, _("已登记四无单位“%(name)s”") % {"name": unit.name})
+            return redirect(unit.get_absolute_url() + _kept_query(request))
     return render(request, "enterprises/unit_form.html", {"form": form, "unit": None})
 
 
@@ -316,11 +375,12 @@ def unit_create(request):
 @login_required
 def unit_edit(request, pk):
     unit = _writable_unit(request, pk)
-    form = EnterpriseForm(request.POST or None, instance=unit, user=request.user)
+    picked = _picked(request)
+    form = EnterpriseForm(request.POST or None, instance=unit, user=request.user, **picked)
     conflict = merge = None
     if request.method == "POST" and form.is_valid():
         try:
-            form.save(user=request.user)
+            saved = form.save(user=request.user)
         except StaleEdit as stale:
             current = Enterprise.objects.select_related("township", "village").get(pk=unit.pk)
             if current.is_deleted:
@@ -333,13 +393,16 @@ def unit_edit(request, pk):
             )
             baseline = history_of(Enterprise, unit.pk).filter(version=stale.version).last()
             mine = form.instance
-            form = EnterpriseForm(request.POST, instance=current, user=request.user)
+            form = EnterpriseForm(request.POST, instance=current, user=request.user, **picked)
             taken, clashes = form.rebase(mine=mine, current=current, baseline=baseline)
             merge = {"taken": taken, "clashes": clashes}
             unit = current
         else:
-            messages.success(request, _("已保存“%(name)s”的修改") % {"name": unit.name})
-            return redirect(unit)
+            if saved is not None:
+                messages.success(request, _("已保存“%(name)s”的修改") % {"name": unit.name})
+                return redirect(unit.get_absolute_url() + _kept_query(request))
+            # The edit made it the same unit as another: the form says so and links to that one.
+            unit = Enterprise.objects.select_related("township", "village").get(pk=unit.pk)
     elif request.method == "GET" and (unit.owner or unit.phone):
         # The form shows the owner's full name and phone.
         record_personal_data_view(request, unit, via="edit")
@@ -354,7 +417,7 @@ def unit_rectify(request, pk):
     if request.method == "GET" and unit.status == Status.RECTIFIED:
         messages.info(request, _("该单位已整治；如发现死灰复燃，请先登记复发"))
         return redirect(unit)
-    form = RectificationForm(request.POST or None, request.FILES or None, enterprise=unit)
+    form = RectificationForm(request.POST or None, request.FILES or None, enterprise=unit, **_picked(request))
     if request.method == "POST" and form.is_valid():
         try:
             # The record and its photos land together: if the database fails once the photos are
@@ -372,7 +435,7 @@ def unit_rectify(request, pk):
             return render(request, "enterprises/rectification_form.html", context, status=503)
         if saved:
             messages.success(request, _("已登记“%(name)s”的整治情况") % {"name": unit.name})
-            return redirect(unit)
+            return redirect(unit.get_absolute_url() + _kept_query(request))
     return render(request, "enterprises/rectification_form.html", {"form": form, "unit": unit})
 
 
@@ -383,10 +446,10 @@ def unit_relapse(request, pk):
     if request.method == "GET" and unit.status != Status.RECTIFIED:
         messages.info(request, _("该单位当前不是已整治状态，无需登记死灰复燃"))
         return redirect(unit)
-    form = RelapseForm(request.POST or None, enterprise=unit)
+    form = RelapseForm(request.POST or None, enterprise=unit, **_picked(request))
     if request.method == "POST" and form.is_valid() and form.save(user=request.user):
         messages.warning(request, _("已登记“%(name)s”死灰复燃，该单位恢复为未整治") % {"name": unit.name})
-        return redirect(unit)
+        return redirect(unit.get_absolute_url() + _kept_query(request))
     return render(request, "enterprises/relapse_form.html", {"form": form, "unit": unit})
 
 

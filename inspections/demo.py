@@ -9,12 +9,17 @@ Deterministic for a seed (no clock, no unseeded randomness).
 """
 
 import datetime
+import io
 import random
+from functools import cache
 
 from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
 
 from campaign.models import Township
 from enterprises.models import Enterprise, Method, Relapse
+from enterprises.photos import clean_photo
 
 from . import services
 from .models import Finding, FindingKind, Kind, Lookback, Severity
@@ -91,9 +96,19 @@ def _inspect(rng, campaign, township, day, kind, inspector, staff):
     return 1
 
 
+@cache
+def _site_photo():
+    """The evidence a demo completion is reported with (close-off needs a photo): one plain picture."""
+    out = io.BytesIO()
+    Image.new("RGB", (640, 480), (96, 128, 96)).save(out, "JPEG")
+    return clean_photo(SimpleUploadedFile("demo.jpg", out.getvalue(), "image/jpeg"))
+
+
 def _close(rng, finding, staff, inspector):
     done = finding.deadline - datetime.timedelta(days=rng.randrange(0, 10))
-    services.finding_rectified(finding=finding, rectified_on=max(done, finding.found_on), note="已整改到位", user=staff)
+    services.finding_rectified(
+        finding=finding, rectified_on=max(done, finding.found_on), note="已整改到位", photos=[_site_photo()], user=staff
+    )
     services.finding_verify(
         finding=finding,
         passed=True,
@@ -130,7 +145,9 @@ def _relapse_findings(rng, inspector):
         services.attribute(finding, inspector).save(force_insert=True)
         again = unit.rectifications.filter(rectified_on__gt=relapse.found_on, deleted_at__isnull=True).first()
         if again is not None and again.rectified_on <= YEAR_END:
-            services.finding_rectified(finding=finding, rectified_on=again.rectified_on, note="已再次整治", user=None)
+            services.finding_rectified(
+                finding=finding, rectified_on=again.rectified_on, note="已再次整治", photos=[_site_photo()], user=None
+            )
             services.finding_verify(
                 finding=finding, passed=True, closed_on=again.rectified_on, note="复查属实", user=inspector
             )

@@ -7,7 +7,8 @@
   (never itself, never both ways in one round).
 - ``Finding``: what an inspection found on a unit (a missed unit is created in the register first),
   with a deadline (限期整改) and a responsible township; closed off (销号) only when verified by
-  someone other than the person who reported it rectified.
+  someone other than the person who reported it rectified. ``FindingPhoto``: the photos its
+  completion (整改完成) was reported with; a completion after the deadline is late (逾期完成).
 - ``LookbackDraw`` / ``Lookback``: look-back re-checks of rectified units, drawn at random with a
   recorded seed or scheduled at fixed offsets after the rectification; a shut-down unit's look-back
   is the 两断三清 checklist.
@@ -257,6 +258,16 @@ class FindingQuerySet(models.QuerySet):
         """Not rectified by the deadline: still 待整改 after the deadline day."""
         return self.alive().filter(state=FindingState.OPEN, deadline__lt=today)
 
+    def completed_late(self):
+        """Reported rectified (and maybe closed off since) on a day after the deadline (逾期完成)."""
+        return self.alive().filter(LATE_COMPLETION)
+
+
+# 逾期完成: the completion's date is after the deadline (the deadline day itself is in time). Derived
+# from the two dates the finding carries, never stored, so it cannot disagree with them; a completion
+# sent back by verification clears its date, and the next report is judged on its own.
+LATE_COMPLETION = Q(rectified_on__gt=F("deadline"))
+
 
 class Finding(SoftDeletable):
     inspection = models.ForeignKey(
@@ -320,6 +331,63 @@ class Finding(SoftDeletable):
 
     def is_overdue(self, today):
         return self.deleted_at is None and self.state == FindingState.OPEN and self.deadline < today
+
+    @property
+    def completed_late(self):
+        """逾期完成: reported rectified on a day after the deadline (LATE_COMPLETION, in Python)."""
+        return self.rectified_on is not None and self.rectified_on > self.deadline
+
+    @property
+    def days_late(self):
+        return (self.rectified_on - self.deadline).days if self.completed_late else 0
+
+
+def finding_photo_upload_to(instance, filename):
+    """Beside the rectification photos, under a generated name (enterprises.models.evidence_upload_to)."""
+    now = timezone.localtime()
+    return f"evidence/{now:%Y}/{now:%m}/{uuid.uuid4().hex}.jpg"
+
+
+class FindingPhotoQuerySet(models.QuerySet):
+    def current(self):
+        """The evidence of the finding's standing completion report: not sent back by a verification."""
+        return self.filter(returned_at__isnull=True)
+
+
+class FindingPhoto(models.Model):
+    """A site photo proving a finding rectified (整改完成), taken like a rectification's evidence:
+    checked, re-encoded and stored without EXIF (enterprises/photos.py), served through a scoped view.
+
+    A verification that does not pass sends the completion back: its photos stay, marked returned,
+    and the next report brings its own. Close-off (销号) needs photos of the standing report.
+    """
+
+    finding = models.ForeignKey(Finding, on_delete=models.PROTECT, related_name="photos", verbose_name=_("督查问题"))
+    image = models.FileField(_("照片"), upload_to=finding_photo_upload_to, max_length=255)
+    width = models.PositiveIntegerField(_("宽度(像素)"))
+    height = models.PositiveIntegerField(_("高度(像素)"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    uploaded_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+    uploaded_by = _user(_("上传人"))
+    returned_at = models.DateTimeField(_("退回时间"), null=True, blank=True)
+
+    objects = FindingPhotoQuerySet.as_manager()
+    history = tracked()
+
+    class Meta:
+        verbose_name = _("整改照片")
+        verbose_name_plural = _("整改照片")
+        ordering = ["finding", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["finding", "sha256"],
+                condition=Q(returned_at__isnull=True),
+                name="inspections_finding_photo_once_per_report",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.finding} #{self.pk}"
 
 
 class LookbackDraw(models.Model):

@@ -15,6 +15,7 @@ from simple_history.utils import bulk_create_with_history
 
 from campaign.models import Campaign
 from enterprises.models import DEFECT_FIELDS, Enterprise, Method, Rectification, Source
+from enterprises.photos import store_photos
 from enterprises.services import attribute, rectification_record, relapse_record
 
 from . import rules
@@ -26,6 +27,7 @@ from .models import (
     DefectClearance,
     Finding,
     FindingKind,
+    FindingPhoto,
     FindingState,
     Inspection,
     Kind,
@@ -196,8 +198,14 @@ def _unit_rectified(finding):
 
 
 @transaction.atomic
-def finding_rectified(*, finding, rectified_on, note, user):
-    """The responsible township reports the finding rectified; it then waits for verification."""
+def finding_rectified(*, finding, rectified_on, note, user, photos=()):
+    """The responsible township reports the finding rectified (整改完成), with ``photos`` (cleaned by
+    enterprises/photos.py) as its evidence; it then waits for verification.
+
+    A completion dated after the deadline is late (逾期完成, ``Finding.completed_late``): it is
+    recorded all the same, and marked and counted from its dates. The page asks for at least one
+    photo (FindingRectifiedForm); without one, verification cannot close the finding off.
+    """
     finding = Finding.objects.select_for_update().get(pk=finding.pk)
     if finding.state != FindingState.OPEN:
         raise ValidationError({"__all__": _("只有待整改的问题可以报告整改完成")})
@@ -207,7 +215,24 @@ def finding_rectified(*, finding, rectified_on, note, user):
         raise ValidationError({"__all__": _("该单位还没有登记整治，请先在单位页面登记整治")})
     finding.state, finding.rectified_on, finding.rectified_by = FindingState.RECTIFIED, rectified_on, user
     finding.rectification_note = note
-    return _save(finding, user, update_fields=["state", "rectified_on", "rectified_by", "rectification_note"])
+    _save(finding, user, update_fields=["state", "rectified_on", "rectified_by", "rectification_note"])
+    attach_finding_photos(finding=finding, photos=photos, user=user)
+    return finding
+
+
+def attach_finding_photos(*, finding, photos, user=None):
+    """Store cleaned photos as the evidence of the finding's standing completion report; call inside
+    the recording transaction. Files already written are removed again if a row fails, so a failed
+    submission leaves nothing behind (as enterprises.photos.attach_photos)."""
+    return store_photos(
+        photos,
+        lambda **fields: _save(FindingPhoto(finding=finding, uploaded_by=user, **fields), user, force_insert=True),
+    )
+
+
+def has_completion_photos(finding):
+    """True when the finding's standing completion report came with photos (what close-off needs)."""
+    return FindingPhoto.objects.current().filter(finding=finding).exists()
 
 
 def _rectifiers(finding):
@@ -226,7 +251,8 @@ def finding_verify(*, finding, passed, closed_on, note, user):
     """Verification (验收): passed closes the finding off (销号); not passed sends it back to 待整改.
 
     谁整改、谁不能自验: the person who reported the rectification cannot verify it, nor, for a missed
-    or relapsed unit, the person who recorded the unit's rectification since the finding.
+    or relapsed unit, the person who recorded the unit's rectification since the finding. A
+    completion reported without photos cannot pass: it can only be sent back.
     """
     finding = Finding.objects.select_for_update().get(pk=finding.pk)
     if finding.state != FindingState.RECTIFIED:
@@ -235,11 +261,25 @@ def finding_verify(*, finding, passed, closed_on, note, user):
         raise ValidationError({"__all__": _("谁整改、谁不能自验：请由其他人员验收")})
     if closed_on < (finding.rectified_on or finding.found_on) or closed_on > _today():
         raise ValidationError({"closed_on": _("验收日期须在整改完成日期和今天之间")})
+    if passed and not has_completion_photos(finding):
+        raise ValidationError(
+            {
+                "passed": _(
+                    "该问题报告整改完成时没有上传整改照片，不能销号。"
+                    "请选择“不通过，退回整改”，由责任乡镇（街道）补充现场照片后重新报告整改完成。"
+                )
+            }
+        )
     finding.verification_note = note
     if passed:
         finding.state, finding.closed_on, finding.closed_by = FindingState.CLOSED, closed_on, user
     else:
         finding.state, finding.rectified_on, finding.rectified_by = FindingState.OPEN, None, None
+        # The report sent back keeps its photos, marked returned: the next report brings its own.
+        now = timezone.now()
+        for photo in FindingPhoto.objects.current().filter(finding=finding):
+            photo.returned_at = now
+            _save(photo, user, update_fields=["returned_at"])
     return _save(
         finding,
         user,
@@ -510,15 +550,34 @@ def clearance_record(*, enterprise, defect, cleared_on, department, signed_by, n
 
 
 def _snapshot(township):
-    units = Enterprise.objects.alive().filter(township=township).exclude(status="rectified")
-    findings = Finding.objects.unresolved().filter(township=township).select_related("enterprise")
+    """The lists as they stand: units ``[id, name, status, village, address]`` and findings ``[id, unit
+    name, kind, deadline, state, unit id, village, address]`` (snapshots made before the village and
+    address were kept hold the first three and five items; the page reads the rest then)."""
+    units = Enterprise.objects.alive().filter(township=township).exclude(status="rectified").select_related("village")
+    findings = Finding.objects.unresolved().filter(township=township).select_related("enterprise__village")
     return {
-        "units": [[unit.pk, unit.name, unit.get_status_display()] for unit in units.order_by("pk")],
+        "units": [
+            [unit.pk, unit.name, unit.get_status_display(), _village_name(unit), unit.address]
+            for unit in units.order_by("pk")
+        ],
         "findings": [
-            [f.pk, f.enterprise.name, f.get_kind_display(), f.deadline.isoformat(), f.get_state_display()]
+            [
+                f.pk,
+                f.enterprise.name,
+                f.get_kind_display(),
+                f.deadline.isoformat(),
+                f.get_state_display(),
+                f.enterprise_id,
+                _village_name(f.enterprise),
+                f.enterprise.address,
+            ]
             for f in findings.order_by("pk")
         ],
     }
+
+
+def _village_name(unit):
+    return unit.village.name if unit.village_id else ""
 
 
 @transaction.atomic

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import unit_search, views
 
 app_name = "inspections"
 
@@ -15,6 +15,7 @@ urlpatterns = [
     path("findings/<int:pk>/", views.finding_detail, name="finding"),
     path("findings/<int:pk>/rectified/", views.finding_rectified, name="finding_rectified"),
     path("findings/<int:pk>/verify/", views.finding_verify, name="finding_verify"),
+    path("findings/<int:pk>/photos/<int:photo_pk>.jpg", views.finding_photo, name="finding_photo"),
     path("rounds/", views.round_list, name="rounds"),
     path("rounds/new/", views.round_create, name="round_create"),
     path("rounds/<int:pk>/", views.round_detail, name="round"),
@@ -26,6 +27,8 @@ urlpatterns = [
     path("draws/new/", views.draw_create, name="draw_create"),
     path("draws/<int:pk>/", views.draw_detail, name="draw"),
     path("units/<int:pk>/clearance/", views.clearance, name="clearance"),
+    path("units/search/", unit_search.unit_search, name="unit_search"),
+    path("units/find/", unit_search.unit_find, name="unit_find"),
     path("reconciliations/", views.reconciliation_list, name="reconciliations"),
     path("reconciliations/new/", views.reconciliation_open, name="reconciliation_open"),
     path("reconciliations/<int:pk>/", views.reconciliation_detail, name="reconciliation"),

@@ -23,12 +23,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from campaign import params
 from campaign.access import (
     ALL_ROLES,
     CITY_ADMIN_ONLY,
     WRITERS,
     Role,
     allow,
+    can_read_township_records,
     can_write_unit,
     get_scoped_or_404,
     is_city_admin,
@@ -45,6 +47,7 @@ from enterprises.models import Enterprise, Status
 from . import services
 from .filters import FindingFilterSet, InspectionFilterSet
 from .forms import (
+    CONFIRM_DATES,
     ClearanceForm,
     CrossRoundForm,
     DisputeForm,
@@ -63,10 +66,12 @@ from .forms import (
     apply_errors,
 )
 from .models import (
+    LATE_COMPLETION,
     CrossAssignment,
     CrossRound,
     DefectClearance,
     Finding,
+    FindingPhoto,
     FindingState,
     Inspection,
     InspectionPhoto,
@@ -78,7 +83,7 @@ from .models import (
     Reconciliation,
     ReconciliationItem,
 )
-from .quality import quality_report
+from .quality import quality_report, village_report
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +101,7 @@ QUALITY_REASONS = {
     "lookbacks": gettext_lazy("回头看未通过或逾期未查"),
     "relapses": gettext_lazy("无复发期内有死灰复燃"),
     "findings": gettext_lazy("有未销号的督查问题"),
+    "no_units": gettext_lazy("未登记过单位"),
 }
 
 
@@ -204,6 +210,13 @@ def _page(request, queryset):
     return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
+def _dates(request):
+    """The campaign and as-of day the picker holds (campaign/context_processors.py): a form's dates
+    start at that day, and a date outside that campaign's year asks to be confirmed."""
+    picker = picker_state(request)
+    return {"campaign": picker.campaign, "as_of": picker.as_of}
+
+
 # --- inspections ---------------------------------------------------------------------------------
 
 
@@ -257,6 +270,7 @@ def inspection_create(request):
         township=township,
         cross=assignment is not None,
         team=team,
+        **_dates(request),
     )
     context = {"form": form, "township": township, "assignment": assignment, "assignments": assignments}
     if request.method == "POST" and form.is_valid():
@@ -311,13 +325,18 @@ def inspection_photo(request, pk, photo_pk):
     return response
 
 
+def _without_confirm(form):
+    """The form's cleaned data for a service: without the confirmation of a date outside the year."""
+    return {name: value for name, value in form.cleaned_data.items() if name != CONFIRM_DATES}
+
+
 def _saved(request, form, write):
     """On a POST with a valid form, run ``write(**form.cleaned_data)``: True when it wrote; its refusals
     (ValidationError) go onto the form next to their fields, and the caller renders the form again."""
     if request.method != "POST" or not form.is_valid():
         return False
     try:
-        write(**form.cleaned_data)
+        write(**_without_confirm(form))
     except ValidationError as exc:
         apply_errors(form, exc)
         return False
@@ -332,7 +351,7 @@ def follow_up(request, pk):
     if inspection.done:
         messages.info(request, _("该督查已实施"))
         return redirect(inspection)
-    form = FollowUpForm(_posted(request), inspection=inspection)
+    form = FollowUpForm(_posted(request), inspection=inspection, campaign=picker_state(request).campaign)
     if _saved(request, form, partial(services.follow_up_done, inspection=inspection, user=request.user)):
         messages.success(request, _("已实施跟踪督查，可继续登记发现的问题"))
         return redirect(inspection)
@@ -381,14 +400,30 @@ def finding_list(request):
     findings = visible_findings(user).select_related("enterprise", "township", "inspection")
     f = FindingFilterSet(request.GET or None, queryset=findings, user=user)
     today = timezone.localdate()
-    counts = f.qs.aggregate(
-        total=Count("id"),
-        open=Count("id", filter=Q(state=FindingState.OPEN)),
-        rectified=Count("id", filter=Q(state=FindingState.RECTIFIED)),
-        closed=Count("id", filter=Q(state=FindingState.CLOSED)),
-        overdue=Count("id", filter=Q(state=FindingState.OPEN, deadline__lt=today)),
+    figures = {
+        "total": Count("id"),
+        "open": Count("id", filter=Q(state=FindingState.OPEN)),
+        "rectified": Count("id", filter=Q(state=FindingState.RECTIFIED)),
+        "closed": Count("id", filter=Q(state=FindingState.CLOSED)),
+        "overdue": Count("id", filter=Q(state=FindingState.OPEN, deadline__lt=today)),
+        "late": Count("id", filter=LATE_COMPLETION),
+    }
+    # Per responsible township in one grouped query (ordering cleared, so the grouping is by township
+    # alone); the totals are their sums.
+    by_township = list(
+        f.qs.order_by()
+        .values("township_id", "township__name", "township__sort_order")
+        .annotate(**figures)
+        .order_by("township__sort_order", "township__name")
     )
-    context = {"filter": f, "page": _page(request, f.qs.order_by("deadline", "id")), "counts": counts, "today": today}
+    counts = {name: sum(row[name] for row in by_township) for name in figures}
+    context = {
+        "filter": f,
+        "page": _page(request, f.qs.order_by("deadline", "id")),
+        "counts": counts,
+        "by_township": by_township,
+        "today": today,
+    }
     return render(request, "inspections/finding_list.html", context)
 
 
@@ -409,12 +444,16 @@ def finding_detail(request, pk):
     _record_if_cross(request, finding.inspection, enterprise=finding.enterprise)
     own = is_city_admin(user) or (_is_staff(user) and finding.township_id == township_id_of(user))
     history = finding.history.select_related("history_user").order_by("-history_date", "-history_id")
+    photos = list(finding.photos.order_by("pk"))
     context = {
         "finding": finding,
+        "photos": [photo for photo in photos if photo.returned_at is None],
+        "returned_photos": [photo for photo in photos if photo.returned_at is not None],
         "follow_ups": list(finding.follow_ups.filter(deleted_at__isnull=True).order_by("inspected_on")),
         "history": list(history),
         "can_rectify": own and finding.state == FindingState.OPEN,
         "can_verify": _is_checker(user) and finding.state == FindingState.RECTIFIED,
+        "no_evidence": finding.state == FindingState.RECTIFIED and not any(p.returned_at is None for p in photos),
         "self_verification": finding.rectified_by_id is not None and finding.rectified_by_id == user.pk,
         # A cross-inspecting township reads the finding, not the other township's register.
         "link_unit": not _is_staff(user) or finding.township_id == township_id_of(user),
@@ -430,15 +469,15 @@ def finding_detail(request, pk):
 @allow(get=WRITERS, post=WRITERS)
 @login_required
 def finding_rectified(request, pk):
-    """报告整改完成: the responsible township (or a city admin); the finding then waits for verification."""
+    """报告整改完成: the responsible township (or a city admin), with site photos; the finding then
+    waits for verification. A completion after the deadline is recorded and marked late."""
     finding = get_scoped_or_404(request.user, Finding.objects.alive().select_related("enterprise"), pk=pk)
     if request.method == "GET" and finding.state != FindingState.OPEN:
         messages.info(request, _("只有待整改的问题可以报告整改完成"))
         return redirect(finding)
-    form = FindingRectifiedForm(_posted(request), finding=finding)
-    if _saved(request, form, partial(services.finding_rectified, finding=finding, user=request.user)):
-        messages.success(request, _("已报告整改完成，等待督查组验收"))
-        return redirect(finding)
+    form = FindingRectifiedForm(
+        _posted(request), request.FILES if request.method == "POST" else None, finding=finding, **_dates(request)
+    )
     context = {
         "form": form,
         "title": _("报告整改完成"),
@@ -446,36 +485,79 @@ def finding_rectified(request, pk):
         "back": finding.get_absolute_url(),
         "submit": _("提交"),
     }
+    if request.method == "POST" and form.is_valid():
+        try:
+            # The completion and its photos land together (campaign/storage.py, as a rectification's).
+            with removed_unless_kept():
+                saved = form.save(user=request.user)
+        except OSError:
+            logger.exception("completion photos of finding %s could not be stored", finding.pk)
+            form.add_error(
+                None,
+                _("照片未能保存（服务器存储空间不足或暂时无法写入），本次整改完成未报告，请稍后重试或联系管理员。"),
+            )
+            return render(request, "inspections/form.html", context, status=503)
+        if saved is not None:
+            if saved.completed_late:
+                messages.warning(
+                    request,
+                    _("已报告整改完成，等待督查组验收。完成日期晚于整改期限%(n)d天，记为逾期完成。")
+                    % {"n": saved.days_late},
+                )
+            else:
+                messages.success(request, _("已报告整改完成，等待督查组验收"))
+            return redirect(finding)
     return render(request, "inspections/form.html", context)
 
 
 @allow(get=CHECKERS, post=CHECKERS)
 @login_required
 def finding_verify(request, pk):
-    """验收销号: by someone other than the person who reported the rectification (the service checks)."""
+    """验收销号: by someone other than the person who reported the rectification (the service checks),
+    and only for a completion reported with photos (shown here)."""
     finding = get_scoped_or_404(request.user, Finding.objects.alive().select_related("enterprise"), pk=pk)
     if request.method == "GET" and finding.state != FindingState.RECTIFIED:
         messages.info(request, _("只有已整改待验收的问题可以验收"))
         return redirect(finding)
-    form = FindingVerifyForm(_posted(request), finding=finding)
+    form = FindingVerifyForm(_posted(request), finding=finding, **_dates(request))
     if _saved(request, form, partial(services.finding_verify, finding=finding, user=request.user)):
         if form.cleaned_data["passed"]:
             messages.success(request, _("验收通过，问题已销号"))
         else:
             messages.warning(request, _("验收未通过，问题已退回整改"))
         return redirect(finding)
-    warning = None
+    warnings = []
     if finding.rectified_by_id is not None and finding.rectified_by_id == request.user.pk:
-        warning = _("谁整改、谁不能自验：请由其他人员验收")
+        warnings.append(_("谁整改、谁不能自验：请由其他人员验收"))
+    photos = list(finding.photos.current().order_by("pk"))
+    if finding.state == FindingState.RECTIFIED and not photos:
+        warnings.append(_("报告整改完成时没有上传整改照片：不能销号，只能退回整改。"))
+    if finding.completed_late:
+        warnings.append(
+            _("逾期完成：整改完成日期 %(done)s 晚于整改期限 %(deadline)s。")
+            % {"done": finding.rectified_on.isoformat(), "deadline": finding.deadline.isoformat()}
+        )
     context = {
         "form": form,
         "title": _("验收销号"),
         "intro": str(finding),
-        "warning": warning,
+        "warnings": warnings,
+        "photos": [(reverse("inspections:finding_photo", args=[finding.pk, photo.pk]), photo) for photo in photos],
         "back": finding.get_absolute_url(),
         "submit": _("提交验收结论"),
     }
     return render(request, "inspections/form.html", context)
+
+
+@allow(get=ALL_ROLES)
+@login_required
+def finding_photo(request, pk, photo_pk):
+    """Completion photos are served to those who may read the finding (never from a public media URL)."""
+    finding = _visible_or_404(request.user, visible_findings(request.user), pk=pk)
+    photo = get_object_or_404(FindingPhoto, pk=photo_pk, finding=finding)
+    response = FileResponse(photo.image.open("rb"), content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
 
 
 # --- cross-inspection rounds ---------------------------------------------------------------------
@@ -497,11 +579,10 @@ def round_list(request):
 @allow(get=CITY_ADMIN_ONLY, post=CITY_ADMIN_ONLY)
 @login_required
 def round_create(request):
-    campaign = picker_state(request).campaign
-    form = CrossRoundForm(_posted(request), campaign=campaign)
+    form = CrossRoundForm(_posted(request), **_dates(request))
     if request.method == "POST" and form.is_valid():
         try:
-            round_ = services.cross_round_create(user=request.user, **form.cleaned_data)
+            round_ = services.cross_round_create(user=request.user, **_without_confirm(form))
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
@@ -556,7 +637,11 @@ def cross_units(request, pk):
         .select_related("village")
         .order_by("village__name", "name", "pk")
     )
-    q = (request.GET.get("q") or "").strip()
+    try:
+        q = params.text(request.GET.get("q")) or ""
+    except params.BadParameter:
+        q = ""
+        messages.error(request, _("搜索内容含有无效字符或过长，已忽略。"))
     if q:
         units = units.filter(Q(name__icontains=q) | Q(address__icontains=q))
     services.record_cross_access(assignment=assignment, user=request.user, path=request.get_full_path())
@@ -612,10 +697,10 @@ def lookback_list(request):
 @allow(get=CHECKERS, post=CHECKERS)
 @login_required
 def draw_create(request):
-    form = DrawForm(_posted(request), campaign=picker_state(request).campaign)
+    form = DrawForm(_posted(request), **_dates(request))
     if request.method == "POST" and form.is_valid():
         try:
-            draw = services.lookback_draw(user=request.user, **form.cleaned_data)
+            draw = services.lookback_draw(user=request.user, **_without_confirm(form))
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
@@ -646,10 +731,10 @@ def draw_detail(request, pk):
 @allow(get=CHECKERS, post=CHECKERS)
 @login_required
 def lookback_schedule(request):
-    form = ScheduleForm(_posted(request), campaign=picker_state(request).campaign)
+    form = ScheduleForm(_posted(request), **_dates(request))
     if request.method == "POST" and form.is_valid():
         try:
-            created = services.lookbacks_schedule(user=request.user, **form.cleaned_data)
+            created = services.lookbacks_schedule(user=request.user, **_without_confirm(form))
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
@@ -673,7 +758,7 @@ def lookback_detail(request, pk):
     )
     lookback = get_scoped_or_404(request.user, lookbacks, pk=pk)
     can_check = _is_checker(request.user) and lookback.result == LookbackResult.PENDING
-    form = LookbackCheckForm(_posted(request), lookback=lookback) if can_check else None
+    form = LookbackCheckForm(_posted(request), lookback=lookback, **_dates(request)) if can_check else None
     if request.method == "POST" and form is None:
         messages.info(request, _("该回头看已检查"))
         return redirect(lookback)
@@ -722,13 +807,13 @@ def clearance(request, pk):
     rectified = unit.status == Status.RECTIFIED
     form = None
     if writable and not rectified:
-        form = ClearanceForm(_posted(request), enterprise=unit, pending=pending)
+        form = ClearanceForm(_posted(request), enterprise=unit, pending=pending, **_dates(request))
     if request.method == "POST" and form is None:
         messages.info(request, _("该单位已整治，不需要逐项销号"))
         return redirect("inspections:clearance", pk=unit.pk)
     if form is not None and request.method == "POST" and form.is_valid():
         try:
-            cleared = services.clearance_record(enterprise=unit, user=request.user, **form.cleaned_data)
+            cleared = services.clearance_record(enterprise=unit, user=request.user, **_without_confirm(form))
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
@@ -792,6 +877,57 @@ def _reconciliation(request, pk):
     return get_scoped_or_404(request.user, queryset, pk=pk)
 
 
+UNIT_ROW = 5  # items of a snapshot's unit row that keeps the village and address (services._snapshot)
+FINDING_ROW = 8
+
+
+def _snapshot_rows(snapshot):
+    """The reconciliation's lists to show: each unit and finding as listed when it was opened, with a
+    link to the unit (and the finding), its village and address. Snapshots made before the village
+    and address were kept read them from the register: one query per list, whatever its length."""
+    units, findings = snapshot.get("units", []), snapshot.get("findings", [])
+    old_units = [row[0] for row in units if len(row) < UNIT_ROW]
+    old_findings = [row[0] for row in findings if len(row) < FINDING_ROW]
+    places = {}
+    if old_units:
+        for unit in Enterprise.objects.filter(pk__in=old_units).select_related("village"):
+            places[unit.pk] = (unit.village.name if unit.village_id else "", unit.address)
+    found = {}
+    if old_findings:
+        rows = Finding.objects.filter(pk__in=old_findings).select_related("enterprise__village")
+        for finding in rows:
+            unit = finding.enterprise
+            found[finding.pk] = (unit.pk, unit.village.name if unit.village_id else "", unit.address)
+    unit_rows = []
+    for row in units:
+        village, address = row[3:5] if len(row) >= UNIT_ROW else places.get(row[0], ("", ""))
+        unit_rows.append(
+            {
+                "name": row[1],
+                "status": row[2],
+                "village": village,
+                "address": address,
+                "url": reverse("enterprises:detail", args=[row[0]]),
+            }
+        )
+    finding_rows = []
+    for row in findings:
+        unit_id, village, address = row[5:8] if len(row) >= FINDING_ROW else found.get(row[0], (None, "", ""))
+        finding_rows.append(
+            {
+                "name": row[1],
+                "kind": row[2],
+                "deadline": row[3],
+                "state": row[4],
+                "village": village,
+                "address": address,
+                "url": reverse("inspections:finding", args=[row[0]]),
+                "unit_url": reverse("enterprises:detail", args=[unit_id]) if unit_id else "",
+            }
+        )
+    return unit_rows, finding_rows
+
+
 def _render_reconciliation(request, reconciliation, *, dispute_form=None, resolve_form=None, resolve_item=None):
     user = request.user
     own = _is_staff(user) and reconciliation.township_id == township_id_of(user)
@@ -800,10 +936,12 @@ def _render_reconciliation(request, reconciliation, *, dispute_form=None, resolv
     for item in items:
         item.form = resolve_form if resolve_item == item.pk else ResolveForm(prefix=f"item{item.pk}")
     confirmed = reconciliation.confirmed
+    unit_rows, finding_rows = _snapshot_rows(reconciliation.snapshot or {})
     context = {
         "reconciliation": reconciliation,
         "items": items,
-        "snapshot": reconciliation.snapshot or {},
+        "unit_rows": unit_rows,
+        "finding_rows": finding_rows,
         "dispute_form": dispute_form or (DisputeForm(reconciliation=reconciliation) if own else None),
         "can_dispute": own and not confirmed,
         "can_resolve": is_city_admin(user) and not confirmed,
@@ -897,6 +1035,14 @@ def quality(request):
     rows = quality_report(campaign, start, end)
     for row in rows:
         row.reason_labels = [QUALITY_REASONS[reason] for reason in row.reasons]
+        # The overdue count links to the findings only for who may read that township's findings.
+        row.findings_readable = can_read_township_records(request.user, row.township.pk)
+    # 零四无 villages: of the townships whose units the reader may see (staff: their own).
+    readable = [row.township.pk for row in rows if row.findings_readable]
+    settings = QualitySettings.objects.filter(campaign=campaign).first()  # quality_report made it
+    villages = village_report(campaign, end, readable, clean_days=settings.clean_days if settings else None)
+    for village in villages:
+        village.reason_labels = [QUALITY_REASONS[reason] for reason in village.reasons]
     context = {
         "campaign": campaign,
         "campaigns": Campaign.objects.order_by("-start", "slug"),
@@ -906,10 +1052,12 @@ def quality(request):
         "rows": rows,
         "totals": {
             name: sum(getattr(row, name) for row in rows)
-            for name in ("opened", "closed", "unresolved", "overdue", "checked", "relapsed")
+            for name in ("opened", "closed", "unresolved", "overdue", "checked", "relapsed", "relapses")
         },
         "eligible": sum(1 for row in rows if row.eligible),
-        "settings": QualitySettings.objects.filter(campaign=campaign).first(),
+        "villages": villages,
+        "eligible_villages": sum(1 for village in villages if village.eligible),
+        "settings": settings,
         "is_city_admin": is_city_admin(request.user),
     }
     return render(request, "inspections/quality.html", context)

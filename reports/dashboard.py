@@ -214,13 +214,25 @@ def ledgers(counts, campaign, as_of, week, quarter):
     ]
 
 
-def township_context(campaign, as_of, township):
-    """One township's page: its standing, charts, villages and stock ledger."""
+def township_context(campaign, as_of, township, detail=True):
+    """One township's page: its standing, charts, villages and stock ledger.
+
+    ``detail``: whether the reader may read the township's units and findings (campaign.access.
+    can_read_township_records). Without it the page keeps what the city-wide ranking shows (the
+    standing, charts, ledger and the number of overdue findings) and reads neither the villages nor
+    the overdue findings themselves, so no template can show them.
+    """
     windows = Windows.of(campaign.start, as_of)
     version = counts_cache.token()
     report = progress_report(campaign, as_of, windows.eves, version)
     row = report.row_for(township.pk)
-    overdue = overdue_list(as_of, township, OVERDUE_SHOWN, version)
+    if detail:
+        overdue = overdue_list(as_of, township, OVERDUE_SHOWN, version)
+        overdue_total = None
+        villages = village_breakdown(township, campaign, as_of, version)
+    else:
+        overdue, villages = [], []
+        overdue_total = overdue_counts(as_of, version).get(township.pk, 0)
     context = {
         "report": report,
         "campaign": campaign,
@@ -229,9 +241,11 @@ def township_context(campaign, as_of, township):
         "city": report.city,
         "ranked_count": sum(1 for r in report.townships if r.rank is not None),
         "milestones": report.milestones,
-        "villages": village_breakdown(township, campaign, as_of, version),
+        "detail": detail,
+        "villages": villages,
         "scope": None,
         "overdue": overdue,
+        "overdue_total": overdue_total,
     }
     if row is None:
         return context

@@ -8,6 +8,7 @@ have no update path: later corrections of the register never change them (docs/n
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
@@ -35,12 +36,30 @@ def archive_upload_to(instance, filename):
     return f"notices/{now:%Y}/{uuid.uuid4().hex}.{suffix}"
 
 
+def letterhead_upload_to(instance, filename):
+    return f"letterheads/{uuid.uuid4().hex}.docx"
+
+
+def validate_doc_number_format(value):
+    """A 文号 pattern may use {year} and {serial} and nothing else, e.g. 瑞四无办〔{year}〕{serial}号."""
+    try:
+        value.format(year=2018, serial=12)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ValidationError(
+            _("文号格式只能使用 {year}（年度）和 {serial}（期号）两个占位符，例如：瑞四无办〔{year}〕{serial}号")
+        ) from exc
+
+
 class NoticeSettings(models.Model):
     """What the city sets for its notices, one row per campaign (defaults apply without one)."""
 
     class RedRule(models.TextChoices):
         THIS_WEEK = "this_week", _("本期红色预警即列入")
         TWO_RUNNING = "two_running", _("连续两期红色预警才列入")
+
+    class Dated(models.TextChoices):
+        AS_OF = "as_of", _("按通报截至日期落款")
+        ISSUED = "issued", _("按发布当天落款")
 
     campaign = models.OneToOneField(
         Campaign, on_delete=models.CASCADE, related_name="notice_settings", verbose_name=_("整治行动")
@@ -52,6 +71,27 @@ class NoticeSettings(models.Model):
         default=7,
         validators=[MaxValueValidator(365)],
         help_text=_("录入日期晚于整治完成日期超过此天数的，在通报中列为补录"),
+    )
+    doc_number_format = models.CharField(
+        _("文号格式"),
+        max_length=60,
+        blank=True,
+        validators=[validate_doc_number_format],
+        help_text=_("留空则不印文号。可用 {year}（年度）和 {serial}（期号），例如：瑞四无办〔{year}〕{serial}号"),
+    )
+    dated = models.CharField(
+        _("落款日期"),
+        max_length=8,
+        choices=Dated.choices,
+        default=Dated.AS_OF,
+        help_text=_("通报（及季度督考）的成文日期：按其截至日期（节点日期），或按实际发布当天"),
+    )
+    letterhead = models.FileField(
+        _("公文模板（.docx）"),
+        upload_to=letterhead_upload_to,
+        blank=True,
+        max_length=255,
+        help_text=_("本单位的红头模板（Word 或 WPS 保存的 .docx）：通报正文写入模板，保留其页面设置、页眉页脚和样式"),
     )
 
     history = tracked()
@@ -67,6 +107,14 @@ class NoticeSettings(models.Model):
     def for_campaign(cls, campaign):
         """The campaign's settings, or the defaults (unsaved) when the city set none."""
         return cls.objects.filter(campaign=campaign).first() or cls(campaign=campaign)
+
+    def doc_number(self, year, serial):
+        """The 文号 of notice ``serial`` of ``year``, or "" when the city prints none."""
+        return self.doc_number_format.format(year=year, serial=serial) if self.doc_number_format else ""
+
+    def dated_on(self, day, today):
+        """The date a document about ``day`` is signed with: that day, or the day it is issued."""
+        return day if self.dated == self.Dated.AS_OF else today
 
 
 class Archived(models.Model):

@@ -15,6 +15,7 @@ from importlib import import_module
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone, translation
@@ -26,7 +27,7 @@ from enterprises.models import Enterprise, Rectification, Relapse
 from inspections.models import Finding, Inspection, Kind
 from inspections.overdue import overdue_counts
 
-from . import projection
+from . import projection, rules
 from .models import FORMATS, Assessment, Commitment, Notice, NoticeSettings
 from .progress import ReportError, _number, progress_report
 
@@ -196,7 +197,7 @@ def _inspections(as_of, week):
         if f["week"] or f["open"]
     ]
     relapses = (
-        Relapse.objects.filter(deleted_at__isnull=True, enterprise__deleted_at__isnull=True, found_on__range=week)
+        Relapse.objects.found_between(*week)
         .select_related("enterprise__township")
         .order_by("enterprise__township__sort_order", "found_on", "id")
     )
@@ -340,7 +341,8 @@ def _chart(report):
 def notice_content(campaign, as_of, serial, *, draft, issued_on=None, config=None):
     """Everything a notice shows, as plain JSON-able values (the archive of an issued notice)."""
     config = config or NoticeSettings.for_campaign(campaign)
-    issued_on = issued_on or timezone.localdate()
+    # The date the notice is signed with (成文日期): its week's as-of day, or the day it is issued.
+    issued_on = config.dated_on(as_of, issued_on or timezone.localdate())
     with translation.override(DOCUMENT_LANGUAGE):
         report = progress_report(campaign, as_of)
         week = projection.this_week(as_of, campaign.start)
@@ -352,6 +354,8 @@ def notice_content(campaign, as_of, serial, *, draft, issued_on=None, config=Non
             "kind": "notice",
             "campaign": {"slug": campaign.slug, "name": campaign.name, "year": campaign.year},
             "serial": serial,
+            "doc_number": config.doc_number(as_of.year, serial) if serial else "",
+            "letterhead": _letterhead(config),
             "draft": draft,
             "office": config.office,
             "issued_on": _day(issued_on),
@@ -374,12 +378,35 @@ def notice_content(campaign, as_of, serial, *, draft, issued_on=None, config=Non
         }
 
 
-def draft_content(campaign, as_of):
-    """A notice for ``as_of`` as it would be issued now: the next serial, marked as a draft."""
-    return notice_content(campaign, as_of, next_serial(campaign), draft=True)
+def draft_content(campaign, as_of, *, numbered=True):
+    """A notice for ``as_of`` as it would be issued now: the next serial, marked as a draft.
+
+    ``numbered=False`` for a day that cannot be issued: the draft promises no serial it would not get.
+    """
+    return notice_content(campaign, as_of, next_serial(campaign) if numbered else None, draft=True)
 
 
 # --- rendering and archiving --------------------------------------------------------------------
+
+
+def _letterhead(config):
+    """Where the city's .docx template is kept and its SHA-256 (recorded in the archive), or None."""
+    if not config.letterhead:
+        return None
+    with config.letterhead.open("rb") as file:
+        data = file.read()
+    return {"name": config.letterhead.name, "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def _letterhead_bytes(content):
+    kept = content.get("letterhead")
+    if not kept:
+        return None
+    with default_storage.open(kept["name"], "rb") as file:
+        data = file.read()
+    if hashlib.sha256(data).hexdigest() != kept["sha256"]:
+        raise ReportError(_("公文模板在生成期间被更换，请重试"))
+    return data
 
 
 def render(content, fmt):
@@ -389,6 +416,8 @@ def render(content, fmt):
     # Imported when needed: the .xlsx needs neither python-docx nor matplotlib (≈1 s to import).
     renderer = import_module(f"reports.notice_{fmt}").render
     with translation.override(DOCUMENT_LANGUAGE):
+        if fmt == "docx":
+            return renderer(content, letterhead=_letterhead_bytes(content))
         return renderer(content)
 
 
@@ -413,24 +442,52 @@ def _lock(campaign):
     return Campaign.objects.select_for_update().get(pk=campaign.pk)
 
 
+_UNREAD = object()
+
+
+def issue_refusal(campaign, as_of, today, *, issued=_UNREAD):
+    """Why the notice for ``as_of`` cannot be issued now (a message), or None when it can.
+
+    The one rule the preview page (which then offers no button) and ``notice_issue`` both apply.
+    ``issued``: the notice already issued for ``as_of`` (or None), when the caller has read it.
+    """
+    if not campaign.contains(as_of):
+        return _("截至日期须在整治行动年度内")
+    if as_of > today:
+        return _("不能发布截至今天以后的通报")
+    if issued is _UNREAD:
+        issued = Notice.objects.filter(campaign=campaign, as_of=as_of).only("serial").first()
+    if issued is not None:
+        return _("截至 %(day)s 的通报已经发布（第%(serial)s期），不能重复发布") % {
+            "day": as_of.isoformat(),
+            "serial": issued.serial,
+        }
+    latest = Notice.objects.filter(campaign=campaign).order_by("-serial").only("serial", "as_of").first()
+    if latest is not None and latest.as_of > as_of:
+        return _("已发布截至 %(day)s 的第%(serial)s期，不能再发布更早日期的通报") % {
+            "day": latest.as_of.isoformat(),
+            "serial": latest.serial,
+        }
+    return None
+
+
 @transaction.atomic
-def notice_issue(*, campaign, as_of, user, today=None):
-    """Issue the notice for ``as_of``: the next serial, its figures and files archived as they are now."""
+def notice_issue(*, campaign, as_of, user, today=None, expected_serial=None):
+    """Issue the notice for ``as_of``: the next serial, its figures and files archived as they are now.
+
+    ``expected_serial``: the serial the person confirmed on the preview; if another notice was issued
+    meanwhile, the serial moved and nothing is issued.
+    """
     today = today or timezone.localdate()
     campaign = _lock(campaign)
-    if not campaign.contains(as_of):
-        raise ValidationError(_("截至日期须在整治行动年度内"))
-    if as_of > today:
-        raise ValidationError(_("不能发布截至今天以后的通报"))
-    if Notice.objects.filter(campaign=campaign, as_of=as_of).exists():
-        raise ValidationError(_("截至 %(day)s 的通报已经发布，不能重复发布") % {"day": as_of.isoformat()})
-    latest = Notice.objects.filter(campaign=campaign).order_by("-serial").first()
-    if latest is not None and latest.as_of > as_of:
+    refusal = issue_refusal(campaign, as_of, today)
+    if refusal:
+        raise ValidationError(refusal)
+    serial = next_serial(campaign)
+    if expected_serial is not None and expected_serial != serial:
         raise ValidationError(
-            _("已发布截至 %(day)s 的第%(serial)s期，不能再发布更早日期的通报")
-            % {"day": latest.as_of.isoformat(), "serial": latest.serial}
+            _("期号已变为第%(serial)s期（期间有其他通报发布），请重新预览核对后再发布") % {"serial": serial}
         )
-    serial = latest.serial + 1 if latest else 1
     content = notice_content(campaign, as_of, serial, draft=False, issued_on=today)
     notice = Notice(campaign=campaign, serial=serial, as_of=as_of, issued_by=user, figures=content)
     return _archive(notice, content, "notice")
@@ -446,7 +503,7 @@ def _ranked(report):
 def assessment_content(campaign, milestone_date, verdict, *, draft, issued_on=None, config=None):
     """季度督考 at a milestone: who met it, the ranking and its change since the previous milestone."""
     config = config or NoticeSettings.for_campaign(campaign)
-    issued_on = issued_on or timezone.localdate()
+    issued_on = config.dated_on(milestone_date, issued_on or timezone.localdate())
     dates = sorted(campaign.milestones.values_list("date", flat=True))
     if milestone_date not in dates:
         raise ReportError(_("%(day)s 不是该整治行动的节点日期") % {"day": milestone_date.isoformat()})
@@ -483,6 +540,8 @@ def assessment_content(campaign, milestone_date, verdict, *, draft, issued_on=No
                     "rank": row.rank,
                     "previous_rank": was,
                     "rank_change": was - row.rank if was and row.rank else None,
+                    # SPEC 5's 赛马 score over the indicators in force: today the 四无 count alone.
+                    "score": _number(rules.score([(row.rate, 1)])),
                 }
             )
         city_due = report.city.milestone_due or {}
@@ -490,6 +549,8 @@ def assessment_content(campaign, milestone_date, verdict, *, draft, issued_on=No
         return {
             "kind": "assessment",
             "campaign": {"slug": campaign.slug, "name": campaign.name, "year": campaign.year},
+            "score_cap": rules.SCORE_CAP,
+            "letterhead": _letterhead(config),
             "draft": draft,
             "office": config.office,
             "issued_on": _day(issued_on),

@@ -90,9 +90,14 @@ def _defaults(doc):
 
 def _font_table(doc):
     """Declare each Chinese font with its alternative and the GB2312 character set."""
-    part = next(rel.target_part for rel in doc.part.rels.values() if rel.reltype == RT.FONT_TABLE)
+    part = next((rel.target_part for rel in doc.part.rels.values() if rel.reltype == RT.FONT_TABLE), None)
+    if part is None:  # a city's template without a font table: Word falls back on its own
+        return
     root = etree.fromstring(part.blob)
+    declared = {font.get(qn("w:name")) for font in root.findall(qn("w:font"))}
     for name, alternative in ALTERNATIVES.items():
+        if name in declared:
+            continue
         font = etree.SubElement(root, qn("w:font"))
         font.set(qn("w:name"), name)
         for tag, value in (("altName", alternative), ("charset", "86"), ("family", "auto"), ("pitch", "variable")):
@@ -108,9 +113,18 @@ def _page(doc, content):
     section.left_margin, section.right_margin = Mm(28), Mm(26)
     section.header_distance, section.footer_distance = Mm(15), Mm(20)
     if content["draft"]:
-        header = section.header.paragraphs[0]
-        header.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-        _fonts(header.add_run(fmt.draft_mark(content)), HEADING_FONT, 10.5, colour=RED)
+        _draft_header(section, content)
+    _page_number(section)
+
+
+def _draft_header(section, content):
+    header = section.header.paragraphs[0]
+    header.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    _fonts(header.add_run(fmt.draft_mark(content)), HEADING_FONT, 10.5, colour=RED)
+
+
+def _page_number(section):
+    """— N — centred in the footer, as 公文 number their pages."""
     footer = section.footer.paragraphs[0]
     footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
     _fonts(footer.add_run("— "), BODY_FONT, 14)
@@ -128,6 +142,8 @@ def _masthead(doc, content):
         _paragraph(doc, fmt.draft_mark(content), font=HEADING_FONT, size=14, bold=True, colour=RED, indent=False)
     _paragraph(doc, fmt.title(content), font=TITLE_FONT, size=30, colour=RED, align=WD_ALIGN_PARAGRAPH.CENTER)
     _paragraph(doc, fmt.serial_text(content), align=WD_ALIGN_PARAGRAPH.CENTER)
+    if content.get("doc_number"):  # 发文字号, centred above the red rule (GB/T 9704)
+        _paragraph(doc, content["doc_number"], align=WD_ALIGN_PARAGRAPH.CENTER)
     line = _paragraph(doc, indent=False)
     line.paragraph_format.tab_stops.add_tab_stop(Mm(TEXT_WIDTH_MM), WD_TAB_ALIGNMENT.RIGHT)
     _fonts(line.add_run(content["office"] + "\t" + fmt.chinese_date(content["issued_on"])), BODY_FONT, 14)
@@ -314,7 +330,7 @@ def _assessment_body(doc, content):
         doc,
         fmt.assessment_headers(),
         [fmt.assessment_cells(r) for r in content["townships"]],
-        [10, 26, 16, 18, 16, 18, 18, 16, 18],
+        [10, 24, 14, 16, 14, 16, 16, 14, 16, 16],
     )
     _heading(doc, _("三、考核意见"))
     for line in content["verdict"].splitlines() or [""]:
@@ -322,17 +338,68 @@ def _assessment_body(doc, content):
             _paragraph(doc, line.strip())
 
 
+def _keep_with_next(element):
+    """Keep a body block on the same page as the one after it (a table: its last row, unsplit)."""
+    if element.tag == qn("w:p"):
+        element.get_or_add_pPr().keepNext_val = True
+        return
+    if element.tag == qn("w:tbl"):
+        rows = element.findall(qn("w:tr"))
+        if not rows:
+            return
+        row = rows[-1]
+        properties = row.find(qn("w:trPr"))
+        if properties is None:
+            properties = OxmlElement("w:trPr")
+            row.insert(0, properties)
+        if properties.find(qn("w:cantSplit")) is None:
+            properties.append(OxmlElement("w:cantSplit"))
+        for paragraph in row.iter(qn("w:p")):
+            paragraph.get_or_add_pPr().keepNext_val = True
+
+
 def _signature(doc, content):
-    _paragraph(doc, indent=False)
-    _paragraph(doc, content["office"], align=WD_ALIGN_PARAGRAPH.RIGHT)
-    _paragraph(doc, fmt.chinese_date(content["issued_on"]), align=WD_ALIGN_PARAGRAPH.RIGHT)
+    """Office and date, right-aligned, never alone on a last page: kept with the paragraph before."""
+    blocks = [child for child in doc.element.body if child.tag in (qn("w:p"), qn("w:tbl"))]
+    if blocks:
+        _keep_with_next(blocks[-1])
+    lines = [
+        _paragraph(doc, indent=False),
+        _paragraph(doc, content["office"], align=WD_ALIGN_PARAGRAPH.RIGHT),
+        _paragraph(doc, fmt.chinese_date(content["issued_on"]), align=WD_ALIGN_PARAGRAPH.RIGHT),
+    ]
+    for paragraph in lines[:-1]:
+        paragraph.paragraph_format.keep_with_next = True
 
 
-def render(content):
-    doc = Document()
-    _defaults(doc)
-    _font_table(doc)
-    _page(doc, content)
+def _letterhead_document(data):
+    """The city's template with its body emptied: page setup, headers, footers and styles stay."""
+    doc = Document(io.BytesIO(data))
+    body = doc.element.body
+    for child in list(body):
+        if child.tag != qn("w:sectPr"):
+            body.remove(child)
+    return doc
+
+
+def _has_text(part):
+    return any(p.text.strip() for p in part.paragraphs)
+
+
+def render(content, letterhead=None):
+    """The .docx bytes of ``content``; ``letterhead``: the bytes of the city's .docx template, if any."""
+    if letterhead:
+        doc = _letterhead_document(letterhead)
+        _font_table(doc)
+        if content["draft"]:
+            _draft_header(doc.sections[0], content)
+        if not _has_text(doc.sections[0].footer):
+            _page_number(doc.sections[0])
+    else:
+        doc = Document()
+        _defaults(doc)
+        _font_table(doc)
+        _page(doc, content)
     doc.core_properties.title = f"{fmt.title(content)} {fmt.serial_text(content)}"
     doc.core_properties.author = content["office"]
     _masthead(doc, content)

@@ -52,6 +52,8 @@ def serial_text(content):
             "year": content["campaign"]["year"],
             "day": short_date(content["milestone_date"]),
         }
+    if content["serial"] is None:  # a draft for a day that cannot be issued
+        return _("（不编期号）")
     return _("第%(serial)s期") % {"serial": content["serial"]}
 
 
@@ -75,16 +77,18 @@ def _milestone_text(city):
             % {"day": short_date(due["date"]), "percent": due["percent"], "required": due["required"], "state": state}
         )
     if nxt:
-        parts.append(
-            _("下一节点%(day)s须累计完成%(percent)s%%（%(required)s家），尚差%(shortfall)s家，剩余%(days)s天")
-            % {
-                "day": short_date(nxt["date"]),
-                "percent": nxt["percent"],
-                "required": nxt["required"],
-                "shortfall": nxt["shortfall"],
-                "days": nxt["days_left"],
-            }
-        )
+        values = {
+            "day": short_date(nxt["date"]),
+            "percent": nxt["percent"],
+            "required": nxt["required"],
+            "shortfall": nxt["shortfall"],
+            "days": nxt["days_left"],
+        }
+        if nxt["shortfall"]:
+            text = _("下一节点%(day)s须累计完成%(percent)s%%（%(required)s家），尚差%(shortfall)s家，剩余%(days)s天")
+        else:  # already past it: "尚差0家" would read as if something were missing
+            text = _("下一节点%(day)s须累计完成%(percent)s%%（%(required)s家），已提前完成，剩余%(days)s天")
+        parts.append(text % values)
     return "；".join(parts)
 
 
@@ -176,7 +180,10 @@ def assessment_overview(content):
     }
     met = "、".join(content["met"]) or _("无")
     not_met = "、".join(content["not_met"]) or _("无")
-    return text + _("完成节点目标的乡镇(街道)：%(met)s；未完成的：%(not_met)s。") % {"met": met, "not_met": not_met}
+    text += _("完成节点目标的乡镇(街道)：%(met)s；未完成的：%(not_met)s。") % {"met": met, "not_met": not_met}
+    if "score_cap" in content:  # assessments frozen before scores existed have none
+        text += _("得分为各项指标完成率（单项最高计%(cap)s分）的加权平均。") % {"cap": content["score_cap"]}
+    return text
 
 
 # Column headers and cell values of the township table, in the order every format prints them.
@@ -206,7 +213,7 @@ def township_cells(row):
         pct(row["expected_rate"]),
         row["colour_label"],
         rank_change(row["rank_change"], row["previous_rank"]),
-        number(row["shortfall"]),
+        _("已完成") if row["shortfall"] == 0 else number(row["shortfall"]),
     ]
 
 
@@ -221,6 +228,7 @@ def assessment_headers():
         _("完成率(%)"),
         _("节点目标"),
         _("较上季度"),
+        _("得分"),
     ]
 
 
@@ -236,4 +244,5 @@ def assessment_cells(row):
         pct(row["rate"]),
         met,
         rank_change(row["rank_change"], row["previous_rank"]),
+        pct(row.get("score")),  # assessments frozen before scores existed have none
     ]

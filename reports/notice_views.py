@@ -1,11 +1,13 @@
 """Weekly notices, interviews and quarterly assessments in the browser.
 
-Every role reads (SPEC 4: city viewers read everything, township staff read city-wide rankings);
-city admins issue notices, record interviews and commitments, and freeze assessments. Archived
+Every role reads the notices and assessments (SPEC 4: city viewers read everything, township staff
+read city-wide rankings, and an issued notice is city-wide, whatever it says of a township). An
+interview is a township's record: township staff read their own township's interviews only
+(another's answers 404, logged); what a notice says of interviews is in the notice itself.
+City admins issue notices, record interviews and commitments, and freeze assessments. Archived
 files are served from storage exactly as they were issued.
 """
 
-import datetime
 import io
 
 from django.contrib import messages
@@ -20,8 +22,10 @@ from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from campaign.access import ALL_ROLES, CITY_ADMIN_ONLY, allow, is_city_admin
+from campaign import params
+from campaign.access import ALL_ROLES, CITY_ADMIN_ONLY, allow, get_scoped_or_404, is_city_admin, scope_queryset
 from campaign.context_processors import picker_state
+from campaign.csp import as_document
 
 from . import notice, notice_html
 from . import notice_format as fmt
@@ -61,7 +65,7 @@ def _download(data, content, ext):
     if isinstance(data, bytes):
         data = io.BytesIO(data)
     if ext == "html":  # the printable page opens in the browser, ready to print
-        return FileResponse(data, content_type=CONTENT_TYPES[ext])
+        return as_document(FileResponse(data, content_type=CONTENT_TYPES[ext]))
     return FileResponse(data, as_attachment=True, filename=_file_name(content, ext), content_type=CONTENT_TYPES[ext])
 
 
@@ -88,14 +92,19 @@ def notice_list(request):
 def notice_preview(request):
     picker = _campaign(request)
     issued = Notice.objects.filter(campaign=picker.campaign, as_of=picker.as_of).only("pk", "serial").first()
-    content = notice.draft_content(picker.campaign, picker.as_of)
+    # The same rule the issuing applies: a day that cannot be issued offers no button and says why,
+    # and its draft promises no serial.
+    refusal = notice.issue_refusal(picker.campaign, picker.as_of, timezone.localdate(), issued=issued)
+    content = notice.draft_content(picker.campaign, picker.as_of, numbered=refusal is None)
     context = {
         "campaign": picker.campaign,
         "as_of": picker.as_of,
         "content": content,
         "body": _body(content),
         "issued": issued,
-        "can_issue": is_city_admin(request.user) and issued is None and picker.as_of <= timezone.localdate(),
+        "refusal": None if issued else refusal,
+        "is_city_admin": is_city_admin(request.user),
+        "can_issue": is_city_admin(request.user) and issued is None and refusal is None,
         "formats": DRAFT_FORMATS,
     }
     return render(request, "reports/notice_preview.html", context)
@@ -107,7 +116,8 @@ def draft_download(request, fmt):
     if fmt not in DRAFT_FORMATS:
         raise Http404(_("不支持的格式"))
     picker = _campaign(request)
-    content = notice.draft_content(picker.campaign, picker.as_of)
+    refusal = notice.issue_refusal(picker.campaign, picker.as_of, timezone.localdate())
+    content = notice.draft_content(picker.campaign, picker.as_of, numbered=refusal is None)
     return _download(notice.render(content, fmt), content, fmt)
 
 
@@ -116,15 +126,23 @@ def draft_download(request, fmt):
 def notice_issue(request):
     picker = _campaign(request)
     try:
-        as_of = datetime.date.fromisoformat(request.POST.get("as_of", ""))
-    except ValueError:
+        as_of = params.day(request.POST.get("as_of"))
+        serial = params.integer(request.POST.get("serial"), minimum=1)
+    except params.BadParameter:
+        as_of = serial = None
+    if as_of is None:
         messages.error(request, _("截至日期无效"))
         return redirect(reverse("notices:list") + f"?{picker.query}")
+    back = reverse("notices:preview") + f"?campaign={picker.campaign.slug}&as_of={as_of.isoformat()}"
+    if request.POST.get("confirm") != "on":
+        # Issuing numbers and archives the notice for good: it takes an explicit confirmation.
+        messages.error(request, _("请先勾选确认：发布后通报不能撤回或修改"))
+        return redirect(back)
     try:
-        issued = notice.notice_issue(campaign=picker.campaign, as_of=as_of, user=request.user)
+        issued = notice.notice_issue(campaign=picker.campaign, as_of=as_of, user=request.user, expected_serial=serial)
     except ValidationError as exc:
         messages.error(request, "；".join(exc.messages))
-        return redirect(reverse("notices:preview") + f"?campaign={picker.campaign.slug}&as_of={as_of.isoformat()}")
+        return redirect(back)
     messages.success(request, _("已发布%(notice)s") % {"notice": issued})
     return redirect(issued)
 
@@ -133,7 +151,9 @@ def notice_issue(request):
 @login_required
 def notice_settings(request):
     picker = _campaign(request)
-    form = NoticeSettingsForm(request.POST or None, instance=NoticeSettings.for_campaign(picker.campaign))
+    form = NoticeSettingsForm(
+        request.POST or None, request.FILES or None, instance=NoticeSettings.for_campaign(picker.campaign)
+    )
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, _("已保存通报设置"))
@@ -174,7 +194,7 @@ def notice_download(request, pk, fmt):
 def interview_list(request):
     picker = _campaign(request)
     interviews = (
-        Interview.objects.filter(campaign=picker.campaign)
+        scope_queryset(request.user, Interview.objects.filter(campaign=picker.campaign))
         .select_related("township", "notice")
         .annotate(
             commitment_count=Count("commitments"),
@@ -189,7 +209,10 @@ def interview_list(request):
 @login_required
 def interview_create(request):
     picker = _campaign(request)
-    initial = {"township": request.GET.get("township"), "notice": request.GET.get("notice")}
+    initial = {
+        "township": params.id_or_none(request.GET.get("township")),
+        "notice": params.id_or_none(request.GET.get("notice")),
+    }
     form = InterviewForm(request.POST or None, initial=initial, campaign=picker.campaign)
     if request.method == "POST" and form.is_valid():
         interview = form.save(commit=False)
@@ -210,7 +233,9 @@ def interview_create(request):
 @allow(get=ALL_ROLES)
 @login_required
 def interview_detail(request, pk):
-    interview = get_object_or_404(Interview.objects.select_related("township", "notice", "campaign"), pk=pk)
+    interview = get_scoped_or_404(
+        request.user, Interview.objects.select_related("township", "notice", "campaign"), pk=pk
+    )
     context = {
         "interview": interview,
         "commitments": list(interview.commitments.all()),
@@ -273,9 +298,11 @@ def assessment_list(request):
 def assessment_preview(request):
     picker = _campaign(request)
     try:
-        day = datetime.date.fromisoformat(request.GET.get("date", ""))
-    except ValueError:
-        raise Http404(_("节点日期无效")) from None
+        day = params.day(request.GET.get("date"))
+    except params.BadParameter:
+        day = None
+    if day is None:
+        raise Http404(_("节点日期无效"))
     form = AssessmentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -46,6 +46,7 @@ def _summary(book, content, lines):
     rows = [
         [_("标题"), fmt.title(content)],
         [_("期号"), fmt.serial_text(content)],
+        *([[_("文号"), content["doc_number"]]] if content.get("doc_number") else []),
         [_("状态"), fmt.draft_mark(content) or _("已发布")],
         [_("发文机关"), content["office"]],
         [_("日期"), fmt.chinese_date(content["issued_on"])],

@@ -132,6 +132,37 @@ def ranks(rows):
     return result
 
 
+# 赛马 score: a rate counts at most this much, so that one overshoot cannot carry a township.
+SCORE_CAP = 120
+
+
+def score(rates, cap=SCORE_CAP):
+    """A township's 赛马 score: Σ weight × min(rate, cap) / Σ weight, rounded half-up to 2 decimals.
+
+    ``rates`` holds (rate, weight) pairs, one per indicator; a rate of None (no target > 0 on the day)
+    leaves its indicator out. No score (None) when no indicator is left. Rates enter as rounded.
+    """
+    counted = [(Decimal(rate), Decimal(weight)) for rate, weight in rates if rate is not None]
+    total = sum((weight for _rate, weight in counted), Decimal(0))
+    if not counted or total <= 0:
+        return None
+    capped = sum((weight * min(rate, Decimal(cap)) for rate, weight in counted), Decimal(0))
+    return round_half_up(Fraction(capped) / Fraction(total))
+
+
+def score_ranks(scores):
+    """Competition ranks (1, 2, 2, 4) by score descending; a township without a score is unranked."""
+    keyed = sorted((value, i) for i, value in enumerate(scores) if value is not None)
+    keyed.sort(key=lambda item: -item[0])
+    result = [None] * len(scores)
+    previous, previous_rank = None, 0
+    for position, (value, i) in enumerate(keyed, start=1):
+        if value != previous:
+            previous, previous_rank = value, position
+        result[i] = previous_rank
+    return result
+
+
 def due_status(milestone, target_then, rectified_then):
     """milestone_due judged with the target and the count as of the milestone's own date."""
     if milestone is None:

@@ -1,23 +1,15 @@
-import datetime
-
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from campaign.access import ALL_ROLES, allow
+from campaign import params
+from campaign.access import ALL_ROLES, Role, allow, can_read_township_records, role_of, township_id_of
 from campaign.context_processors import picker_state
 from campaign.models import Campaign, Township
 
 from .dashboard import dashboard_context, township_context
 from .progress import ReportError, progress_report
-
-
-def _int_or_none(text):
-    try:
-        return int(text)
-    except (TypeError, ValueError):
-        return None
 
 
 # Every role reads every report: township staff see city-wide rankings too (SPEC 4).
@@ -28,31 +20,47 @@ def dashboard(request):
     picker = picker_state(request)
     if picker.campaign is None:
         return render(request, "reports/no_campaign.html")
-    context = dashboard_context(picker.campaign, picker.as_of, township_id=_int_or_none(request.GET.get("township")))
+    context = dashboard_context(
+        picker.campaign, picker.as_of, township_id=params.id_or_none(request.GET.get("township"))
+    )
+    # Township staff see their own standing first, and their row marked in the ranking.
+    mine_id = township_id_of(request.user) if role_of(request.user) == Role.TOWNSHIP_STAFF else None
+    context["mine_id"] = mine_id
+    context["mine"] = next((s for s in context["ranking"] if s.row.township_id == mine_id), None)
     return render(request, "reports/dashboard.html", context)
 
 
 @allow(get=ALL_ROLES)
 @require_GET
 def township(request, pk):
-    """One township's standing, villages and stock ledger, as of the picked date."""
+    """One township's standing, villages and stock ledger, as of the picked date.
+
+    Every role reads a township's standing (the city-wide ranking, SPEC 4); its villages and its
+    overdue findings only who may read its units and findings (township staff: their own).
+    """
     place = get_object_or_404(Township, pk=pk)
     picker = picker_state(request)
     if picker.campaign is None:
         return render(request, "reports/no_campaign.html")
-    return render(request, "reports/township.html", township_context(picker.campaign, picker.as_of, place))
+    detail = can_read_township_records(request.user, place.pk)
+    return render(request, "reports/township.html", township_context(picker.campaign, picker.as_of, place, detail))
 
 
 @allow(get=ALL_ROLES)
 @require_GET
 def progress_api(request):
     """SPEC 3: the same document as `manage.py progress --json`, for a logged-in user."""
-    slug = request.GET.get("campaign", "")
     try:
-        as_of = datetime.date.fromisoformat(request.GET.get("as_of", ""))
-    except ValueError:
+        slug = params.slug(request.GET.get("campaign"))
+    except params.BadParameter:
+        return JsonResponse({"error": _("campaign 须为整治行动代号")}, status=400)
+    try:
+        as_of = params.day(request.GET.get("as_of"))
+    except params.BadParameter:
+        as_of = None
+    if as_of is None:
         return JsonResponse({"error": _("as_of 须为 YYYY-MM-DD 格式的日期")}, status=400)
-    campaign = get_object_or_404(Campaign, slug=slug)
+    campaign = get_object_or_404(Campaign, slug=slug or "")
     try:
         report = progress_report(campaign, as_of, days=())  # the document shows as_of and the due milestone only
     except ReportError as exc:

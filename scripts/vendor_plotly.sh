@@ -21,3 +21,4 @@ sed -e 's#topojsonURL:{valType:"string",noBlank:!0,dflt:"https://cdn.plot.ly/un/
     "$work/package/plotly-basic.min.js" >static/vendor/plotly.min.js
 cp "$work/package/LICENSE" static/vendor/plotly.LICENSE
 echo "static/vendor/plotly.min.js: plotly.js-basic-dist-min $version, $(wc -c <static/vendor/plotly.min.js) bytes"
+echo "static/vendor/plotly.css: $(.venv/bin/python scripts/plotly_css.py 2>&1)"

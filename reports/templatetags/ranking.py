@@ -21,7 +21,7 @@ register = template.Library()
 
 _COLOUR_ORDER = {"green": "1", "yellow": "2", "red": "3"}
 _ROW = (
-    '<tr class="colour-{colour}">'
+    '<tr class="colour-{colour}{mine}"{current}>'
     '<td data-label="{l_rank}" data-sort-value="{rank_sort}">{rank}</td>'
     '<th scope="row" data-label="{l_township}" data-sort-value="{name}"><a href="{href}?{query}">{name}</a></th>'
     '<td data-label="{l_colour}" data-sort-value="{colour_sort}">'
@@ -54,8 +54,9 @@ def _or_dash(value):
 
 
 @register.simple_tag
-def ranking_rows(ranking, query):
-    """The <tr> of every Standing in ``ranking``; ``query`` is the picker's query string."""
+def ranking_rows(ranking, query, mine=None):
+    """The <tr> of every Standing in ``ranking``; ``query`` is the picker's query string; ``mine``
+    the township id of the reader's own township (township staff), whose row is marked."""
     labels = {
         "l_rank": escape(_("排名")),
         "l_township": escape(_("乡镇(街道)")),
@@ -80,6 +81,10 @@ def ranking_rows(ranking, query):
         rows.append(
             _ROW.format(
                 colour=escape(row.colour or "none"),
+                mine=" is-mine" if mine is not None and row.township_id == mine else "",
+                current=' aria-current="true" id="my-township-row"'
+                if mine is not None and row.township_id == mine
+                else "",
                 rank_sort=_text(row.rank),
                 rank=_or_dash(row.rank),
                 name=name,

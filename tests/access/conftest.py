@@ -104,9 +104,15 @@ def world(db, frozen_today, settings, tmp_path, monkeypatch):
         enterprise=unit_a,
         user=inspector,
     )
+    upload = SimpleUploadedFile("整改.jpg", make_image_bytes(), "image/jpeg")
     inspection_services.finding_rectified(
-        finding=finding_done, rectified_on=D(2018, 6, 25), note="已补齐", user=users["staff_a"]
+        finding=finding_done,
+        rectified_on=D(2018, 6, 25),
+        note="已补齐",
+        photos=clean_photos([upload]),
+        user=users["staff_a"],
     )
+    finding_photo = finding_done.photos.get()
     cross_round = CrossRound.objects.create(
         campaign=campaign,
         name="第二轮交叉督查",
@@ -163,6 +169,7 @@ def world(db, frozen_today, settings, tmp_path, monkeypatch):
         finding=finding,
         follow_up=finding.follow_ups.get(),
         finding_done=finding_done,
+        finding_photo=finding_photo,
         cross_round=cross_round,
         assignment=assignment,
         draw=draw,

@@ -9,6 +9,7 @@ Outcomes: ok 200 · go 302 somewhere else than the login page · login 302 to th
 missing object) · 405 method not allowed. POSTs carry no data: a form answers ok with its errors.
 """
 
+import lxml.html
 import pytest
 from django.conf import settings
 from django.db import transaction
@@ -59,6 +60,7 @@ ARGS = {
     "inspections:finding": lambda w: {"pk": w.finding.pk},
     "inspections:finding_rectified": lambda w: {"pk": w.finding.pk},
     "inspections:finding_verify": lambda w: {"pk": w.finding_done.pk},
+    "inspections:finding_photo": lambda w: {"pk": w.finding_done.pk, "photo_pk": w.finding_photo.pk},
     "inspections:round": lambda w: {"pk": w.cross_round.pk},
     "inspections:cross_units": lambda w: {"pk": w.assignment.pk},
     "inspections:cross_unit": lambda w: {"pk": w.assignment.pk, "unit_pk": w.unit_a.pk},
@@ -139,7 +141,8 @@ enterprises:reinstate     GET     login  go      404     403       403    go    
 enterprises:reinstate     POST    login  go      404     403       403    go    login
 enterprises:photo         GET     login  ok      404     ok        ok     ok    login
 enterprises:photo         POST    405    405     405     405       405    405   405
-# --- weekly notices, interviews, quarterly assessments: read by all, issued by city admins -------
+# --- weekly notices, interviews, quarterly assessments: read by all, issued by city admins; an ----
+# --- interview is its township's record (another township's staff: 404) ---------------------------
 notices:list              GET     login  ok      ok      ok        ok     ok    login
 notices:list              POST    405    405     405     405       405    405   405
 notices:preview           GET     login  ok      ok      ok        ok     ok    login
@@ -158,7 +161,7 @@ notices:interviews        GET     login  ok      ok      ok        ok     ok    
 notices:interviews        POST    405    405     405     405       405    405   405
 notices:interview_create  GET     login  403     403     403       403    ok    login
 notices:interview_create  POST    login  403     403     403       403    ok    login
-notices:interview         GET     login  ok      ok      ok        ok     ok    login
+notices:interview         GET     login  ok      404     ok        ok     ok    login
 notices:interview         POST    405    405     405     405       405    405   405
 notices:commitment_create GET     login  403     403     403       403    ok    login
 notices:commitment_create POST    login  403     403     403       403    ok    login
@@ -255,12 +258,18 @@ inspections:finding_rectified       GET     login  ok      404     403       403
 inspections:finding_rectified       POST    login  ok      404     403       403    ok    login
 inspections:finding_verify          GET     login  403     403     ok        403    ok    login
 inspections:finding_verify          POST    login  403     403     ok        403    ok    login
+inspections:finding_photo           GET     login  ok      404     ok        ok     ok    login
+inspections:finding_photo           POST    405    405     405     405       405    405   405
 inspections:rounds                  GET     login  ok      ok      ok        ok     ok    login
 inspections:rounds                  POST    405    405     405     405       405    405   405
 inspections:round_create            GET     login  403     403     403       403    ok    login
 inspections:round_create            POST    login  403     403     403       403    ok    login
 inspections:round                   GET     login  ok      ok      ok        ok     ok    login
 inspections:round                   POST    405    405     405     405       405    405   405
+inspections:unit_search             GET     login  ok      ok      ok        403    ok    login
+inspections:unit_search             POST    405    405     405     405       405    405   405
+inspections:unit_find               GET     login  ok      ok      ok        403    ok    login
+inspections:unit_find               POST    405    405     405     405       405    405   405
 inspections:cross_units             GET     login  404     ok      403       403    403   login
 inspections:cross_units             POST    405    405     405     405       405    405   405
 inspections:cross_unit              GET     login  404     ok      403       403    403   login
@@ -392,6 +401,75 @@ def test_permission_matrix(world, name, method):
             actual[role] = outcome(response)
             transaction.set_rollback(True)
     assert actual == EXPECTED[(name, method)], f"{method} {url}"
+
+
+# --- panels: what a page shows of objects that have pages of their own ---------------------------
+#
+# A page shows township A's objects inside panels (the element with the id ``panel``). For every
+# role, the panel shows its object (``marker``, text only that object brings) exactly when that role
+# may open the object's own page (``object page``, with the ids of ARGS): a panel never shows what
+# its object's page refuses. A panel of city-wide figures has the township's own page as its object
+# page, which every role may open (SPEC 4: rankings are city-wide).
+#
+# The report pages and their panels, and what each shows:
+#   reports:dashboard    city figures, the focus township's charts, 赛马排名 (#ranking), overdue
+#                        findings counted per township (#overdue): all city-wide figures
+#   reports:township     its figures, charts and stock ledger (#ledger): ranking figures; its
+#                        overdue findings one by one (#overdue: unit, kind, severity, dates) and its
+#                        villages (#villages): the township's own records
+#   inspections:quality  per township: findings opened, closed, overdue, look-backs, 零四无 (#quality)
+#   notices:interviews   interviews and their commitments (#interviews): the township's own records
+#   notices:*            the weekly notice and the quarterly assessment: city-wide documents
+PANEL_QUERY = "?campaign=c2018&as_of=2018-07-20"  # the world's serious finding is overdue by then
+
+# fmt: off
+PANELS = """
+page                 panel      object page           marker
+reports:township     overdue    inspections:finding   东城宏达五金厂
+reports:township     villages   enterprises:detail    东门社区
+reports:township     ledger     reports:township      年度累计
+reports:dashboard    ranking    reports:township      东城街道
+reports:dashboard    overdue    reports:township      东城街道
+inspections:quality  quality    reports:township      东城街道
+notices:interviews   interviews notices:interview     街道主任
+"""
+# fmt: on
+
+
+def parse_panels(table):
+    lines = [line.split() for line in table.strip().splitlines()]
+    assert lines[0] == ["page", "panel", "object", "page", "marker"], lines[0]
+    return [tuple(line) for line in lines[1:]]
+
+
+def panel_text(response, panel):
+    """The text of the element ``panel`` of an HTML page ("" when the page or the element is missing)."""
+    if response.status_code != 200:
+        return ""
+    found = lxml.html.fromstring(response.content.decode()).get_element_by_id(panel, None)
+    return "" if found is None else found.text_content()
+
+
+def test_the_panels_name_pages_the_project_serves():
+    for page, _panel, object_page, _marker in parse_panels(PANELS):
+        assert {page, object_page} <= served_names()
+
+
+@pytest.mark.parametrize(
+    ("page", "panel", "object_page", "marker"),
+    parse_panels(PANELS),
+    ids=[f"{p}#{n}" for p, n, *_ in parse_panels(PANELS)],
+)
+def test_a_panel_shows_an_object_exactly_to_who_may_open_its_page(world, page, panel, object_page, marker):
+    page_url = url_for(world, page).split("?")[0] + PANEL_QUERY
+    object_url = url_for(world, object_page)
+    shows, may_open = {}, {}
+    for role in ROLES:
+        client = world.clients[role]
+        shows[role] = marker in panel_text(client.get(page_url), panel)
+        may_open[role] = client.get(object_url).status_code == 200
+    assert shows["admin"], f"{marker} is not in #{panel} of {page_url} even for a city admin"
+    assert shows == may_open, f"#{panel} of {page_url} against {object_url}"
 
 
 def test_the_matrix_size():

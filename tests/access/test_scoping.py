@@ -180,3 +180,39 @@ def test_the_header_shows_the_role_and_the_manage_link_only_to_city_admins(world
         assert label in page and f'href="{manage}"' not in page
     page = world.clients["admin"].get(reverse("reports:dashboard")).content.decode()
     assert "市级管理员" in page and f'href="{manage}"' in page
+
+
+# --- report pages: rankings are city-wide, a township's records are not (SPEC 4) -----------------
+
+OVERDUE_DAY = "?campaign=c2018&as_of=2018-07-20"  # the world's serious finding of A is overdue by then
+
+
+def test_another_townships_page_counts_its_overdue_findings_but_does_not_list_them(world):
+    url = reverse("reports:township", args=[world.town_a.pk]) + OVERDUE_DAY
+    other = world.clients["staff_b"].get(url).content.decode()
+    own = world.clients["staff_a"].get(url).content.decode()
+    assert "截至当日共 1 个问题超过整改期限仍未整改" in other  # the figure: city-wide, as the dashboard has it
+    for detail in (
+        "东城宏达五金厂",
+        "整治不到位",
+        "2018-07-15",
+        "东门社区",
+        reverse("inspections:finding", args=[world.finding.pk]),
+    ):
+        assert detail not in other, detail
+        assert detail in own, detail
+    assert "完成率" in other and "年度累计" in other  # the standing and the ledger stay
+
+
+def test_another_townships_interview_is_read_only_as_the_notice_tells_it(world, caplog):
+    client = world.clients["staff_b"]
+    with caplog.at_level(logging.WARNING, logger="siwu.access"):
+        assert client.get(reverse("notices:interview", args=[world.interview.pk])).status_code == 404
+    (record,) = denials(caplog)
+    assert f"reports.Interview:{world.interview.pk}" in record.getMessage()
+    listed = client.get(reverse("notices:interviews")).content.decode()
+    assert "街道主任 王某某" not in listed and "东城街道" not in listed
+    assert "街道主任 王某某" in world.clients["staff_a"].get(reverse("notices:interviews")).content.decode()
+    # The weekly notice is city-wide: a commitment unmet by its day is in it, for every reader.
+    notice = client.get(reverse("notices:preview") + "?campaign=c2018&as_of=2018-08-06").content.decode()
+    assert "七月底前完成剩余单位整治" in notice

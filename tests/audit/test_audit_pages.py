@@ -240,7 +240,7 @@ def test_describe_names_soft_deletion_and_withdrawal(admin):
     unit = make_unit(make_township(), D(2018, 3, 1))
     unit_delete(enterprise=unit, user=admin, reason="重复")
     entries = describe(history_of(Enterprise, unit.pk))
-    assert [e.action_label for e in entries] == ["删除", "创建"]
+    assert [e.action_label for e in entries] == ["删除", "新建"]
     assert entries[0].reason == "重复"
     assert ("删除人", "—", "市管") in [(c.label, c.old, c.new) for c in entries[0].changes]
     assert Rectification.objects.count() == 0

@@ -1,11 +1,9 @@
 """Withdrawing and reinstating events keeps a unit's periods consistent; concurrent writes never both win."""
 
 import datetime
-import threading
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection, connections
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,6 +21,7 @@ from enterprises.services import (
     unit_undelete,
     unit_update,
 )
+from tests.concurrency import needs_postgres, race
 from tests.factories import make_township, make_unit
 
 D = datetime.date
@@ -139,30 +138,6 @@ def test_every_unit_write_moves_its_version_on(frozen_today):
 
 
 # --- two requests at once (PostgreSQL: row locks; SQLite serializes whole transactions) -----------
-
-needs_postgres = pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
-
-
-def race(*calls):
-    """Run the calls in threads, started together; returns each one's result or exception."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait()
-            results[i] = call()
-        except Exception as exc:  # noqa: BLE001 - the test inspects it
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 @needs_postgres

@@ -51,16 +51,20 @@ def browser():
 
 
 class PageWatch:
-    """What a page did that a test must not allow: console errors and requests leaving the server."""
+    """What a page did that a test must not allow: console errors, requests leaving the server, and
+    anything the Content-Security-Policy refused (every browser test fails on a violation)."""
 
     def __init__(self, origin):
         self.origin = origin
         self.console_errors = []
         self.outside_requests = []
+        self.csp_violations = []
 
     def on_console(self, message):
         if message.type == "error":
             self.console_errors.append(message.text)
+        if "Content Security Policy" in message.text:
+            self.csp_violations.append(message.text)
 
     def on_request(self, request):
         url = request.url
@@ -86,6 +90,7 @@ def page(browser, live_server):
     yield page
     context.close()
     assert page.watch.outside_requests == [], page.watch.outside_requests
+    assert page.watch.csp_violations == [], page.watch.csp_violations
 
 
 @pytest.fixture
@@ -95,6 +100,7 @@ def phone_page(browser, live_server):
     yield page
     context.close()
     assert page.watch.outside_requests == [], page.watch.outside_requests
+    assert page.watch.csp_violations == [], page.watch.csp_violations
 
 
 @pytest.fixture

@@ -160,3 +160,31 @@ def test_phone_layout_fits_360px(phone_page, city, screenshot):
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     screenshot(page, "township-phone")
     assert page.watch.console_errors == []
+
+
+def test_township_staff_see_their_own_standing_in_the_first_screen_of_a_phone(phone_page, city, screenshot):
+    _campaign, towns = city
+    make_user("zhen", role="township_staff", township=towns[6], password="pw-123456")
+    login(phone_page, "zhen", "pw-123456")
+    phone_page.goto(f"/?campaign=c2018&as_of={AS_OF}")
+    card = phone_page.locator("#my-township")
+    assert towns[6].name in card.inner_text()
+    box = card.bounding_box()
+    assert box["y"] < 400  # its heading, rank and colour are in the first screen (740 px)
+    figures = phone_page.locator("#my-township .figures").bounding_box()
+    assert figures["y"] < 740
+    assert phone_page.evaluate("document.documentElement.scrollWidth") <= 360
+    screenshot(phone_page, "dashboard-township-staff-phone")
+    phone_page.click("#my-township a[href='#my-township-row']")
+    row = phone_page.locator("#my-township-row")
+    assert towns[6].name in row.inner_text()
+    assert phone_page.evaluate("() => document.getElementById('my-township-row').getBoundingClientRect().top") < 740
+    assert phone_page.watch.console_errors == []
+
+
+def test_the_ranking_download_buttons_fetch_files_named_with_the_day(page, city):
+    login(page, "shi", "pw-123456")
+    page.goto(f"/?campaign=c2018&as_of={AS_OF}")
+    with page.expect_download() as info:
+        page.click("#ranking-xlsx")
+    assert "20180615" in info.value.suggested_filename and info.value.suggested_filename.endswith(".xlsx")

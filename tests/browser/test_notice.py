@@ -39,6 +39,11 @@ def test_city_admin_previews_issues_and_downloads_a_notice(page, city, screensho
     assert page.locator("#notice-townships tbody tr").count() == 3
     assert page.locator(".notice-chart img").evaluate("img => img.naturalWidth") > 0
     screenshot(page, "notice-preview")
+    # Issuing is for good: the button does nothing until the confirmation is ticked.
+    page.click("#issue-form button[type=submit]")
+    page.wait_for_timeout(300)
+    assert page.locator("#issue-form").count() == 1 and page.locator("#download-docx").count() == 0
+    page.check("#issue-confirm")
     page.click("#issue-form button[type=submit]")
     page.wait_for_selector("#download-docx")
     assert "一周一通报 第1期" in page.locator("h1").first.inner_text()

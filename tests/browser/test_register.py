@@ -361,3 +361,152 @@ def test_a_stale_edit_on_a_phone_shows_what_changed_and_keeps_the_input(phone_pa
         "第三网格",
     )
     assert page.watch.console_errors == []
+
+
+# --- issue 19.1: dates follow the picked campaign ---------------------------------------------------
+
+AFTER_YEAR = D(2019, 3, 10)  # the 2018 campaign is over and no 2019 campaign exists yet
+
+
+@pytest.fixture
+def after_year(transactional_db, campaign, frozen_today, settings, tmp_path):
+    """The 2018 campaign picked after its year: the field's case (today is not a day of the campaign)."""
+    frozen_today(AFTER_YEAR)
+    settings.MEDIA_ROOT = tmp_path / "media"
+    town = make_township("城关镇")
+    set_target(campaign, town, 10)
+    units = {
+        name: make_unit(town, D(2018, 12, 17), name=name, address=f"城关镇西埠村{i}号")
+        for i, name in enumerate(["创业塑料造粒厂", "西埠村废品回收站"])
+    }
+    make_user("chengguan", role="township_staff", township=town, password=PASSWORD, first_name="城关镇整治办")
+    return units
+
+
+def year_end_row(page, campaign):
+    response = page.request.get(f"/api/progress?campaign={campaign.slug}&as_of=2018-12-31")
+    assert response.ok, response.text()
+    return row_for(json.loads(response.text()), "城关镇")
+
+
+def test_a_rectification_with_the_offered_date_counts_in_the_campaign_on_a_phone(
+    phone_page, after_year, campaign, screenshot, tmp_path
+):
+    page = phone_page
+    photo_path = tmp_path / "现场.jpg"
+    photo_path.write_bytes(make_image_bytes(size=(1200, 900)))
+    login(page, "chengguan", PASSWORD)
+    before = year_end_row(page, campaign)
+
+    page.goto("/units/")
+    page.wait_for_load_state("networkidle")
+    note = page.locator("#register-now")
+    assert "当前台账，不随截至日期变化" in note.inner_text()
+    assert "截至 2018-12-31 的整治进度" in page.locator("#register-report").inner_text()
+    assert_fits_the_screen(page)
+    screenshot(page, "register-phone-now-and-as-of")
+
+    page.get_by_role("link", name="创业塑料造粒厂").click()
+    page.get_by_role("link", name="登记整治").click()
+    page.wait_for_load_state("networkidle")
+    # The date offered is the campaign's as-of day, not today (2019-03-10).
+    assert page.input_value("input[name=rectified_on]") == "2018-12-31"
+    assert page.locator("[data-date-check]").is_hidden()
+    page.get_by_label("搬迁入园").check()
+    page.set_input_files("input[name=photos]", str(photo_path))
+    page.get_by_role("button", name="提交整治情况").click()
+    page.wait_for_load_state("networkidle")
+
+    assert page.locator("h1 .badge").inner_text() == "已整治"
+    assert page.locator("#counted-note").count() == 0
+    after = year_end_row(page, campaign)
+    assert (after["rectified"], after["open"]) == (before["rectified"] + 1, before["open"] - 1)
+    page.goto("/units/")
+    open_now = int(page.locator("[data-count=open]").inner_text()) + int(
+        page.locator("[data-count=in_progress]").inner_text()
+    )
+    assert open_now == after["open"]
+    assert page.watch.console_errors == []
+
+
+def test_a_date_outside_the_campaigns_year_is_warned_about_before_saving_on_a_phone(
+    phone_page, after_year, campaign, screenshot, tmp_path
+):
+    page = phone_page
+    unit = after_year["西埠村废品回收站"]
+    photo_path = tmp_path / "现场.jpg"
+    photo_path.write_bytes(make_image_bytes(size=(1200, 900)))
+    login(page, "chengguan", PASSWORD)
+
+    page.goto(f"/units/{unit.pk}/rectify/")
+    page.wait_for_load_state("networkidle")
+    page.get_by_label("关停取缔").check()
+    page.set_input_files("input[name=photos]", str(photo_path))
+    # Today, which is not a day of the 2018 campaign: the warning shows as soon as it is picked.
+    page.fill("input[name=rectified_on]", AFTER_YEAR.isoformat())
+    warning = page.locator("[data-date-check]")
+    assert warning.is_visible()
+    assert "不在2018年“四无”生产经营单位整治行动的年度内（2018-01-01 至 2018-12-31）" in warning.inner_text()
+    confirm = page.get_by_label("确认日期 2019-03-10 不在整治行动年度内，仍然保存")
+    assert not confirm.is_checked()
+    assert confirm.bounding_box()["height"] >= 16
+    assert_fits_the_screen(page)
+    screenshot(page, "rectify-phone-date-outside-year")
+
+    # Sent without the tick: not sent at all, the photo stays chosen, the warning says so again.
+    page.get_by_role("button", name="提交整治情况").click()
+    page.wait_for_timeout(300)
+    assert page.url.endswith(f"/units/{unit.pk}/rectify/")
+    assert "date-check-missing" in warning.get_attribute("class")
+    assert page.eval_on_selector("input[name=photos]", "input => input.files.length") == 1
+    assert not Enterprise.objects.get(pk=unit.pk).rectifications.exists()
+    screenshot(page, "rectify-phone-date-not-confirmed")
+
+    # A day inside the year hides it again; today again asks again.
+    page.fill("input[name=rectified_on]", "2018-12-30")
+    assert warning.is_hidden()
+    page.fill("input[name=rectified_on]", AFTER_YEAR.isoformat())
+    assert warning.is_visible() and not confirm.is_checked()
+
+    confirm.check()
+    page.get_by_role("button", name="提交整治情况").click()
+    page.wait_for_load_state("networkidle")
+
+    assert page.url.endswith(unit.get_absolute_url())
+    saved = Enterprise.objects.get(pk=unit.pk).rectifications.get()
+    assert (saved.rectified_on, saved.photos.count()) == (AFTER_YEAR, 1)
+    # The unit page says why the campaign's report still counts it open.
+    note = page.locator("#counted-note")
+    assert "不在2018年“四无”生产经营单位整治行动的年度内" in note.inner_text()
+    assert "该年度的整治进度仍按未整治计数" in note.inner_text()
+    assert_fits_the_screen(page)
+    screenshot(page, "unit-detail-phone-outside-year")
+    assert page.watch.console_errors == []
+
+
+def test_without_the_script_the_server_warns_and_the_tick_saves(browser, live_server, after_year, screenshot):
+    from tests.browser.conftest import PHONE, PageWatch
+
+    context = browser.new_context(viewport=PHONE, locale="zh-CN", base_url=live_server.url, java_script_enabled=False)
+    page = context.new_page()
+    watch = PageWatch(live_server.url)
+    page.on("request", watch.on_request)
+    try:
+        login(page, "chengguan", PASSWORD)
+        unit = after_year["创业塑料造粒厂"]
+        page.goto(f"/units/{unit.pk}/rectify/")
+        page.get_by_label("关停取缔").check()
+        page.fill("input[name=rectified_on]", AFTER_YEAR.isoformat())
+        page.get_by_role("button", name="提交整治情况").click()
+        page.wait_for_load_state("networkidle")
+        assert page.get_by_text("2019-03-10 不在2018年“四无”生产经营单位整治行动的年度内").is_visible()
+        assert page.locator("[data-date-check]").is_visible()
+        assert not Enterprise.objects.get(pk=unit.pk).rectifications.exists()
+        screenshot(page, "rectify-phone-no-script-warning")
+        page.get_by_label("确认日期 2019-03-10 不在整治行动年度内，仍然保存").check()
+        page.get_by_role("button", name="提交整治情况").click()
+        page.wait_for_load_state("networkidle")
+        assert Enterprise.objects.get(pk=unit.pk).rectifications.get().rectified_on == AFTER_YEAR
+    finally:
+        context.close()
+    assert watch.outside_requests == []

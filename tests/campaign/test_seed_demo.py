@@ -48,6 +48,7 @@ def _delete_demo():
         inspections.DefectClearance,
         inspections.CrossAccess,
         inspections.InspectionPhoto,
+        inspections.FindingPhoto,
     ):
         model.objects.all().delete()
     inspections.Inspection.objects.filter(follow_up_of__isnull=False).delete()

@@ -3,11 +3,12 @@ from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 from django.utils.datastructures import MultiValueDict
 
 from enterprises.credit_code import make_credit_code
 from enterprises.forms import EnterpriseForm, RectificationForm, RelapseForm
-from enterprises.models import Method, RectificationPhoto, Status
+from enterprises.models import Enterprise, Method, RectificationPhoto, Status
 from enterprises.services import rectification_record, relapse_record
 from tests.enterprises.test_photos import make_image_bytes
 from tests.factories import make_township, make_unit, make_user, make_village
@@ -105,6 +106,74 @@ def test_the_unit_form_cannot_mark_a_unit_rectified(township):
     unit = make_unit(township)
     rectification_record(enterprise=unit, method=Method.CLOSED, rectified_on=unit.identified_on)
     assert "status" not in EnterpriseForm(instance=unit).fields
+
+
+# --- the same unit twice (SPEC 3: the credit code, else township, name and address) ---------------
+
+
+def link_to(unit):
+    return f'<a href="{reverse("enterprises:detail", args=[unit.pk])}">'
+
+
+def test_a_unit_registered_already_is_refused_with_a_link_to_it(township):
+    there = make_unit(township, name="红星 五金加工厂", address="解放路 12 号")
+    form = EnterpriseForm(unit_data(township), user=make_user("city", role="city_admin"))
+    assert not form.is_valid()
+    (error,) = form.non_field_errors()
+    assert error.startswith("该乡镇（街道）已登记单位名称、地址都相同的单位：" + link_to(there) + "红星 五金加工厂</a>")
+    assert Enterprise.objects.count() == 1
+
+
+def test_the_link_escapes_the_units_name(township):
+    there = make_unit(township, name="<b>红星</b>", address="解放路 12 号")
+    form = EnterpriseForm(unit_data(township, name="<b>红星</b>"), user=make_user("city", role="city_admin"))
+    (error,) = form.non_field_errors()
+    assert link_to(there) + "&lt;b&gt;红星&lt;/b&gt;</a>" in error and "<b>" not in error
+
+
+def test_a_credit_code_registered_elsewhere_links_only_for_who_may_see_that_unit(township):
+    there = make_unit(make_township("新塘乡"), name="老厂", credit_code=CODE)
+    admin = EnterpriseForm(unit_data(township, credit_code=CODE), user=make_user("city", role="city_admin"))
+    assert admin.errors["credit_code"] == [
+        f"该统一社会信用代码已登记为{link_to(there)}老厂</a>，请打开该单位修改，不要重复登记"
+    ]
+    staff = make_user("chengguan", role="township_staff", township=township)
+    form = EnterpriseForm(unit_data(township, credit_code=CODE), user=staff)
+    assert form.errors["credit_code"] == ["该统一社会信用代码已登记为“老厂”"]
+
+
+def test_an_edit_that_makes_the_unit_another_registered_one_is_refused(township):
+    there = make_unit(township, name="红星 五金加工厂", address="解放路 12 号")
+    unit = make_unit(township, name="红星 五金加工厂", address="解放路 14 号")
+    form = EnterpriseForm(unit_data(township, version=unit.version), instance=unit, user=make_user("city"))
+    assert not form.is_valid()
+    assert link_to(there) in form.non_field_errors()[0]
+    edit = EnterpriseForm(
+        unit_data(township, address="解放路 14 号", owner="王五", version=1),
+        instance=Enterprise.objects.get(pk=unit.pk),
+        user=make_user("city2"),
+    )
+    assert edit.is_valid(), edit.errors
+
+
+def test_a_unit_registered_between_the_check_and_the_save_is_refused_not_a_server_error(township):
+    user = make_user("city", role="city_admin")
+    form = EnterpriseForm(unit_data(township), user=user)
+    assert form.is_valid(), form.errors
+    there = make_unit(township, name="红星 五金加工厂", address="解放路 12 号")  # someone else, meanwhile
+
+    assert form.save(user=user) is None
+    assert link_to(there) in form.non_field_errors()[0]
+    assert list(Enterprise.objects.all()) == [there]
+
+
+def test_the_new_unit_page_shows_the_refusal_and_the_link(client, township):
+    there = make_unit(township, name="红星 五金加工厂", address="解放路 12 号")
+    client.force_login(make_user("city", role="city_admin"))
+    response = client.post(reverse("enterprises:create"), unit_data(township))
+    assert response.status_code == 200
+    assert link_to(there) + "红星 五金加工厂</a>" in response.content.decode()
+    assert Enterprise.objects.count() == 1
 
 
 # --- rectification form ------------------------------------------------------------------------

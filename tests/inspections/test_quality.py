@@ -13,6 +13,7 @@ from inspections import services
 from inspections.models import CHECKLIST_FIELDS, FindingKind, Kind, Lookback
 from inspections.quality import overdue_findings, quality_report
 from tests.factories import make_campaign, make_township, make_unit, make_user
+from tests.inspections import evidence
 
 D = datetime.date
 pytestmark = pytest.mark.django_db
@@ -46,7 +47,7 @@ def finding(township, found_on, deadline, unit=None, kind=FindingKind.NOT_DONE):
 
 
 def rectified_and_closed(found, rectified_on, closed_on, staff, checker):
-    services.finding_rectified(finding=found, rectified_on=rectified_on, note="", user=staff)
+    services.finding_rectified(finding=found, rectified_on=rectified_on, note="", photos=evidence.photos(), user=staff)
     services.finding_verify(finding=found, passed=True, closed_on=closed_on, note="", user=checker)
 
 

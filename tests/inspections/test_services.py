@@ -27,6 +27,7 @@ from inspections.models import (
 )
 from reports.progress import progress_report
 from tests.factories import make_township, make_unit, make_user, set_target
+from tests.inspections import evidence
 
 D = datetime.date
 pytestmark = pytest.mark.django_db
@@ -282,7 +283,9 @@ def test_close_off_refused_to_whoever_rectified_it(town, inspector, staff, check
     with pytest.raises(ValidationError):
         services.finding_verify(finding=finding, passed=True, closed_on=D(2018, 4, 10), note="", user=checker)
 
-    services.finding_rectified(finding=finding, rectified_on=D(2018, 4, 8), note="已整改", user=staff)
+    services.finding_rectified(
+        finding=finding, rectified_on=D(2018, 4, 8), note="已整改", photos=evidence.photos(), user=staff
+    )
     with pytest.raises(ValidationError) as error:
         services.finding_verify(finding=finding, passed=True, closed_on=D(2018, 4, 10), note="自验", user=staff)
     assert "谁整改、谁不能自验" in str(error.value)
@@ -310,7 +313,9 @@ def test_failed_verification_sends_the_finding_back(town, staff, checker):
     assert list(Finding.objects.unresolved()) == [finding]
     # Once again reported rectified, by someone else: the first reporter may verify now.
     other = make_user("staff2", role="township_staff", township=town)
-    services.finding_rectified(finding=finding, rectified_on=D(2018, 4, 15), note="再次整改", user=other)
+    services.finding_rectified(
+        finding=finding, rectified_on=D(2018, 4, 15), note="再次整改", photos=evidence.photos(), user=other
+    )
     services.finding_verify(finding=finding, passed=True, closed_on=D(2018, 4, 16), note="", user=staff)
     finding.refresh_from_db()
     assert finding.state == FindingState.CLOSED and finding.closed_by == staff
@@ -820,7 +825,9 @@ def test_the_person_who_recorded_a_relapsed_units_rectification_cannot_verify_it
     )
     unit.refresh_from_db()
     rectification_record(enterprise=unit, method=Method.CLOSED, rectified_on=day(2018, 3, 10), user=inspector)
-    services.finding_rectified(finding=finding, rectified_on=day(2018, 3, 10), note="再次关停", user=staff)
+    services.finding_rectified(
+        finding=finding, rectified_on=day(2018, 3, 10), note="再次关停", photos=evidence.photos(), user=staff
+    )
     with pytest.raises(ValidationError, match="谁整改、谁不能自验"):
         services.finding_verify(finding=finding, passed=True, closed_on=day(2018, 3, 12), note="", user=inspector)
     services.finding_verify(finding=finding, passed=True, closed_on=day(2018, 3, 12), note="属实", user=other)

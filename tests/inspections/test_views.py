@@ -32,6 +32,7 @@ from inspections.models import (
 )
 from tests.enterprises.test_photos import make_image_bytes
 from tests.factories import make_campaign, make_township, make_unit, make_user
+from tests.inspections import evidence
 
 pytestmark = pytest.mark.django_db
 
@@ -120,7 +121,8 @@ def test_inspector_picks_the_township_then_records_an_inspection_with_a_photo(cl
     assert "东城街道" in html_of(picker)
     url = reverse("inspections:create") + f"?township={w.town_a.pk}"
     form = client.get(url)
-    assert "宏达五金厂" in html_of(form)
+    # The units are searched for (tests/inspections/test_unit_picker.py), not listed.
+    assert reverse("inspections:unit_search") in html_of(form) and "宏达五金厂" not in html_of(form)
 
     response = client.post(
         url,
@@ -290,9 +292,9 @@ def test_the_responsible_township_reports_a_finding_rectified(client, w):
     assert as_user(client, w.viewer).post(url, {}).status_code == 403
 
     as_user(client, w.staff_a)
-    response = client.post(url, {"rectified_on": "2018-07-01", "note": "已清理"})
+    response = client.post(url, {"rectified_on": "2018-07-01", "note": "已清理", "photos": photo()})
     assert response.context["form"].errors["rectified_on"] == ["整改完成日期须在发现日期和今天之间"]
-    response = client.post(url, {"rectified_on": "2018-06-28", "note": "已清理"})
+    response = client.post(url, {"rectified_on": "2018-06-28", "note": "已清理", "photos": photo()})
     assert response.status_code == 302
     finding.refresh_from_db()
     assert (finding.state, finding.rectified_by, finding.rectified_on) == (
@@ -307,7 +309,9 @@ def test_the_responsible_township_reports_a_finding_rectified(client, w):
 
 def test_close_off_is_refused_to_whoever_rectified_it(client, w):
     finding = find(w)
-    services.finding_rectified(finding=finding, rectified_on=D(2018, 6, 28), note="整改", user=w.admin)
+    services.finding_rectified(
+        finding=finding, rectified_on=D(2018, 6, 28), note="整改", photos=evidence.photos(), user=w.admin
+    )
     url = reverse("inspections:finding_verify", args=[finding.pk])
     assert as_user(client, w.staff_a).get(url).status_code == 403
 

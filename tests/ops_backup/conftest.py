@@ -14,22 +14,29 @@ import hashlib
 import io
 import itertools
 import os
+import stat
 from importlib import import_module
 from types import SimpleNamespace
+from unittest import mock
 
 import pytest
 from django.conf import settings
 from django.contrib.admin.models import ADDITION, LogEntry
+from django.contrib.auth import get_user_model
+from django.contrib.sessions.models import Session
 from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.db import connection
-from django.test import override_settings
+from django.test import Client, override_settings
+from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
 from campaign import backup, demo
 
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# The user agent of the failed login seeded below: it lands in django-axes' tables only.
+PROBE_AGENT = "h3-probe-agent/0e1d4c"
 _databases = itertools.count(1)
 
 
@@ -51,10 +58,50 @@ def media_hashes(root):
     return {name: backup.file_sha256(root / name) for name in backup.media_files(root)}
 
 
+def _sign_in_admin():
+    """The city admin logs in from two browsers and out of the first; a stranger fails once.
+
+    Returns the admin's live session key and the ended one. The logins write django_session and
+    axes_accesslog rows, the failed one an axes_accessattempt row (from another username: a
+    successful login resets the user's attempts). The logout deletes its session row last: on a
+    SQLite built without SQLITE_SECURE_DELETE (as below) its bytes stay in the file's free space.
+    """
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA secure_delete = OFF")
+    stranger = Client(HTTP_USER_AGENT=PROBE_AGENT)
+    stranger.post(reverse("login"), {"username": "nobody-h3", "password": "wrong"})
+    credentials = {"username": demo.DEMO_USERS[0].username, "password": demo.DEMO_USERS[0].password}
+    browsers = [Client(), Client()]
+    for browser in browsers:
+        response = browser.post(reverse("login"), credentials)
+        assert response.status_code == 302, response.content[:500]
+        assert browser.get(reverse(settings.LOGIN_REDIRECT_URL)).status_code == 200  # the key signs in
+    ended, live = (browser.cookies[settings.SESSION_COOKIE_NAME].value for browser in browsers)
+    browsers[0].post(reverse("logout"))
+    assert not Session.objects.filter(pk=ended).exists()
+    return live, ended
+
+
+def _end_sessions(count=300):
+    """Sessions ended before the backup (an administrator ends a user's sessions, say): their keys.
+
+    Their rows are deleted; on a SQLite built without SQLITE_SECURE_DELETE (see _sign_in_admin) the
+    pages that held them go to the file's free list as they are.
+    """
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    keys = []
+    for _ in range(count):
+        session = store()
+        session["note"] = "已结束的会话"
+        session.create()
+        keys.append(session.session_key)
+    Session.objects.filter(pk__in=keys).delete()
+    return keys
+
+
 def _add_every_kind(campaign):
     """What seed_demo does not write: photos, an import batch, an issued notice, a session, a log entry."""
-    from django.contrib.auth import get_user_model
-
     from enterprises.models import ImportBatch, Rectification
     from enterprises.photos import attach_photos, clean_photo
     from inspections.models import Inspection, InspectionPhoto
@@ -102,6 +149,10 @@ def _add_every_kind(campaign):
     LogEntry.objects.create(
         user=admin, action_flag=ADDITION, object_repr="示范", change_message="[]", action_time=timezone.now()
     )
+    # A file stored before FILE_UPLOAD_PERMISSIONS was set: world-readable on disk.
+    batch = ImportBatch.objects.get()
+    os.chmod(batch.file.path, 0o644)
+    return batch.file.name
 
 
 @pytest.fixture(scope="module")
@@ -112,15 +163,24 @@ def source(django_db_setup, django_db_blocker, tmp_path_factory):
         pytest.fail(f"refusing to seed {name}: not a test database (mark the tests with django_db)")
     root = tmp_path_factory.mktemp("h9bak_source")
     media = root / "media"
-    with override_settings(MEDIA_ROOT=media, PASSWORD_HASHERS=FAST_HASHERS), django_db_blocker.unblock():
+    with override_settings(MEDIA_ROOT=media, PASSWORD_HASHERS=FAST_HASHERS), django_db_blocker.unblock(), umask(0o022):
         try:
             summary = demo.seed_demo(scale=0.02)
-            _add_every_kind(summary.campaign)
+            old_file = _add_every_kind(summary.campaign)
+            admin_key, ended_key = _sign_in_admin()
+            ended_keys = [ended_key, *_end_sessions()]
+            session_keys = [*Session.objects.values_list("session_key", flat=True), *ended_keys]
+            admin_password_hash = (
+                get_user_model().objects.values_list("password", flat=True).get(username=demo.DEMO_USERS[0].username)
+            )
             archive = root / "backup.tar"
             folder = root / "backup-dir"
             out = io.StringIO()
             call_command("backup", str(archive), stdout=out)
             call_command("backup", str(folder), stdout=out)
+            # A backup as they were made before sessions and login records were left out.
+            with mock.patch.object(backup, "EXCLUDED_TABLES", frozenset()):
+                call_command("backup", str(root / "with-sessions.tar"), stdout=io.StringIO())
             checksums = source_checksums()
             # sqlite_stat*: the planner's statistics (seed_demo runs ANALYZE), not data; the
             # backup copies them with the file and leaves them out of the checksums.
@@ -128,15 +188,42 @@ def source(django_db_setup, django_db_blocker, tmp_path_factory):
         except BaseException:
             call_command("flush", interactive=False, verbosity=0)
             raise
+    assert admin_key in session_keys
     return SimpleNamespace(
+        admin_key=admin_key,
+        admin_password_hash=admin_password_hash,
+        session_keys=session_keys,
+        old_file=old_file,
         archive=archive,
         folder=folder,
+        archive_with_sessions=root / "with-sessions.tar",
         media=media,
         checksums=checksums,
         tables=tables,
         media_hashes=media_hashes(media),
         output=out.getvalue(),
     )
+
+
+@contextlib.contextmanager
+def umask(mask):
+    """The process's umask for the block (022, the usual default, lets folders and files be made 0755/0644)."""
+    old = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+@pytest.fixture
+def usual_umask():
+    """Run the test under umask 022: a mode a test expects must come from the code, not the umask."""
+    with umask(0o022):
+        yield
+
+
+def mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
 
 
 @pytest.fixture

@@ -238,7 +238,8 @@ def test_status_counts_follow_raw_sql_and_hard_deletes(campaign, city):
             f"UPDATE {Enterprise._meta.db_table} SET status = %s WHERE id IN (%s, %s)",
             ["in_progress", units[0].pk, units[1].pk],
         )
-        cursor.execute(f"UPDATE {Enterprise._meta.db_table} SET name = %s", ["改名"])  # no status change
+        # No status change (and each unit keeps a name of its own: identity is unique per township).
+        cursor.execute(f"UPDATE {Enterprise._meta.db_table} SET name = name || %s", ["改名"])
         cursor.execute(f"UPDATE {Enterprise._meta.db_table} SET township_id = %s WHERE id = %s", [b.pk, units[2].pk])
     assert_statuses(a, b)
     Enterprise.objects.filter(pk=units[3].pk).delete()

@@ -92,7 +92,8 @@ def test_docx_and_xlsx_figures_match_the_progress_report(world):
         assert cells[5] == rate_text(row.rate)
         assert cells[6] == rate_text(row.expected_rate)
         assert cells[7] == COLOURS[row.colour]
-        assert cells[9] == str(row.milestone_next["shortfall"])
+        shortfall = row.milestone_next["shortfall"]
+        assert cells[9] == ("已完成" if shortfall == 0 else str(shortfall))
 
     book = openpyxl.load_workbook(io.BytesIO(notice.render(content, "xlsx")))
     sheet = book["乡镇排名"]

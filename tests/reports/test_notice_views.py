@@ -44,10 +44,11 @@ def test_city_admin_previews_issues_and_downloads_the_archived_files(admin_clien
         reverse("notices:draft_download", args=["docx"]), {"campaign": "c2018", "as_of": "2018-03-31"}
     )
     assert "草稿" in docx_text(b"".join(draft.streaming_content))
-    response = admin_client.post(reverse("notices:issue") + "?campaign=c2018", {"as_of": "2018-03-31"})
+    confirmed = {"as_of": "2018-03-31", "serial": "1", "confirm": "on"}
+    response = admin_client.post(reverse("notices:issue") + "?campaign=c2018", confirmed)
     issued = Notice.objects.get()
     assert response.status_code == 302 and response["Location"] == issued.get_absolute_url()
-    again = admin_client.post(reverse("notices:issue") + "?campaign=c2018", {"as_of": "2018-03-31"}, follow=True)
+    again = admin_client.post(reverse("notices:issue") + "?campaign=c2018", confirmed, follow=True)
     assert "已经发布" in again.content.decode() and Notice.objects.count() == 1
     rectify(world.units["南湖镇"][0], D(2018, 3, 15), world.admin)
     for fmt in ("docx", "xlsx", "html"):

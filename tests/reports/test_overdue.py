@@ -6,12 +6,15 @@ import itertools
 import re
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.template import engines
 from django.urls import reverse
 from django.utils import translation
 
+from enterprises.photos import clean_photos
 from inspections.overdue import overdue_counts, overdue_list, overdue_on
 from inspections.services import finding_record, finding_rectified, finding_verify, inspection_record
+from tests.enterprises.test_photos import make_image_bytes
 from tests.factories import make_township, make_unit, make_user, set_target
 
 D = datetime.date
@@ -57,12 +60,15 @@ def test_a_finding_is_overdue_from_the_day_after_its_deadline(city):
     assert list(overdue_on(D(2018, 2, 10))) == []  # not found yet
 
 
-def test_reported_rectified_or_closed_is_no_longer_overdue_from_that_day(city, frozen_today):
+def test_reported_rectified_or_closed_is_no_longer_overdue_from_that_day(city, frozen_today, settings, tmp_path):
     town, _other, finding, inspector = city
     frozen_today(D(2018, 3, 20))
+    settings.MEDIA_ROOT = tmp_path / "media"
     staff = make_user("shimen", role="township_staff", township=town)
     assert overdue_counts(D(2018, 3, 12)) == {town.pk: 1}
-    finding_rectified(finding=finding, rectified_on=D(2018, 3, 10), note="已拆除", user=staff)
+    # Close-off needs the completion's photos (inspections.services.finding_verify).
+    photos = clean_photos([SimpleUploadedFile("整改.jpg", make_image_bytes(), "image/jpeg")])
+    finding_rectified(finding=finding, rectified_on=D(2018, 3, 10), note="已拆除", photos=photos, user=staff)
     assert list(overdue_on(D(2018, 3, 9))) == [finding]
     assert list(overdue_on(D(2018, 3, 10))) == []
     assert overdue_counts(D(2018, 3, 12)) == {}  # the counts are cached until a finding changes: this one did

@@ -225,3 +225,30 @@ def test_expected_rate_is_monotone_and_bounded(day):
     assert Decimal("0") <= value <= Decimal("100")
     if day < END:
         assert rules.expected_rate(day + datetime.timedelta(days=1), START, QUARTERS) >= value
+
+
+# ---- the 赛马 score (SPEC 5) ----
+
+SCORES = [
+    # (rate, weight) pairs, cap, expected score
+    ([(Decimal("47.41"), 1)], 120, Decimal("47.41")),
+    ([(Decimal("150"), 1)], 120, Decimal("120.00")),  # capped
+    ([(Decimal("150"), 1), (Decimal("30"), 1)], 120, Decimal("75.00")),  # the overshoot cannot carry
+    ([(Decimal("100"), 3), (Decimal("40"), 1)], 120, Decimal("85.00")),  # weighted
+    ([(Decimal("10"), 1), (None, 5)], 120, Decimal("10.00")),  # no target: left out with its weight
+    ([(None, 1)], 120, None),  # no indicator with a target: no score
+    ([], 120, None),
+    ([(Decimal("33.33"), 1), (Decimal("33.34"), 2)], 120, Decimal("33.34")),  # 100.01 / 3 = 33.336…
+    ([(Decimal("120"), 1)], 100, Decimal("100.00")),  # the campaign's own cap
+    ([(Decimal("0.005"), 1)], 120, Decimal("0.01")),  # half-up
+]
+
+
+@pytest.mark.parametrize(("rates", "cap", "expected"), SCORES)
+def test_score_is_the_weighted_mean_of_capped_rates(rates, cap, expected):
+    assert rules.score(rates, cap) == expected
+
+
+def test_score_ranks_share_equal_scores_and_leave_no_score_unranked():
+    scores = [Decimal("80"), None, Decimal("95.5"), Decimal("80"), Decimal("12")]
+    assert rules.score_ranks(scores) == [2, None, 1, 2, 4]

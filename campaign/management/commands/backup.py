@@ -2,7 +2,8 @@
 
 See docs/backup.md. PostgreSQL is dumped with pg_dump -Fc from an exported snapshot, SQLite copied
 with the online backup API; manifest.json records every table's row count and row checksum and
-every media file's SHA-256, which `manage.py restore` checks after restoring.
+every media file's SHA-256, which `manage.py restore` checks after restoring. Sessions and
+django-axes' login records are left out (campaign/backup.py, EXCLUDED_TABLES).
 """
 
 import os

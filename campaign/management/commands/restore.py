@@ -3,7 +3,9 @@
 The target database must be empty (a database created for the purpose, or a SQLite file that does
 not exist yet) and MEDIA_ROOT empty, unless --force. After restoring, every table's row count and
 row checksum and every media file's SHA-256 are compared with the manifest; any difference is
-listed and the command exits with status 1. See docs/backup.md.
+listed and the command exits with status 1. A backup holds no sessions (see campaign/backup.py,
+EXCLUDED_TABLES): after a restore everyone logs in again; the sessions an older backup still holds
+are deleted once the restore is verified. See docs/backup.md.
 """
 
 from pathlib import Path
@@ -12,6 +14,7 @@ import dj_database_url
 from django.conf import settings
 from django.core.management.base import CommandError
 from django.db import connections
+from django.utils.translation import gettext as _
 
 from campaign import backup
 from campaign.management.base import SpecCommand
@@ -108,11 +111,17 @@ class Command(SpecCommand):
         self._report(diff)
         if diff:
             raise CommandError(f"恢复后的数据与备份清单不符：{len(diff.errors)} 处差异（见上）")
+        ended = backup.empty_excluded_tables(db)
+        if ended:
+            self.stdout.write(
+                _("已删除旧备份带来的 %(rows)d 行登录会话和登录记录（本系统的备份不再包含它们）。") % {"rows": ended}
+            )
         rows = sum(t["rows"] for t in manifest["tables"].values())
         self.stdout.write(
             f"已恢复到 {backup.describe(db)} 和 {media_root}，校验一致：{len(manifest['tables'])} 张表、{rows} 行、"
             f"{len(manifest['media']['files'])} 个媒体文件。"
         )
+        self.stdout.write(_("备份不含登录会话：所有用户须重新登录。"))
 
     def _report(self, diff):
         for line in diff.warnings:

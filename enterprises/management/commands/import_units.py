@@ -17,7 +17,11 @@ class Command(SpecCommand):
 
     def handle(self, *args, file, campaign, dry_run, **options):
         the_campaign = campaign_or_error(campaign)
-        plan = importing.parse(file, file_name=Path(file).name, campaign=the_campaign)
+
+        def parse():
+            return importing.parse(file, file_name=Path(file).name, campaign=the_campaign)
+
+        plan = parse()
         for issue in plan.warnings:
             self.stdout.write(_("提醒：%(issue)s") % {"issue": issue})
         if plan.errors:
@@ -28,7 +32,11 @@ class Command(SpecCommand):
             self.stdout.write(_("试运行，未写入任何数据：%(summary)s") % {"summary": plan.summary()})
             return
         try:
-            importing.apply(plan)
+            # Another import of these townships committed between the check and now: the file is
+            # read again inside apply's lock, and the units it wrote are matched, not created twice.
+            plan = importing.apply(plan, reread=parse)
         except importing.PlanError as exc:
+            for issue in exc.issues:
+                self.stderr.write(str(issue))
             raise CommandError(str(exc)) from None
         self.stdout.write(_("导入完成：%(summary)s") % {"summary": plan.summary()})
