@@ -23,7 +23,7 @@ urlpatterns = [
     path("inspections/", include("inspections.urls")),
     path("imports/", include("enterprises.import_urls")),
     path("exports/", include("reports.export_urls")),
-    path("notices/", include("reports.notice_urls")),
+    path("notices/", include("reports.notices.urls")),
     path("", include("reports.urls")),
 ]
 

@@ -90,6 +90,12 @@ class EnterpriseQuerySet(models.QuerySet):
         """Units not soft-deleted: the only ones lists and reports ever see."""
         return self.filter(deleted_at__isnull=True)
 
+    def open_on(self, day):
+        """SPEC 2 open(d): alive units identified on or before ``day`` with no rectified period
+        holding on ``day`` (whenever it began)."""
+        held = Rectification.objects.filter(holding_on(day)).values("enterprise_id")
+        return self.alive().filter(identified_on__lte=day).exclude(id__in=held)
+
     def for_register(self):
         return self.alive().select_related("township", "village")
 
@@ -202,6 +208,17 @@ class Enterprise(SoftDeletable):
         return [d for d in Defect if getattr(self, d.value)]
 
 
+def holding_on(day, via=""):
+    """The rule "a rectified period holds on ``day``" (SPEC 2): not deleted, completed on or before
+    ``day`` and not re-opened by a relapse on or before it. ``via`` reaches the periods through a
+    relation ("rectifications__" from a unit): every count of rectified or open units uses this Q,
+    directly (RectificationQuerySet.counting_on) or through the unit (EnterpriseQuerySet.open_on,
+    the village breakdown), so the pages cannot disagree on what holds."""
+    return Q(**{f"{via}deleted_at__isnull": True, f"{via}rectified_on__lte": day}) & (
+        Q(**{f"{via}reopened_on__isnull": True}) | Q(**{f"{via}reopened_on__gt": day})
+    )
+
+
 class RectificationQuerySet(models.QuerySet):
     def alive(self):
         """Rectifications that count: neither they nor their unit are deleted."""
@@ -209,7 +226,7 @@ class RectificationQuerySet(models.QuerySet):
 
     def counting_on(self, day):
         """Rectified periods that hold on ``day``: started on or before it and not yet re-opened."""
-        return self.filter(Q(rectified_on__lte=day), Q(reopened_on__isnull=True) | Q(reopened_on__gt=day))
+        return self.filter(holding_on(day))
 
 
 class Rectification(SoftDeletable):

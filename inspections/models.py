@@ -27,7 +27,7 @@ import uuid
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import ExpressionWrapper, F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -86,6 +86,22 @@ class QualitySettings(models.Model):
         return sorted({int(part) for part in self.lookback_offsets.replace("，", ",").split(",") if part.strip()})
 
 
+def _round_in_force(day, through=""):
+    """A cross round (reached through ``through``) is in force on ``day``: from its first day to its
+    last, both inclusive. The one place this rule is written; the querysets below apply it."""
+    return Q(**{f"{through}held_on__lte": day, f"{through}ends_on__gte": day})
+
+
+class CrossRoundQuerySet(models.QuerySet):
+    def in_force(self, day):
+        """The rounds in force on ``day``."""
+        return self.filter(_round_in_force(day))
+
+    def with_in_force(self, day):
+        """Each round with ``in_force``: whether it is in force on ``day`` (read in the same query)."""
+        return self.annotate(in_force=ExpressionWrapper(_round_in_force(day), output_field=models.BooleanField()))
+
+
 class CrossRound(models.Model):
     """One round of cross-inspections (交叉督查): its date and the seed its assignment was drawn with."""
 
@@ -97,6 +113,7 @@ class CrossRound(models.Model):
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     created_by = _user(_("创建人"))
 
+    objects = CrossRoundQuerySet.as_manager()
     history = tracked()
 
     class Meta:
@@ -111,11 +128,19 @@ class CrossRound(models.Model):
         return reverse("inspections:round", args=[self.pk])
 
 
+class CrossAssignmentQuerySet(models.QuerySet):
+    def in_force(self, day, inspecting):
+        """The assignments under which township ``inspecting`` (a Township or its id) inspects on
+        ``day``: theirs as the inspecting side, in a round in force that day."""
+        return self.filter(_round_in_force(day, "round__"), inspecting=inspecting)
+
+
 class CrossAssignment(models.Model):
     round = models.ForeignKey(CrossRound, on_delete=models.CASCADE, related_name="assignments", verbose_name=_("轮次"))
     inspecting = models.ForeignKey(Township, on_delete=models.PROTECT, related_name="+", verbose_name=_("督查方"))
     inspected = models.ForeignKey(Township, on_delete=models.PROTECT, related_name="+", verbose_name=_("被督查方"))
 
+    objects = CrossAssignmentQuerySet.as_manager()
     history = tracked()
 
     class Meta:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Q
 
 from campaign.models import Township
-from enterprises.models import Enterprise, Rectification, Relapse
+from enterprises.models import Enterprise, Relapse
 
 from . import rules
 from .models import Finding, Lookback, LookbackResult
@@ -173,12 +173,12 @@ def village_report(campaign, end, township_ids, clean_days=None):
         return []
     clean_days = clean_days or settings_for(campaign).clean_days
     since = end - datetime.timedelta(days=clean_days - 1)
-    held = Rectification.objects.alive().counting_on(end).values("enterprise_id")
+    open_ids = Enterprise.objects.open_on(end).values("id")
     counted = (
         Enterprise.objects.alive()
         .filter(village_id__in=ids, identified_on__lte=end)
         .values("village_id")
-        .annotate(n=Count("id"), open=Count("id", filter=~Q(id__in=held)))
+        .annotate(n=Count("id"), open=Count("id", filter=Q(id__in=open_ids)))
     )
     registered = {row["village_id"]: row["n"] for row in counted}
     open_units = {row["village_id"]: row["open"] for row in counted}
@@ -227,14 +227,12 @@ def _per_village(queryset):
     return {row["enterprise__village_id"]: row["n"] for row in grouped}
 
 
-def _open_by(units, day, column):
-    """Units of ``units`` not rectified as of ``day``, counted per ``column`` (SPEC open(d))."""
-    held = Rectification.objects.alive().counting_on(day).values("enterprise_id")
-    counted = units.exclude(id__in=held).values(column).annotate(n=Count("id"))
-    return {row[column]: row["n"] for row in counted}
-
-
 def _open_units(township_ids, day):
-    """Alive units identified by ``day`` and not rectified as of ``day``, per township (SPEC open(d))."""
-    units = Enterprise.objects.alive().filter(township_id__in=township_ids, identified_on__lte=day)
-    return _open_by(units, day, "township_id")
+    """Units open on ``day`` (SPEC open(d), Enterprise.objects.open_on), per township."""
+    counted = (
+        Enterprise.objects.open_on(day)
+        .filter(township_id__in=township_ids)
+        .values("township_id")
+        .annotate(n=Count("id"))
+    )
+    return {row["township_id"]: row["n"] for row in counted}

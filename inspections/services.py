@@ -313,14 +313,9 @@ def cross_assignment_of(user, inspected, today=None):
 
     if role_of(user) != Role.TOWNSHIP_STAFF:
         return None
-    today = today or _today()
     return (
-        CrossAssignment.objects.filter(
-            inspecting_id=township_id_of(user),
-            inspected=inspected,
-            round__held_on__lte=today,
-            round__ends_on__gte=today,
-        )
+        CrossAssignment.objects.in_force(today or _today(), township_id_of(user))
+        .filter(inspected=inspected)
         .select_related("round", "inspected")
         .first()
     )

@@ -28,7 +28,8 @@ from campaign.models import Township
 from enterprises.models import Enterprise
 
 from . import services
-from .views import RECORDERS, current_assignments
+from .selectors import current_assignments
+from .views import RECORDERS
 
 PAGE_SIZE = 20
 MAX_PAGE_SIZE = 50

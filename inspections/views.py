@@ -1,9 +1,10 @@
 """Inspections (督查) in the browser: inspections, findings and their close-off, cross rounds, look-backs,
 per-defect clearance, reconciliation, the quality report and the city's settings.
 
-Every view declares who may use it (campaign.access.allow) and reads through a scoped queryset:
-township staff see their own township's records (another township's answers 404, logged), plus,
-while a cross round is on, what their township inspects under its assignment. Every write goes
+Every view declares who may use it (campaign.access.allow) and reads through a scoped queryset of
+``inspections.selectors``, one entry point per list or detail page: township staff see their own
+township's records (another township's answers 404, logged), plus, while a cross round is on, what
+their township inspects under its assignment. A form page is drawn by ``_form_page``. Every write goes
 through ``inspections.services``; a refusal there is shown next to the field it is about. Every POST
 that writes redirects and says what happened.
 """
@@ -15,7 +16,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -36,7 +37,6 @@ from campaign.access import (
     is_city_admin,
     log_denial,
     role_of,
-    scope_queryset,
     township_id_of,
 )
 from campaign.context_processors import picker_state
@@ -44,7 +44,7 @@ from campaign.models import Campaign, Township
 from campaign.storage import removed_unless_kept
 from enterprises.models import Enterprise, Status
 
-from . import services
+from . import selectors, services
 from .filters import FindingFilterSet, InspectionFilterSet
 from .forms import (
     CONFIRM_DATES,
@@ -66,21 +66,13 @@ from .forms import (
     apply_errors,
 )
 from .models import (
-    LATE_COMPLETION,
-    CrossAssignment,
-    CrossRound,
-    DefectClearance,
     Finding,
     FindingPhoto,
     FindingState,
-    Inspection,
     InspectionPhoto,
     Kind,
-    Lookback,
-    LookbackDraw,
     LookbackResult,
     QualitySettings,
-    Reconciliation,
     ReconciliationItem,
 )
 from .quality import quality_report, village_report
@@ -128,34 +120,6 @@ def _is_staff(user):
 # --- scope ---------------------------------------------------------------------------------------
 
 
-def _cross_in_force(user, prefix=""):
-    """Q for the cross assignments (reached through ``prefix``) ``user``'s township inspects today."""
-    today = timezone.localdate()
-    return Q(
-        **{
-            f"{prefix}inspecting_id": township_id_of(user),
-            f"{prefix}round__held_on__lte": today,
-            f"{prefix}round__ends_on__gte": today,
-        }
-    )
-
-
-def visible_inspections(user):
-    """Inspections ``user`` may read: all for city roles and inspectors; for township staff their own
-    township's and, while the round is on, the cross inspections their township makes."""
-    base = Inspection.objects.filter(deleted_at__isnull=True)
-    if _is_staff(user) and township_id_of(user):
-        return base.filter(Q(township_id=township_id_of(user)) | _cross_in_force(user, "assignment__"))
-    return scope_queryset(user, base)
-
-
-def visible_findings(user):
-    base = Finding.objects.alive()
-    if _is_staff(user) and township_id_of(user):
-        return base.filter(Q(township_id=township_id_of(user)) | _cross_in_force(user, "inspection__assignment__"))
-    return scope_queryset(user, base)
-
-
 def _visible_or_404(user, visible, **lookup):
     """Like campaign.access.get_scoped_or_404 for a queryset scoped here (cross rounds included)."""
     found = visible.filter(**lookup).first()
@@ -165,30 +129,6 @@ def _visible_or_404(user, visible, **lookup):
             log_denial(user, "outside scope", obj=hidden)
         raise Http404(_("找不到该记录"))
     return found
-
-
-def current_assignments(user):
-    """The cross assignments under which ``user``'s township inspects today (township staff only)."""
-    if not _is_staff(user) or not township_id_of(user):
-        return CrossAssignment.objects.none()
-    return (
-        CrossAssignment.objects.filter(_cross_in_force(user))
-        .select_related("round", "inspected", "inspecting")
-        .order_by("round__held_on", "pk")
-    )
-
-
-def _assignment_in_force(user, assignment):
-    """True when ``user`` is staff of the assignment's inspecting township and its round is on today."""
-    if assignment is None or not _is_staff(user):
-        return False
-    current = services.cross_assignment_of(user, assignment.inspected)
-    today = timezone.localdate()
-    return (
-        current is not None
-        and assignment.inspecting_id == township_id_of(user)
-        and assignment.round.held_on <= today <= assignment.round.ends_on
-    )
 
 
 def _record_if_cross(request, inspection, enterprise=None):
@@ -203,11 +143,21 @@ def _may_record_on(user, inspection):
     """Findings on ``inspection``: checkers on any; township staff on their own cross inspection in force."""
     if _is_checker(user):
         return True
-    return inspection.assignment_id is not None and _assignment_in_force(user, inspection.assignment)
+    return inspection.assignment_id is not None and selectors.assignment_in_force(user, inspection.assignment)
 
 
 def _page(request, queryset):
     return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _form_page(request, form, *, title, submit, about=None, intro="", back="", status=200, **extra):
+    """The page of one form (inspections/form.html): its title and an optional line under it, the
+    submit button's label and where cancelling goes back to; ``extra`` adds warnings or photos. A
+    form ``about`` one record names it under the title, and cancelling goes back to its page."""
+    if about is not None:
+        intro, back = str(about), about.get_absolute_url()
+    context = {"form": form, "title": title, "intro": intro, "back": back, "submit": submit, **extra}
+    return render(request, "inspections/form.html", context, status=status)
 
 
 def _dates(request):
@@ -224,18 +174,13 @@ def _dates(request):
 @login_required
 def inspection_list(request):
     user = request.user
-    inspections = visible_inspections(user).select_related("township", "created_by", "assignment__inspecting")
-    inspections = inspections.annotate(
-        finding_count=Count("findings", filter=Q(findings__deleted_at__isnull=True), distinct=True),
-        unit_count=Count("units", distinct=True),
-    )
-    f = InspectionFilterSet(request.GET or None, queryset=inspections.filter(done=True), user=user)
-    planned = inspections.filter(done=False).select_related("follow_up_of__enterprise").order_by("inspected_on", "pk")
+    done, planned = selectors.inspection_list(user)
+    f = InspectionFilterSet(request.GET or None, queryset=done, user=user)
     context = {
         "filter": f,
         "page": _page(request, f.qs.order_by("-inspected_on", "-id")),
         "planned": list(planned),
-        "can_create": _is_checker(user) or current_assignments(user).exists(),
+        "can_create": _is_checker(user) or selectors.current_assignments(user).exists(),
         "is_checker": _is_checker(user),
         "today": timezone.localdate(),
     }
@@ -249,7 +194,7 @@ def inspection_create(request):
     user = request.user
     assignment, assignments, township = None, [], None
     if _is_staff(user):
-        assignments = list(current_assignments(user))
+        assignments = list(selectors.current_assignments(user))
         if not assignments:
             log_denial(user, "no cross assignment in force")
             raise PermissionDenied
@@ -296,17 +241,11 @@ def inspection_create(request):
 @allow(get=ALL_ROLES)
 @login_required
 def inspection_detail(request, pk):
-    inspections = visible_inspections(request.user).select_related(
-        "township", "created_by", "assignment__round", "assignment__inspecting", "follow_up_of__enterprise"
-    )
-    inspection = _visible_or_404(request.user, inspections, pk=pk)
+    inspection = _visible_or_404(request.user, selectors.inspection_detail(request.user), pk=pk)
     _record_if_cross(request, inspection)
-    findings = inspection.findings.alive().select_related("enterprise", "township").order_by("deadline", "pk")
     context = {
         "inspection": inspection,
-        "units": list(inspection.units.order_by("name", "pk")),
-        "photos": list(inspection.photos.order_by("pk")),
-        "findings": list(findings),
+        **selectors.inspection_contents(inspection),
         "can_add_finding": inspection.done and _may_record_on(request.user, inspection),
         "can_follow_up": not inspection.done and _is_checker(request.user),
         "today": timezone.localdate(),
@@ -318,7 +257,7 @@ def inspection_detail(request, pk):
 @login_required
 def inspection_photo(request, pk, photo_pk):
     """Site photos are served to those who may read the inspection (never from a public media URL)."""
-    inspection = _visible_or_404(request.user, visible_inspections(request.user), pk=pk)
+    inspection = _visible_or_404(request.user, selectors.visible_inspections(request.user), pk=pk)
     photo = get_object_or_404(InspectionPhoto, pk=photo_pk, inspection=inspection)
     response = FileResponse(photo.image.open("rb"), content_type="image/jpeg")
     response["Cache-Control"] = "private, max-age=86400"
@@ -330,24 +269,33 @@ def _without_confirm(form):
     return {name: value for name, value in form.cleaned_data.items() if name != CONFIRM_DATES}
 
 
-def _saved(request, form, write):
-    """On a POST with a valid form, run ``write(**form.cleaned_data)``: True when it wrote; its refusals
-    (ValidationError) go onto the form next to their fields, and the caller renders the form again."""
+NOT_SAVED = object()
+
+
+def _save(request, form, write):
+    """On a POST with a valid form, run ``write(**form.cleaned_data)`` and return what it returns;
+    NOT_SAVED when nothing was written. Its refusals (ValidationError) go onto the form next to their
+    fields, and the caller renders the form again."""
     if request.method != "POST" or not form.is_valid():
-        return False
+        return NOT_SAVED
     try:
-        write(**_without_confirm(form))
+        return write(**_without_confirm(form))
     except ValidationError as exc:
         apply_errors(form, exc)
-        return False
-    return True
+        return NOT_SAVED
+
+
+def _saved(request, form, write):
+    """Like ``_save``: True when it wrote."""
+    return _save(request, form, write) is not NOT_SAVED
 
 
 @allow(get=CHECKERS, post=CHECKERS)
 @login_required
 def follow_up(request, pk):
     """实施跟踪督查: carry out the follow-up a serious finding scheduled."""
-    inspection = _visible_or_404(request.user, visible_inspections(request.user).select_related("township"), pk=pk)
+    visible = selectors.visible_inspections(request.user).select_related("township")
+    inspection = _visible_or_404(request.user, visible, pk=pk)
     if inspection.done:
         messages.info(request, _("该督查已实施"))
         return redirect(inspection)
@@ -355,14 +303,7 @@ def follow_up(request, pk):
     if _saved(request, form, partial(services.follow_up_done, inspection=inspection, user=request.user)):
         messages.success(request, _("已实施跟踪督查，可继续登记发现的问题"))
         return redirect(inspection)
-    context = {
-        "form": form,
-        "title": _("实施跟踪督查"),
-        "intro": str(inspection),
-        "back": inspection.get_absolute_url(),
-        "submit": _("保存"),
-    }
-    return render(request, "inspections/form.html", context)
+    return _form_page(request, form, title=_("实施跟踪督查"), about=inspection, submit=_("保存"))
 
 
 # --- findings ------------------------------------------------------------------------------------
@@ -371,7 +312,7 @@ def follow_up(request, pk):
 @allow(get=RECORDERS, post=RECORDERS)
 @login_required
 def finding_create(request, pk):
-    inspections = visible_inspections(request.user).select_related("township", "assignment__round")
+    inspections = selectors.visible_inspections(request.user).select_related("township", "assignment__round")
     inspection = _visible_or_404(request.user, inspections, pk=pk)
     if not _may_record_on(request.user, inspection):
         log_denial(request.user, "may not record findings on this inspection", obj=inspection)
@@ -397,26 +338,9 @@ def finding_create(request, pk):
 @login_required
 def finding_list(request):
     user = request.user
-    findings = visible_findings(user).select_related("enterprise", "township", "inspection")
-    f = FindingFilterSet(request.GET or None, queryset=findings, user=user)
+    f = FindingFilterSet(request.GET or None, queryset=selectors.finding_list(user), user=user)
     today = timezone.localdate()
-    figures = {
-        "total": Count("id"),
-        "open": Count("id", filter=Q(state=FindingState.OPEN)),
-        "rectified": Count("id", filter=Q(state=FindingState.RECTIFIED)),
-        "closed": Count("id", filter=Q(state=FindingState.CLOSED)),
-        "overdue": Count("id", filter=Q(state=FindingState.OPEN, deadline__lt=today)),
-        "late": Count("id", filter=LATE_COMPLETION),
-    }
-    # Per responsible township in one grouped query (ordering cleared, so the grouping is by township
-    # alone); the totals are their sums.
-    by_township = list(
-        f.qs.order_by()
-        .values("township_id", "township__name", "township__sort_order")
-        .annotate(**figures)
-        .order_by("township__sort_order", "township__name")
-    )
-    counts = {name: sum(row[name] for row in by_township) for name in figures}
+    counts, by_township = selectors.finding_counts(f.qs, today)
     context = {
         "filter": f,
         "page": _page(request, f.qs.order_by("deadline", "id")),
@@ -431,26 +355,16 @@ def finding_list(request):
 @login_required
 def finding_detail(request, pk):
     user = request.user
-    findings = visible_findings(user).select_related(
-        "enterprise__township",
-        "township",
-        "inspection__assignment",
-        "created_by",
-        "rectified_by",
-        "closed_by",
-        "relapse",
-    )
-    finding = _visible_or_404(user, findings, pk=pk)
+    finding = _visible_or_404(user, selectors.finding_detail(user), pk=pk)
     _record_if_cross(request, finding.inspection, enterprise=finding.enterprise)
     own = is_city_admin(user) or (_is_staff(user) and finding.township_id == township_id_of(user))
-    history = finding.history.select_related("history_user").order_by("-history_date", "-history_id")
-    photos = list(finding.photos.order_by("pk"))
+    contents = selectors.finding_contents(finding)
+    photos = contents.pop("photos")
     context = {
         "finding": finding,
         "photos": [photo for photo in photos if photo.returned_at is None],
         "returned_photos": [photo for photo in photos if photo.returned_at is not None],
-        "follow_ups": list(finding.follow_ups.filter(deleted_at__isnull=True).order_by("inspected_on")),
-        "history": list(history),
+        **contents,
         "can_rectify": own and finding.state == FindingState.OPEN,
         "can_verify": _is_checker(user) and finding.state == FindingState.RECTIFIED,
         "no_evidence": finding.state == FindingState.RECTIFIED and not any(p.returned_at is None for p in photos),
@@ -478,13 +392,8 @@ def finding_rectified(request, pk):
     form = FindingRectifiedForm(
         _posted(request), request.FILES if request.method == "POST" else None, finding=finding, **_dates(request)
     )
-    context = {
-        "form": form,
-        "title": _("报告整改完成"),
-        "intro": str(finding),
-        "back": finding.get_absolute_url(),
-        "submit": _("提交"),
-    }
+    # The form page, shown again when the form is refused or the photos could not be stored.
+    page = partial(_form_page, request, form, title=_("报告整改完成"), about=finding, submit=_("提交"))
     if request.method == "POST" and form.is_valid():
         try:
             # The completion and its photos land together (campaign/storage.py, as a rectification's).
@@ -496,7 +405,7 @@ def finding_rectified(request, pk):
                 None,
                 _("照片未能保存（服务器存储空间不足或暂时无法写入），本次整改完成未报告，请稍后重试或联系管理员。"),
             )
-            return render(request, "inspections/form.html", context, status=503)
+            return page(status=503)
         if saved is not None:
             if saved.completed_late:
                 messages.warning(
@@ -507,7 +416,7 @@ def finding_rectified(request, pk):
             else:
                 messages.success(request, _("已报告整改完成，等待督查组验收"))
             return redirect(finding)
-    return render(request, "inspections/form.html", context)
+    return page()
 
 
 @allow(get=CHECKERS, post=CHECKERS)
@@ -537,23 +446,22 @@ def finding_verify(request, pk):
             _("逾期完成：整改完成日期 %(done)s 晚于整改期限 %(deadline)s。")
             % {"done": finding.rectified_on.isoformat(), "deadline": finding.deadline.isoformat()}
         )
-    context = {
-        "form": form,
-        "title": _("验收销号"),
-        "intro": str(finding),
-        "warnings": warnings,
-        "photos": [(reverse("inspections:finding_photo", args=[finding.pk, photo.pk]), photo) for photo in photos],
-        "back": finding.get_absolute_url(),
-        "submit": _("提交验收结论"),
-    }
-    return render(request, "inspections/form.html", context)
+    return _form_page(
+        request,
+        form,
+        title=_("验收销号"),
+        about=finding,
+        submit=_("提交验收结论"),
+        warnings=warnings,
+        photos=[(reverse("inspections:finding_photo", args=[finding.pk, photo.pk]), photo) for photo in photos],
+    )
 
 
 @allow(get=ALL_ROLES)
 @login_required
 def finding_photo(request, pk, photo_pk):
     """Completion photos are served to those who may read the finding (never from a public media URL)."""
-    finding = _visible_or_404(request.user, visible_findings(request.user), pk=pk)
+    finding = _visible_or_404(request.user, selectors.visible_findings(request.user), pk=pk)
     photo = get_object_or_404(FindingPhoto, pk=photo_pk, finding=finding)
     response = FileResponse(photo.image.open("rb"), content_type="image/jpeg")
     response["Cache-Control"] = "private, max-age=86400"
@@ -566,10 +474,9 @@ def finding_photo(request, pk, photo_pk):
 @allow(get=ALL_ROLES)
 @login_required
 def round_list(request):
-    rounds = CrossRound.objects.select_related("campaign").annotate(pairs=Count("assignments"))
     context = {
-        "page": _page(request, rounds.order_by("-held_on", "-id")),
-        "current": list(current_assignments(request.user)),
+        "page": _page(request, selectors.round_list()),
+        "current": list(selectors.current_assignments(request.user)),
         "can_create": is_city_admin(request.user),
         "today": timezone.localdate(),
     }
@@ -580,47 +487,31 @@ def round_list(request):
 @login_required
 def round_create(request):
     form = CrossRoundForm(_posted(request), **_dates(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            round_ = services.cross_round_create(user=request.user, **_without_confirm(form))
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, _("已安排交叉督查“%(name)s”") % {"name": round_.name})
-            return redirect(round_)
-    context = {
-        "form": form,
-        "title": _("安排交叉督查"),
-        "back": reverse("inspections:rounds"),
-        "submit": _("随机安排"),
-    }
-    return render(request, "inspections/form.html", context)
+    round_ = _save(request, form, partial(services.cross_round_create, user=request.user))
+    if round_ is not NOT_SAVED:
+        messages.success(request, _("已安排交叉督查“%(name)s”") % {"name": round_.name})
+        return redirect(round_)
+    return _form_page(request, form, title=_("安排交叉督查"), back=reverse("inspections:rounds"), submit=_("随机安排"))
 
 
 @allow(get=ALL_ROLES)
 @login_required
 def round_detail(request, pk):
-    round_ = get_object_or_404(CrossRound.objects.select_related("campaign", "created_by"), pk=pk)
-    today = timezone.localdate()
-    assignments = round_.assignments.select_related("inspecting", "inspected").annotate(
-        inspection_count=Count("inspections", filter=Q(inspections__deleted_at__isnull=True), distinct=True),
-        access_count=Count("accesses", distinct=True),
-    )
+    round_ = get_object_or_404(selectors.round_detail(timezone.localdate()), pk=pk)
     own = township_id_of(request.user)
-    in_force = round_.held_on <= today <= round_.ends_on
     context = {
         "round": round_,
-        "assignments": list(assignments.order_by("inspecting__sort_order", "inspecting__name")),
-        "own_township_id": own if in_force and _is_staff(request.user) else None,
-        "in_force": in_force,
+        "assignments": list(selectors.round_assignments(round_)),
+        "own_township_id": own if round_.in_force and _is_staff(request.user) else None,
+        "in_force": round_.in_force,
     }
     return render(request, "inspections/round_detail.html", context)
 
 
 def _cross_assignment_or_404(request, pk):
     """The assignment under which the user's township inspects, while the round is on; else 404 (logged)."""
-    assignment = CrossAssignment.objects.select_related("round", "inspected", "inspecting").filter(pk=pk).first()
-    if not _assignment_in_force(request.user, assignment):
+    assignment = selectors.cross_assignment(pk)
+    if not selectors.assignment_in_force(request.user, assignment):
         log_denial(request.user, "not inspecting under this cross assignment today", obj=assignment)
         raise Http404(_("找不到该记录"))
     return assignment
@@ -631,12 +522,7 @@ def _cross_assignment_or_404(request, pk):
 def cross_units(request, pk):
     """交叉督查只读: the inspected township's units, personal data masked; every view is recorded."""
     assignment = _cross_assignment_or_404(request, pk)
-    units = (
-        Enterprise.objects.alive()
-        .filter(township=assignment.inspected)
-        .select_related("village")
-        .order_by("village__name", "name", "pk")
-    )
+    units = selectors.cross_units(assignment)
     try:
         q = params.text(request.GET.get("q")) or ""
     except params.BadParameter:
@@ -653,20 +539,14 @@ def cross_units(request, pk):
 @login_required
 def cross_unit(request, pk, unit_pk):
     assignment = _cross_assignment_or_404(request, pk)
-    units = Enterprise.objects.alive().filter(township=assignment.inspected).select_related("village")
-    unit = units.filter(pk=unit_pk).first()
+    unit = selectors.cross_unit(assignment, unit_pk)
     if unit is None:
         log_denial(request.user, "unit outside the inspected township", obj=f"enterprises.Enterprise:{unit_pk}")
         raise Http404(_("找不到该记录"))
     services.record_cross_access(
         assignment=assignment, user=request.user, path=request.get_full_path(), enterprise=unit
     )
-    context = {
-        "assignment": assignment,
-        "unit": unit,
-        "rectifications": list(unit.rectifications.filter(deleted_at__isnull=True).order_by("rectified_on")),
-        "findings": list(unit.findings.alive().select_related("inspection").order_by("found_on", "pk")),
-    }
+    context = {"assignment": assignment, "unit": unit, **selectors.cross_unit_contents(unit)}
     return render(request, "inspections/cross_unit.html", context)
 
 
@@ -677,15 +557,13 @@ def cross_unit(request, pk, unit_pk):
 @login_required
 def lookback_list(request):
     user = request.user
-    lookbacks = scope_queryset(user, Lookback.objects.select_related("enterprise", "township", "rectification"))
+    lookbacks = selectors.lookback_list(user)
     result = request.GET.get("result", "")
     if result in LookbackResult.values:
         lookbacks = lookbacks.filter(result=result)
-    draws = scope_queryset(user, LookbackDraw.objects.select_related("township", "drawn_by"))
-    draws = draws.annotate(size=Count("lookbacks")).order_by("-drawn_at", "-id")[:10]
     context = {
-        "page": _page(request, lookbacks.order_by("due_on", "id")),
-        "draws": list(draws),
+        "page": _page(request, lookbacks),
+        "draws": selectors.recent_draws(user),
         "results": LookbackResult.choices,
         "result": result,
         "is_checker": _is_checker(user),
@@ -698,30 +576,18 @@ def lookback_list(request):
 @login_required
 def draw_create(request):
     form = DrawForm(_posted(request), **_dates(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            draw = services.lookback_draw(user=request.user, **_without_confirm(form))
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, _("已抽取回头看样本：%(what)s") % {"what": draw})
-            return redirect(draw)
-    context = {
-        "form": form,
-        "title": _("随机抽取回头看"),
-        "back": reverse("inspections:lookbacks"),
-        "submit": _("抽取"),
-    }
-    return render(request, "inspections/form.html", context)
+    draw = _save(request, form, partial(services.lookback_draw, user=request.user))
+    if draw is not NOT_SAVED:
+        messages.success(request, _("已抽取回头看样本：%(what)s") % {"what": draw})
+        return redirect(draw)
+    return _form_page(request, form, title=_("随机抽取回头看"), back=reverse("inspections:lookbacks"), submit=_("抽取"))
 
 
 @allow(get=ALL_ROLES)
 @login_required
 def draw_detail(request, pk):
-    draw = get_scoped_or_404(
-        request.user, LookbackDraw.objects.select_related("township", "campaign", "drawn_by"), pk=pk
-    )
-    lookbacks = list(draw.lookbacks.select_related("enterprise", "rectification").order_by("enterprise_id"))
+    draw = get_scoped_or_404(request.user, selectors.draw_detail(), pk=pk)
+    lookbacks = selectors.draw_lookbacks(draw)
     drawn = sorted(lookback.enterprise_id for lookback in lookbacks)
     redrawn = services.redraw(draw)
     context = {"draw": draw, "lookbacks": lookbacks, "redraw_matches": redrawn == drawn, "redrawn": redrawn}
@@ -732,31 +598,20 @@ def draw_detail(request, pk):
 @login_required
 def lookback_schedule(request):
     form = ScheduleForm(_posted(request), **_dates(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            created = services.lookbacks_schedule(user=request.user, **_without_confirm(form))
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, _("已安排 %(n)d 条到期的回头看") % {"n": created})
-            return redirect("inspections:lookbacks")
-    context = {
-        "form": form,
-        "title": _("按间隔安排回头看"),
-        "back": reverse("inspections:lookbacks"),
-        "submit": _("安排"),
-    }
-    return render(request, "inspections/form.html", context)
+    created = _save(request, form, partial(services.lookbacks_schedule, user=request.user))
+    if created is not NOT_SAVED:
+        messages.success(request, _("已安排 %(n)d 条到期的回头看") % {"n": created})
+        return redirect("inspections:lookbacks")
+    return _form_page(
+        request, form, title=_("按间隔安排回头看"), back=reverse("inspections:lookbacks"), submit=_("安排")
+    )
 
 
 @allow(get=ALL_ROLES, post=CHECKERS)
 @login_required
 def lookback_detail(request, pk):
     """One look-back; inspectors and city admins record its result here (两断三清 for a shut-down unit)."""
-    lookbacks = Lookback.objects.select_related(
-        "enterprise", "township", "rectification", "draw", "checked_by", "inspection"
-    )
-    lookback = get_scoped_or_404(request.user, lookbacks, pk=pk)
+    lookback = get_scoped_or_404(request.user, selectors.lookback_detail(), pk=pk)
     can_check = _is_checker(request.user) and lookback.result == LookbackResult.PENDING
     form = LookbackCheckForm(_posted(request), lookback=lookback, **_dates(request)) if can_check else None
     if request.method == "POST" and form is None:
@@ -798,11 +653,7 @@ def clearance(request, pk):
     if request.method == "POST" and not writable:
         log_denial(request.user, "may read but not write", obj=unit)
         raise PermissionDenied
-    clearances = list(
-        DefectClearance.objects.filter(enterprise=unit, deleted_at__isnull=True)
-        .select_related("created_by", "rectification")
-        .order_by("cleared_on", "id")
-    )
+    clearances = selectors.clearances_of(unit)
     pending = {c.defect for c in clearances if c.rectification_id is None}
     rectified = unit.status == Status.RECTIFIED
     form = None
@@ -838,14 +689,8 @@ def clearance(request, pk):
 @allow(get=ALL_ROLES)
 @login_required
 def reconciliation_list(request):
-    reconciliations = scope_queryset(
-        request.user,
-        Reconciliation.objects.select_related("township", "township_confirmed_by", "city_confirmed_by").annotate(
-            item_count=Count("items"), open_items=Count("items", filter=Q(items__resolved_at__isnull=True))
-        ),
-    )
     context = {
-        "page": _page(request, reconciliations.order_by("-period_start", "township__name")),
+        "page": _page(request, selectors.reconciliation_list(request.user)),
         "can_open": role_of(request.user) in WRITERS,
     }
     return render(request, "inspections/reconciliation_list.html", context)
@@ -862,81 +707,28 @@ def reconciliation_open(request):
         reconciliation = services.reconciliation_open(township=township, user=user)
         messages.success(request, _("已生成对账清单：%(what)s") % {"what": reconciliation})
         return redirect(reconciliation)
-    context = {
-        "form": form,
-        "title": _("发起对账销号"),
-        "intro": _("生成本半月的系统清单（未整治单位和未销号问题），双方核对确认。"),
-        "back": reverse("inspections:reconciliations"),
-        "submit": _("生成清单"),
-    }
-    return render(request, "inspections/form.html", context)
+    return _form_page(
+        request,
+        form,
+        title=_("发起对账销号"),
+        intro=_("生成本半月的系统清单（未整治单位和未销号问题），双方核对确认。"),
+        back=reverse("inspections:reconciliations"),
+        submit=_("生成清单"),
+    )
 
 
 def _reconciliation(request, pk):
-    queryset = Reconciliation.objects.select_related("township", "township_confirmed_by", "city_confirmed_by")
-    return get_scoped_or_404(request.user, queryset, pk=pk)
-
-
-UNIT_ROW = 5  # items of a snapshot's unit row that keeps the village and address (services._snapshot)
-FINDING_ROW = 8
-
-
-def _snapshot_rows(snapshot):
-    """The reconciliation's lists to show: each unit and finding as listed when it was opened, with a
-    link to the unit (and the finding), its village and address. Snapshots made before the village
-    and address were kept read them from the register: one query per list, whatever its length."""
-    units, findings = snapshot.get("units", []), snapshot.get("findings", [])
-    old_units = [row[0] for row in units if len(row) < UNIT_ROW]
-    old_findings = [row[0] for row in findings if len(row) < FINDING_ROW]
-    places = {}
-    if old_units:
-        for unit in Enterprise.objects.filter(pk__in=old_units).select_related("village"):
-            places[unit.pk] = (unit.village.name if unit.village_id else "", unit.address)
-    found = {}
-    if old_findings:
-        rows = Finding.objects.filter(pk__in=old_findings).select_related("enterprise__village")
-        for finding in rows:
-            unit = finding.enterprise
-            found[finding.pk] = (unit.pk, unit.village.name if unit.village_id else "", unit.address)
-    unit_rows = []
-    for row in units:
-        village, address = row[3:5] if len(row) >= UNIT_ROW else places.get(row[0], ("", ""))
-        unit_rows.append(
-            {
-                "name": row[1],
-                "status": row[2],
-                "village": village,
-                "address": address,
-                "url": reverse("enterprises:detail", args=[row[0]]),
-            }
-        )
-    finding_rows = []
-    for row in findings:
-        unit_id, village, address = row[5:8] if len(row) >= FINDING_ROW else found.get(row[0], (None, "", ""))
-        finding_rows.append(
-            {
-                "name": row[1],
-                "kind": row[2],
-                "deadline": row[3],
-                "state": row[4],
-                "village": village,
-                "address": address,
-                "url": reverse("inspections:finding", args=[row[0]]),
-                "unit_url": reverse("enterprises:detail", args=[unit_id]) if unit_id else "",
-            }
-        )
-    return unit_rows, finding_rows
+    return get_scoped_or_404(request.user, selectors.reconciliation_detail(), pk=pk)
 
 
 def _render_reconciliation(request, reconciliation, *, dispute_form=None, resolve_form=None, resolve_item=None):
     user = request.user
     own = _is_staff(user) and reconciliation.township_id == township_id_of(user)
-    items = reconciliation.items.select_related("enterprise", "finding", "raised_by", "resolved_by").order_by("id")
-    items = list(items)
+    items = selectors.reconciliation_items(reconciliation)
     for item in items:
         item.form = resolve_form if resolve_item == item.pk else ResolveForm(prefix=f"item{item.pk}")
     confirmed = reconciliation.confirmed
-    unit_rows, finding_rows = _snapshot_rows(reconciliation.snapshot or {})
+    unit_rows, finding_rows = selectors.snapshot_rows(reconciliation.snapshot or {})
     context = {
         "reconciliation": reconciliation,
         "items": items,
@@ -1075,11 +867,11 @@ def quality_settings(request, slug):
         settings.save()
         messages.success(request, _("已保存%(campaign)s的督查设置") % {"campaign": campaign.name})
         return redirect(f"{reverse('inspections:quality')}?campaign={campaign.slug}")
-    context = {
-        "form": form,
-        "title": _("督查设置"),
-        "intro": campaign.name,
-        "back": f"{reverse('inspections:quality')}?campaign={campaign.slug}",
-        "submit": _("保存"),
-    }
-    return render(request, "inspections/form.html", context)
+    return _form_page(
+        request,
+        form,
+        title=_("督查设置"),
+        intro=campaign.name,
+        back=f"{reverse('inspections:quality')}?campaign={campaign.slug}",
+        submit=_("保存"),
+    )

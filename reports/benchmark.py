@@ -18,7 +18,9 @@ from django.test.utils import CaptureQueriesContext
 
 from campaign.models import Campaign, TargetRevision, Township, Village
 from campaign.services import campaign_create
-from enterprises.importing import _insert, _record_history, _Stamp
+from enterprises.importing import Stamp as _Stamp
+from enterprises.importing import insert_rows as _insert
+from enterprises.importing import record_history as _record_history
 from enterprises.models import Enterprise, Method, Rectification, Relapse
 from inspections.models import Finding, Inspection, Lookback
 

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from campaign.models import Village
-from enterprises.models import Enterprise
+from enterprises.models import Enterprise, holding_on
 from inspections.overdue import overdue_counts, overdue_list
 
 from . import charts, counting, counts_cache, projection
@@ -167,9 +167,7 @@ def village_breakdown(township, campaign, as_of, version=None):
     """
 
     def grouped():
-        holding = Q(rectifications__rectified_on__lte=as_of, rectifications__deleted_at__isnull=True) & (
-            Q(rectifications__reopened_on__isnull=True) | Q(rectifications__reopened_on__gt=as_of)
-        )
+        holding = holding_on(as_of, via="rectifications__")
         in_year = Q(rectifications__rectified_on__gte=campaign.start)
         return (
             Enterprise.objects.alive()

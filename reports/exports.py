@@ -149,7 +149,7 @@ def _plain(value):
 
 
 def _cell(sheet, value):
-    """An openpyxl write-only cell of ``value``, text never a formula (reports/notice_xlsx.py's sheets)."""
+    """An openpyxl write-only cell of ``value``, text never a formula (reports/notices/xlsx.py's sheets)."""
     cell = WriteOnlyCell(sheet, value=value)
     if isinstance(value, str):
         cell.data_type = "s"  # openpyxl made any "=…" a formula: make it text again

@@ -863,9 +863,10 @@ def integrity(connection, media_root, usernames):
             [list(usernames)],
         )
         rows = cursor.fetchall()
-        # Inspection photos share the evidence folder.
+        # Inspection and finding-completion photos share the evidence folder.
         cursor.execute(
-            "SELECT image FROM enterprises_rectificationphoto UNION ALL SELECT image FROM inspections_inspectionphoto"
+            "SELECT image FROM enterprises_rectificationphoto UNION ALL SELECT image FROM inspections_inspectionphoto "
+            "UNION ALL SELECT image FROM inspections_findingphoto"
         )
         named = {name for (name,) in cursor.fetchall()}
     on_disk, partial = set(), []

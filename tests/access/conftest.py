@@ -20,7 +20,7 @@ from inspections import services as inspection_services
 from inspections.forms import attach_inspection_photos
 from inspections.models import CrossAssignment, CrossRound, FindingKind, Kind, Severity
 from reports.models import Commitment, Interview
-from reports.notice import assessment_freeze, notice_issue
+from reports.notices.content import assessment_freeze, notice_issue
 from tests.enterprises.test_photos import make_image_bytes
 from tests.factories import make_campaign, make_township, make_unit, make_user, make_village, set_target
 
@@ -131,7 +131,9 @@ def world(db, frozen_today, settings, tmp_path, monkeypatch):
     with monkeypatch.context() as patched:
         # Real figures, stand-in files: drawing the chart and writing .docx for each of the matrix's
         # ~700 cases would cost most of the suite's time, and access does not depend on the bytes.
-        patched.setattr("reports.notice.render", lambda content, fmt: f"{fmt} of the permission matrix".encode())
+        patched.setattr(
+            "reports.notices.content.render", lambda content, fmt: f"{fmt} of the permission matrix".encode()
+        )
         notice = notice_issue(campaign=campaign, as_of=D(2018, 6, 29), user=admin)
         assessment = assessment_freeze(campaign=campaign, milestone_date=D(2018, 3, 31), verdict="总体达标", user=admin)
     interview = Interview.objects.create(

@@ -185,8 +185,8 @@ def refuse_nul_as_postgresql_does(execute, sql, params, many, context):
 def fuzz_world(world, monkeypatch):
     # The notice files' bytes and the chart's pixels are not what is tested here (the matrix stands
     # the files in the same way); drawing them would cost most of the walk's time.
-    monkeypatch.setattr("reports.notice.render", lambda content, fmt: f"{fmt} of the fuzz test".encode())
-    monkeypatch.setattr("reports.notice_chart.render_png", lambda chart, title="": b"PNG of the fuzz test")
+    monkeypatch.setattr("reports.notices.content.render", lambda content, fmt: f"{fmt} of the fuzz test".encode())
+    monkeypatch.setattr("reports.notices.chart.render_png", lambda chart, title="": b"PNG of the fuzz test")
     for client in world.clients.values():
         client.raise_request_exception = False  # a 500 is an answer to count, not an exception
     with connection.execute_wrapper(refuse_nul_as_postgresql_does):

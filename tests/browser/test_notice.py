@@ -59,3 +59,26 @@ def test_city_admin_previews_issues_and_downloads_a_notice(page, city, screensho
     text = "\n".join(p.text for p in docx.Document(target).paragraphs)
     assert "第1期" in text and "草稿" not in text
     assert page.watch.console_errors == []
+
+
+def test_an_issued_notice_reads_on_a_phone_without_sideways_scrolling(phone_page, city, screenshot):
+    from reports.notices import content as notice
+
+    viewer = make_user("shi", role="city_viewer", password="pw-123456")
+    admin = type(viewer).objects.get(username="guanli")
+    issued = notice.notice_issue(campaign=city, as_of=D(2018, 3, 31), user=admin)
+    login(phone_page, "shi", "pw-123456")
+    phone_page.goto(issued.get_absolute_url())
+    phone_page.wait_for_selector(".notice-doc")
+    # The checksums no longer widen the page (they were 480 px wide), and are folded away.
+    assert phone_page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert phone_page.locator(".checksums code").first.is_visible() is False
+    # The notice itself starts in the first half of the screen: site header, tabs and page header
+    # together take less than the 338 px the header alone took.
+    top = phone_page.locator(".notice-doc").bounding_box()["y"]
+    assert top < 400, top
+    screenshot(phone_page, "notice-issued-phone")
+    phone_page.click(".checksums summary")
+    assert phone_page.locator(".checksums code").first.is_visible()
+    assert phone_page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert phone_page.watch.console_errors == []

@@ -1,7 +1,7 @@
 """The interview form offers the notice's red list first (约谈 follows the weekly notice)."""
 
-from reports import notice
-from reports.notice_forms import InterviewForm
+from reports.notices import content as notice
+from reports.notices.forms import InterviewForm
 from tests.reports import test_notice
 from tests.reports.test_notice import WEEK1, WEEK2
 

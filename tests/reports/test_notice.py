@@ -15,8 +15,8 @@ from django.core.management.base import CommandError
 
 from enterprises.models import Enterprise, Method, Rectification
 from enterprises.services import RECTIFICATION, event_withdraw, rectification_record, relapse_record
-from reports import notice
 from reports.models import Commitment, Interview, Notice, NoticeSettings
+from reports.notices import content as notice
 from reports.progress import progress_report
 from tests.factories import make_campaign, make_township, make_unit, make_user, set_target
 

@@ -15,9 +15,10 @@ from django.urls import reverse
 from docx.oxml.ns import qn
 from docx.shared import Mm
 
-from reports import notice, rules
+from reports import rules
 from reports.models import NoticeSettings
-from reports.notice_forms import NoticeSettingsForm
+from reports.notices import content as notice
+from reports.notices.forms import NoticeSettingsForm
 from tests.reports import test_notice
 from tests.reports.test_notice import WEEK1, WEEK2, docx_text
 

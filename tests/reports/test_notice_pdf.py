@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reports import notice
+from reports.notices import content as notice
 from tests.reports import test_notice
 from tests.reports.test_notice import WEEK2
 

@@ -63,7 +63,7 @@ def test_city_admin_previews_issues_and_downloads_the_archived_files(admin_clien
 def test_every_role_reads_notices_but_only_city_admins_issue(client, world, role):
     town = world.towns["东城街道"] if role == "township_staff" else None
     client.force_login(make_user(f"u-{role}", role=role, township=town))
-    from reports import notice
+    from reports.notices import content as notice
 
     issued = notice.notice_issue(campaign=world.campaign, as_of=WEEK1, user=world.admin)
     assert client.get(reverse("notices:list")).status_code == 200
@@ -129,7 +129,7 @@ def _grow(place, townships, units_each):
 
 
 def test_notice_pages_query_counts_do_not_grow_with_the_city(admin_client, world):
-    from reports import notice
+    from reports.notices import content as notice
 
     issued = notice.notice_issue(campaign=world.campaign, as_of=WEEK1, user=world.admin)
     preview = reverse("notices:preview") + "?campaign=c2018&as_of=2018-04-07"

@@ -3,8 +3,8 @@ from pathlib import Path
 from django.core.management.base import CommandError
 
 from campaign.management.base import SpecCommand, campaign_or_error, parse_day
-from reports import notice
 from reports.models import Notice
+from reports.notices import content as notice
 from reports.progress import ReportError
 
 FORMATS = ("docx", "xlsx")

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from campaign.models import Township
 
-from .models import Commitment, Interview, NoticeSettings
+from ..models import Commitment, Interview, NoticeSettings
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 

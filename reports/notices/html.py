@@ -9,8 +9,8 @@ import base64
 
 from django.template.loader import render_to_string
 
-from . import notice_chart
-from . import notice_format as fmt
+from . import chart
+from . import format as fmt
 
 
 def _rows(headers, cells, content):
@@ -20,7 +20,7 @@ def _rows(headers, cells, content):
 
 def context(content):
     """What templates/reports/notice_body.html needs, all derived from ``content``."""
-    png = notice_chart.render_png(content["chart"])
+    png = chart.render_png(content["chart"])
     shared = {
         "n": content,
         "title": fmt.title(content),

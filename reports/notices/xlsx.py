@@ -12,8 +12,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from . import notice_format as fmt
-from .exports import _cell
+from ..exports import _cell
+from . import format as fmt
 
 RATE_FORMAT = "0.00"
 

@@ -1,7 +1,7 @@
 """The weekly notice (一周一通报) and the quarterly assessment (季度督考): their content and archive.
 
 ``notice_content(campaign, as_of, serial, ...)`` builds one JSON-able dict; the .docx, .xlsx and
-printable HTML renderers (notice_docx, notice_xlsx, notice_html) read only that dict, so the
+printable HTML renderers (docx, xlsx, html in this package) read only that dict, so the
 figures stored with an issued notice are exactly what its files show. ``notice_issue`` and
 ``assessment_freeze`` are the two writes: one transaction each, the campaign row locked so that
 serial numbers are handed out one at a time. See docs/notices.md.
@@ -27,9 +27,9 @@ from enterprises.models import Enterprise, Rectification, Relapse
 from inspections.models import Finding, Inspection, Kind
 from inspections.overdue import overdue_counts
 
-from . import projection, rules
-from .models import FORMATS, Assessment, Commitment, Notice, NoticeSettings
-from .progress import ReportError, _number, progress_report
+from .. import projection, rules
+from ..models import FORMATS, Assessment, Commitment, Notice, NoticeSettings
+from ..progress import ReportError, _number, progress_report
 
 DOCUMENT_LANGUAGE = "zh-hans"  # a notice is an official Chinese document whatever the UI language
 ONE_DAY = datetime.timedelta(days=1)
@@ -410,11 +410,11 @@ def _letterhead_bytes(content):
 
 
 def render(content, fmt):
-    """The bytes of ``content`` as .docx, .xlsx or the printable .html (reports.notice_<fmt>)."""
+    """The bytes of ``content`` as .docx, .xlsx or the printable .html (reports.notices.<fmt>)."""
     if fmt not in FORMATS:
         raise ValueError(fmt)
     # Imported when needed: the .xlsx needs neither python-docx nor matplotlib (≈1 s to import).
-    renderer = import_module(f"reports.notice_{fmt}").render
+    renderer = import_module(f"reports.notices.{fmt}").render
     with translation.override(DOCUMENT_LANGUAGE):
         if fmt == "docx":
             return renderer(content, letterhead=_letterhead_bytes(content))

@@ -21,8 +21,8 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
 from lxml import etree
 
-from . import notice_chart
-from . import notice_format as fmt
+from . import chart
+from . import format as fmt
 
 TITLE_FONT = "方正小标宋简体"
 HEADING_FONT = "黑体"
@@ -201,7 +201,7 @@ def _table(doc, headers, rows, widths):
 
 
 def _chart(doc, content):
-    png = notice_chart.render_png(content["chart"])
+    png = chart.render_png(content["chart"])
     paragraph = _paragraph(doc, align=WD_ALIGN_PARAGRAPH.CENTER)
     paragraph.paragraph_format.line_spacing = 1.0  # an exact line height would clip the picture
     paragraph.add_run().add_picture(io.BytesIO(png), width=Mm(150))

@@ -1,6 +1,6 @@
 """Words and numbers of a notice as its documents print them, shared by the .docx, .xlsx and HTML.
 
-Everything here reads the content dict of reports.notice (the archived figures) and nothing else.
+Everything here reads the content dict of reports.notices.content (the archived figures) and nothing else.
 """
 
 import datetime

@@ -27,11 +27,12 @@ from campaign.access import ALL_ROLES, CITY_ADMIN_ONLY, allow, get_scoped_or_404
 from campaign.context_processors import picker_state
 from campaign.csp import as_document
 
-from . import notice, notice_html
-from . import notice_format as fmt
-from .models import Assessment, Commitment, Interview, Notice, NoticeSettings
-from .notice_forms import AssessmentForm, CommitmentForm, FollowUpForm, InterviewForm, NoticeSettingsForm
-from .progress import ReportError
+from ..models import Assessment, Commitment, Interview, Notice, NoticeSettings
+from ..progress import ReportError
+from . import content as notice  # aliased: ``content`` is the local name of a content dict here
+from . import format as fmt
+from . import html
+from .forms import AssessmentForm, CommitmentForm, FollowUpForm, InterviewForm, NoticeSettingsForm
 
 CONTENT_TYPES = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -51,7 +52,7 @@ def _campaign(request):
 def _body(content):
     """The notice body as the documents have it: always in Chinese, whatever the page's language."""
     with translation.override(notice.DOCUMENT_LANGUAGE):
-        return mark_safe(render_to_string("reports/notice_body.html", notice_html.context(content)))  # noqa: S308  # nosec B308, B703  # an autoescaping template
+        return mark_safe(render_to_string("reports/notice_body.html", html.context(content)))  # noqa: S308  # nosec B308, B703  # an autoescaping template
 
 
 def _file_name(content, ext):
