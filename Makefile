@@ -16,19 +16,12 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
-# The settings are production-safe by default (DEBUG off, SECRET_KEY required). On a laptop the
-# make targets give what a demo needs, unless the environment already says otherwise: a key kept
-# in the virtualenv (made once, readable by you only), plain HTTP and the local host names.
-LOCAL_KEY := $(VENV)/local-secret-key
-LOCAL_ENV = SECRET_KEY="$${SECRET_KEY:-$$(cat $(LOCAL_KEY))}" HTTPS="$${HTTPS:-false}" \
-	ALLOWED_HOSTS="$${ALLOWED_HOSTS:-127.0.0.1,localhost,[::1]}" LOG_FORMAT="$${LOG_FORMAT:-text}" \
-	REQUEST_LOG_LEVEL="$${REQUEST_LOG_LEVEL:-WARNING}"
-LPY = $(LOCAL_ENV) $(PY)
+# The settings are production-safe by default (DEBUG off; a random key of this installation in
+# .secret-key unless SECRET_KEY is set; this machine's host names and plain HTTP unless ALLOWED_HOSTS
+# names a server). On a laptop the make targets only ask for readable logs.
+LPY = LOG_FORMAT="$${LOG_FORMAT:-text}" REQUEST_LOG_LEVEL="$${REQUEST_LOG_LEVEL:-WARNING}" $(PY)
 
-$(LOCAL_KEY): $(STAMP)
-	umask 077 && $(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
-
-migrate: install $(LOCAL_KEY)
+migrate: install
 	$(LPY) manage.py migrate --noinput
 
 demo: migrate
@@ -44,7 +37,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: lint $(LOCAL_KEY)
+test: lint
 	$(LPY) manage.py check --fail-level WARNING
 	$(LPY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/pytest
@@ -74,10 +67,10 @@ faults: install
 # BACKUP=path: the archive to write (default $BACKUP_DIR or backups/, siwu-YYYYmmdd-HHMMSS.tar),
 # or to restore; a restore goes into the configured database and MEDIA_ROOT, which must be empty
 # unless FORCE=1.
-backup: install $(LOCAL_KEY)
+backup: install
 	$(LPY) manage.py backup $(BACKUP)
 
-restore: install $(LOCAL_KEY)
+restore: install
 	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=backups/siwu-YYYYmmdd-HHMMSS.tar [FORCE=1]" >&2; exit 1; }
 	$(LPY) manage.py restore "$(BACKUP)" $(if $(FORCE),--force)
 
@@ -87,7 +80,7 @@ hygiene: install
 
 # Maintainers only (needs GNU gettext): refresh the English catalog from the Chinese source strings,
 # then compile both catalogs. The compiled .mo files are committed, so users need no gettext.
-messages: install $(LOCAL_KEY)
+messages: install
 	$(LPY) manage.py makemessages -l en --no-obsolete --ignore=.venv --ignore=staticfiles --ignore=tests
 	$(LPY) manage.py compilemessages -l en -l zh_Hans --ignore=.venv
 

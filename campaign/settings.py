@@ -33,13 +33,41 @@ def env_list(name, default=""):
 
 
 DEBUG = env_bool("DEBUG", default=False)
-SECRET_KEY = os.environ.get("SECRET_KEY") or ("dev-only-insecure-key-do-not-use-in-production" if DEBUG else None)
-if not SECRET_KEY:
-    raise RuntimeError(
-        "SECRET_KEY must be set when DEBUG is off. On a laptop, the make targets set it; for manage.py "
-        "by hand: export SECRET_KEY=$(cat .venv/local-secret-key) HTTPS=false (docs/deployment.md)"
-    )
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]" if DEBUG else "")
+
+
+def _secret_key():
+    """SECRET_KEY from the environment; without it, a random key of this installation, made once and
+    kept (readable by its owner only) in SECRET_KEY_FILE (default ``<project>/.secret-key``).
+
+    Never a key written in the code. Several servers must share one key: set SECRET_KEY on each
+    (docs/deployment.md). A key that cannot be read or written stops the process with a message.
+    """
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = Path(os.environ.get("SECRET_KEY_FILE", BASE_DIR / ".secret-key"))
+    try:
+        if not path.exists():
+            import secrets
+
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as file:
+                file.write(secrets.token_urlsafe(50))
+        key = path.read_text().strip()
+    except FileExistsError:  # another process made it meanwhile
+        key = path.read_text().strip()
+    except OSError as exc:
+        raise RuntimeError(
+            f"SECRET_KEY must be set: it is not in the environment and {path} cannot be read or written ({exc})"
+        ) from exc
+    if len(key) < 50:
+        raise RuntimeError(f"SECRET_KEY must be set: {path} holds no usable key (50 characters at least)")
+    return key
+
+
+SECRET_KEY = _secret_key()
+# Without a configured host name, only this machine's names: a deployment names its own.
+_HOSTS_GIVEN = bool(os.environ.get("ALLOWED_HOSTS"))
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 # Addresses (or networks) of the reverse proxies and load balancers in front of the servers.
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 
@@ -205,7 +233,9 @@ if not DEBUG:
     # HTTPS=false is for an intranet where nothing terminates TLS: cookies then travel over plain
     # HTTP (a browser would not send a Secure cookie back) and nothing redirects or pins to HTTPS.
     # `check --deploy` keeps warning about it (W004, W008, W012, W016): that is the truth about HTTP.
-    HTTPS = env_bool("HTTPS", default=True)
+    # A deployment that names its host serves it over TLS unless it says HTTPS=false; with no host
+    # configured (this machine's names only: a trial, a laptop) nothing terminates TLS.
+    HTTPS = env_bool("HTTPS", default=_HOSTS_GIVEN)
     SESSION_COOKIE_SECURE = HTTPS
     CSRF_COOKIE_SECURE = HTTPS
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=HTTPS)

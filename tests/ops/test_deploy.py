@@ -41,8 +41,30 @@ def test_check_deploy_passes_under_the_production_settings():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_production_refuses_to_start_without_a_secret_key():
-    result = run(["manage.py", "check"], {"DEBUG": "false", "ALLOWED_HOSTS": "x"})
+KEY_SHOWN = """
+import django, json
+django.setup()
+from django.conf import settings as s
+print(json.dumps({"key": s.SECRET_KEY, "debug": s.DEBUG}))
+"""
+
+
+def test_without_a_secret_key_an_installation_makes_its_own_once_and_keeps_it_private(tmp_path):
+    # Never a key written in the code: a random one, kept readable by its owner only, the same for
+    # every later process of this installation.
+    env = {"SECRET_KEY_FILE": str(tmp_path / ".secret-key"), "DJANGO_SETTINGS_MODULE": "campaign.settings"}
+    first = run(["-c", KEY_SHOWN], env)
+    assert first.returncode == 0, first.stderr
+    second = run(["-c", KEY_SHOWN], env)
+    key = json.loads(first.stdout)["key"]
+    assert len(key) >= 50 and json.loads(second.stdout)["key"] == key
+    assert "dev-only" not in key and json.loads(first.stdout)["debug"] is False
+    assert (tmp_path / ".secret-key").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_key_that_cannot_be_kept_stops_the_process_with_a_message(tmp_path):
+    env = {"SECRET_KEY_FILE": str(tmp_path / "missing-folder" / ".secret-key")}
+    result = run(["manage.py", "check"], env)
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
 
@@ -77,6 +99,18 @@ def test_production_settings_secure_cookies_hsts_persistent_connections_json_log
         "health_checks": True,
         "log_format": "json",
     }
+
+
+def test_with_no_host_configured_only_this_machine_is_served_over_plain_http(tmp_path):
+    # A trial or a laptop: `manage.py runserver` with no variable serves 127.0.0.1 without a redirect
+    # to an HTTPS that nothing terminates; a deployment names its host and gets HTTPS (above).
+    shown = settings_under({"SECRET_KEY_FILE": str(tmp_path / ".secret-key")})
+    assert shown["ssl_redirect"] is False and shown["cookies_secure"] == [False, False]
+    result = run(
+        ["-c", "import django; django.setup(); from django.conf import settings as s; print(s.ALLOWED_HOSTS)"],
+        {"SECRET_KEY_FILE": str(tmp_path / ".secret-key"), "DJANGO_SETTINGS_MODULE": "campaign.settings"},
+    )
+    assert result.stdout.strip() == "['127.0.0.1', 'localhost', '[::1]']"
 
 
 def test_an_intranet_without_tls_turns_off_what_needs_https():
@@ -127,7 +161,7 @@ from django.test import Client
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 call_command("migrate", verbosity=0)
-client = Client()
+client = Client(HTTP_HOST="127.0.0.1")  # plain HTTP: no redirect to HTTPS without a configured host
 anonymous = client.get("/no-such-page/")
 user = get_user_model().objects.create_user("probe", password="probe-password-123")
 client.force_login(user)
@@ -137,11 +171,10 @@ print(json.dumps({"status": missing.status_code, "body": missing.content.decode(
 
 
 def test_the_make_run_demo_shows_the_products_own_404_not_the_debug_page(tmp_path):
-    # What `make run` sets (Makefile DEMO_ENV): production settings, a local key, plain HTTP.
+    # What `make run` runs: the settings with no variable at all (its own key, this machine's host
+    # names, plain HTTP), only the database and static folder moved into tmp_path here.
     env = {
-        "SECRET_KEY": "a-local-demo-key-written-by-make-run-0123456789",
-        "HTTPS": "false",
-        "ALLOWED_HOSTS": "testserver,127.0.0.1,localhost",
+        "SECRET_KEY_FILE": str(tmp_path / ".secret-key"),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
         "STATIC_ROOT": str(tmp_path / "static"),
         "DJANGO_SETTINGS_MODULE": "campaign.settings",
