@@ -8,6 +8,7 @@ serial numbers are handed out one at a time. See docs/notices.md.
 """
 
 import datetime
+import functools
 import hashlib
 from collections import defaultdict
 from decimal import Decimal
@@ -389,13 +390,20 @@ def draft_content(campaign, as_of, *, numbered=True):
 # --- rendering and archiving --------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=16)
+def _stored_sha256(name):
+    """SHA-256 of a stored letterhead. Each upload gets a new name (reports.models.letterhead_upload_to)
+    and a stored file is never rewritten, so a name's hash is read once per process, not on every
+    preview of the notice."""
+    with default_storage.open(name, "rb") as file:
+        return hashlib.sha256(file.read()).hexdigest()
+
+
 def _letterhead(config):
     """Where the city's .docx template is kept and its SHA-256 (recorded in the archive), or None."""
     if not config.letterhead:
         return None
-    with config.letterhead.open("rb") as file:
-        data = file.read()
-    return {"name": config.letterhead.name, "sha256": hashlib.sha256(data).hexdigest()}
+    return {"name": config.letterhead.name, "sha256": _stored_sha256(config.letterhead.name)}
 
 
 def _letterhead_bytes(content):

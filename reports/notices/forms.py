@@ -37,7 +37,8 @@ class InterviewForm(forms.ModelForm):
             self.initial["notice"] = basis.pk
         by_id = {t.pk: t for t in townships}
         listed = [(pk, by_id[pk].name) for pk in red if pk in by_id]
-        others = [(t.pk, t.name) for t in townships if t.pk not in set(red)]
+        listed_ids = set(red)
+        others = [(t.pk, t.name) for t in townships if t.pk not in listed_ids]
         if listed:
             label = _("第%(serial)s期约谈名单（红色预警）") % {"serial": basis.serial}
             self.fields["township"].choices = [("", "---------"), (label, listed), (_("其他乡镇(街道)"), others)]
