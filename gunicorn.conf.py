@@ -1,4 +1,4 @@
-"""gunicorn settings for 四无整治督考平台: `make serve`, or `gunicorn -c gunicorn.conf.py campaign.wsgi`.
+"""gunicorn settings for 四无整治督考平台: `make serve`, or `gunicorn -c gunicorn.conf.py siwu.wsgi`.
 
 Every value can be set from the environment (GUNICORN_*); docs/deployment.md explains the choices.
 The application's own request log (JSON, with the request id) replaces gunicorn's access log.
@@ -8,7 +8,7 @@ import gc
 import multiprocessing
 import os
 
-wsgi_app = "campaign.wsgi:application"
+wsgi_app = "siwu.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000").split(",")
 
 # Sync workers: the pages are CPU-bound (templates, counting) and short; one request per process

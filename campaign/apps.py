@@ -5,11 +5,3 @@ from django.utils.translation import gettext_lazy as _
 class CampaignConfig(AppConfig):
     name = "campaign"
     verbose_name = _("整治行动")
-
-    def ready(self):
-        from simple_history.signals import pre_create_historical_record
-
-        from . import checks  # noqa: F401  (registers the deployment checks)
-        from .history import fill_audit_fields
-
-        pre_create_historical_record.connect(fill_audit_fields, dispatch_uid="campaign.fill_audit_fields")

@@ -14,7 +14,8 @@ from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 
-from . import params
+from core import params
+
 from .models import Campaign
 
 PICKER_PARAMS = ("campaign", "as_of")
@@ -49,7 +50,7 @@ def _kept(key, value):
 
 
 def _resolve(request):
-    """The picked campaign and day; a malformed or unknown value falls back with a message (campaign/params.py)."""
+    """The picked campaign and day; a malformed or unknown value falls back with a message (core/params.py)."""
     today = timezone.localdate()
     errors = []
     campaign = None

@@ -14,7 +14,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .access import Role, role_of
+from core.access import Role, role_of
+
 from .models import DEFAULT_MILESTONES, Campaign, Milestone, TargetRevision, Township, Village
 
 

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history import register
 
-from .history import AuditFields, tracked
+from core.history import AuditFields, tracked
 
 DEFAULT_MILESTONES = (
     (3, 31, Decimal("30")),
@@ -232,7 +232,7 @@ class TargetRevision(models.Model):
 class UserProfile(models.Model):
     """Ties a user to the township (township staff) or department (inspectors) they work for.
 
-    The role itself is the user's group (campaign.access.Role); this row holds what the role is of.
+    The role itself is the user's group (core.access.Role); this row holds what the role is of.
     """
 
     user = models.OneToOneField(

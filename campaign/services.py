@@ -1,4 +1,4 @@
-"""Creating a campaign: the campaign row and its milestone schedule, together."""
+"""Creating a campaign (the campaign row and its milestone schedule, together), and giving a user a role."""
 
 import datetime
 
@@ -6,9 +6,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from reports import rules
+from core.access import Role
 
-from .models import Campaign, Milestone
+from . import rules
+from .models import Campaign, Milestone, UserProfile
 
 
 @transaction.atomic
@@ -45,3 +46,39 @@ def campaign_create(*, slug, year, target, milestones=None, band=None, name=""):
     for m in specs:
         Milestone.objects.create(campaign=campaign, date=m.date, percent=m.percent)
     return campaign
+
+
+# --- Giving a user a role ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def assign_role(user, role, *, township=None, department=""):
+    """Make ``user`` a ``role``: its group (and no other role group) and the profile it needs.
+
+    Township staff belong to a township, inspectors to a department; the other roles keep neither.
+    A superuser given any role other than city admin stops being a superuser, or the flag would
+    keep making them a city admin (``role_of``).
+    """
+    from django.contrib.auth.models import Group
+
+    role = Role(role)
+    if role == Role.TOWNSHIP_STAFF and township is None:
+        raise ValueError("township staff need a township")
+    role_groups = {g.name: g for g in Group.objects.filter(name__in=[r.value for r in Role])}
+    group = role_groups.get(role.value) or Group.objects.create(name=role.value)
+    user.groups.remove(*[g for name, g in role_groups.items() if name != role.value])
+    user.groups.add(group)
+    if role != Role.CITY_ADMIN and (user.is_superuser or user.is_staff):
+        user.is_superuser = user.is_staff = False
+        user.save(update_fields=["is_superuser", "is_staff"])
+    UserProfile.objects.update_or_create(
+        user=user,
+        defaults={
+            "township": township if role == Role.TOWNSHIP_STAFF else None,
+            "department": department if role == Role.INSPECTOR else "",
+        },
+    )
+    for cached in ("_siwu_role", "_perm_cache", "_group_perm_cache"):
+        user.__dict__.pop(cached, None)
+    user._state.fields_cache.pop("profile", None)
+    return user

@@ -22,7 +22,8 @@ from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .access import ALL_ROLES, CITY_ADMIN_ONLY, Role, allow, assign_role
+from core.access import ALL_ROLES, CITY_ADMIN_ONLY, Role, allow
+
 from .forms import (
     CampaignCreateForm,
     CampaignEditForm,
@@ -37,7 +38,7 @@ from .forms import (
     new_milestone_formset,
 )
 from .models import Campaign, Milestone, TargetRevision, Township, UserProfile, Village
-from .services import campaign_create
+from .services import assign_role, campaign_create
 
 ADMIN = allow(get=CITY_ADMIN_ONLY, post=CITY_ADMIN_ONLY)
 ADMIN_POST = allow(post=CITY_ADMIN_ONLY)

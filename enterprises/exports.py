@@ -7,7 +7,7 @@ an export that carried any. Dates are real dates. Text is always written as text
 a name such as "=HYPERLINK(...)" or "-1+2" stays the literal string it is (cell type string,
 plus Excel's quote prefix so that editing the cell does not turn it into a formula either).
 
-The workbook is written by reports.exports.write_xlsx, which formats each distinct value once:
+The workbook is written by core.sheets.write_xlsx, which formats each distinct value once:
 a 60,000-unit register takes a second or two, where openpyxl took 18 s.
 """
 
@@ -17,10 +17,10 @@ from django.db import connection
 from django.utils.translation import gettext
 
 from campaign.models import Township, Village
-from reports.exports import FORMULA_PREFIXES, Table, write_csv, write_xlsx
+from core.masking import mask_name, mask_phone
+from core.sheets import FORMULA_PREFIXES, Table, write_csv, write_xlsx
 
 from .filtersets import with_current_rectification
-from .masking import mask_name, mask_phone
 from .models import Method, Source, Status
 
 __all__ = ["FORMULA_PREFIXES", "register_workbook", "write_register", "write_register_csv"]

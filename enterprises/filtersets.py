@@ -17,9 +17,9 @@ from django.forms.utils import flatatt
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from campaign import params
-from campaign.access import Role, role_of, scope_townships, township_id_of
 from campaign.models import Township, Village
+from core import params
+from core.access import Role, role_of, scope_townships, township_id_of
 
 from .forms import DateInput, FilterForm
 from .models import Defect, Enterprise, Method, Rectification, Source, Status

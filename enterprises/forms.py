@@ -27,9 +27,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from campaign.access import Role, role_of, scope_townships, scope_units
 from campaign.forms import outside_year_error, photos_again_error
 from campaign.models import Township, Village
+from core.access import Role, role_of, scope_townships, scope_units
 
 from . import photos as photo_rules
 from .credit_code import normalize_credit_code
@@ -348,7 +348,7 @@ class EnterpriseForm(CampaignDateCheck, NoColonMixin, forms.ModelForm):
         return code
 
     def _link(self, unit):
-        """A link to ``unit`` when the user may open it (campaign.access.scope_units), else None."""
+        """A link to ``unit`` when the user may open it (core.access.scope_units), else None."""
         if self.user is None or not scope_units(self.user, Enterprise.objects.alive()).filter(pk=unit.pk).exists():
             return None
         return format_html('<a href="{}">{}</a>', unit.get_absolute_url(), unit.name)

@@ -24,9 +24,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from campaign.access import WRITERS, Role, allow, role_of, township_id_of
 from campaign.models import Township
-from campaign.tabular import Issue, max_file_bytes
+from core.access import WRITERS, Role, allow, role_of, township_id_of
+from core.tabular import Issue, max_file_bytes
 
 from . import importing
 from .importing import Action

@@ -1,6 +1,6 @@
 """Personal data of a unit's owner: masked wherever it is listed, shown in full only when allowed.
 
-Who may see the full values is campaign.access.can_see_personal_data (city admins, and staff of
+Who may see the full values is core.access.can_see_personal_data (city admins, and staff of
 the unit's own township). Even they see masked values in lists and on the unit page until they
 ask for the full ones; that request is recorded (``record_personal_data_view``) in the admin log
 (django.contrib.admin LogEntry, a persistent and queryable table) and on the "siwu.personal_data"
@@ -8,10 +8,11 @@ logger.
 """
 
 import logging
-import re
 
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
+
+from core.masking import mask_name, mask_phone
 
 from .models import Enterprise
 
@@ -20,38 +21,6 @@ logger = logging.getLogger("siwu.personal_data")
 # Stored text of the log entry (a record, not UI text: it stays the same whatever the language).
 PERSONAL_DATA_VIEWED = "查看完整联系方式"
 PERSONAL_DATA_EXPORTED = "导出完整联系方式"
-
-_MOBILE = re.compile(r"^(?P<prefix>(?:\+?86[\s-]?)?)(?P<number>1\d{10})$")
-# 010 and 02x are the three-digit area codes; every other one has four digits.
-_LANDLINE = re.compile(r"^(?P<area>0(?:10|2\d|[3-9]\d{2}))(?P<sep>[\s-]?)(?P<local>\d{7,8})(?P<rest>.*)$")
-
-
-def mask_name(name):
-    """张三 → 张*, 张三丰 → 张**: the first character, then one * per remaining one (at least one)."""
-    name = (name or "").strip()
-    if not name:
-        return ""
-    return name[0] + "*" * max(len(name) - 1, 1)
-
-
-def mask_phone(phone):
-    """13812341234 → 138****1234; 0571-88886666 → 0571-****6666; anything else keeps its last 4 digits."""
-    phone = (phone or "").strip()
-    if not phone:
-        return ""
-    compact = re.sub(r"[\s-]", "", phone)
-    mobile = _MOBILE.match(compact)
-    if mobile:
-        number = mobile["number"]
-        return f"{number[:3]}****{number[-4:]}"
-    landline = _LANDLINE.match(phone)
-    if landline and not re.search(r"\d", landline["rest"]):
-        local = landline["local"]
-        return f"{landline['area']}{landline['sep']}{'*' * (len(local) - 4)}{local[-4:]}"
-    digits = re.sub(r"\D", "", phone)
-    if len(digits) <= 4:
-        return "*" * len(digits)
-    return "*" * (len(digits) - 4) + digits[-4:]
 
 
 def shown_owner(unit, full=False):

@@ -20,8 +20,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from campaign.history import tracked
 from campaign.models import Township, Village
+from core.history import tracked
 
 from .credit_code import validate_credit_code
 

@@ -1,6 +1,6 @@
 """The unit register (四无单位台账): list, detail, create, edit, rectify, relapse, delete, export.
 
-Every view declares who may use it (campaign.access.allow) and starts from ``scoped_units(user)``:
+Every view declares who may use it (core.access.allow) and starts from ``scoped_units(user)``:
 a unit outside the user's township is not found (404); a unit the user may see but not write is
 refused (403). Every POST that writes redirects (so a refresh never submits twice) and says what
 happened in a message. Nothing is hard-deleted: deleting a unit or withdrawing a rectification or
@@ -14,14 +14,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import F, Prefetch
+from django.db.models import Prefetch
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from campaign.access import (
+from campaign.context_processors import PICKER_PARAMS, picker_state
+from core.access import (
     ALL_ROLES,
     CITY_ADMIN_ONLY,
     WRITERS,
@@ -36,10 +37,10 @@ from campaign.access import (
     scope_units,
     township_id_of,
 )
-from campaign.audit import attach_users, changes_since_version, describe, history_model, history_of
-from campaign.context_processors import PICKER_PARAMS, picker_state
-from campaign.storage import removed_unless_kept
+from core.audit import attach_users, changes_since_version, describe, history_model, history_of
+from core.storage import removed_unless_kept
 
+from . import unit_page
 from .exports import register_workbook
 from .filtersets import UnitFilterSet, with_current_rectification
 from .forms import EnterpriseForm, ReasonForm, RectificationForm, RelapseForm
@@ -212,7 +213,7 @@ def _render_detail(request, unit, *, full_personal_data):
     # A relapse or a look-back belongs to a rectification of the unit, and nothing of either is ever
     # deleted (only marked): a unit never rectified has neither, nor their history.
     relapses = list(unit.relapses.order_by("found_on", "id")) if rectifications else []
-    findings, lookbacks, clearances = _inspection_records(unit, rectified=bool(rectifications))
+    findings, lookbacks, clearances = unit_page.inspection_records(unit, rectified=bool(rectifications))
     if unit.village_id is not None and unit.village.township_id == unit.township_id:
         unit.village.township = unit.township  # the village's name in the history reads it
     records = _history_records(unit, rectifications, relapses)
@@ -272,23 +273,6 @@ def _counted(request, rectifications):
         "campaign": campaign,
         "as_of": picker.as_of,
     }
-
-
-def _inspection_records(unit, *, rectified):
-    """The unit's inspection findings, checked look-backs (of a unit ever rectified) and per-defect
-    clearances (2 or 3 queries)."""
-    from inspections.models import DefectClearance, Finding, Kind, Lookback
-
-    # The inspection's kind is all the timeline shows of it: one joined column, not the whole row.
-    findings = list(Finding.objects.alive().filter(enterprise=unit).annotate(inspection_kind=F("inspection__kind")))
-    kinds = dict(Kind.choices)
-    for finding in findings:
-        finding.inspection_kind_label = kinds.get(finding.inspection_kind, finding.inspection_kind)
-    lookbacks = list(Lookback.objects.filter(enterprise=unit, checked_on__isnull=False)) if rectified else []
-    clearances = list(
-        DefectClearance.objects.filter(enterprise=unit, deleted_at__isnull=True).order_by("cleared_on", "id")
-    )
-    return findings, lookbacks, clearances
 
 
 def _timeline(unit, rectifications, relapses, latest, last_withdrawn, checks=()):
@@ -426,7 +410,7 @@ def unit_rectify(request, pk):
                 saved = form.save(user=request.user)
         except OSError:
             # The media volume is full or unwritable: the transaction was rolled back, and the
-            # storage leaves no partial file (campaign/storage.py).
+            # storage leaves no partial file (core/storage.py).
             logger.exception("evidence photos for unit %s could not be stored", unit.pk)
             form.add_error(
                 None, _("照片未能保存（服务器存储空间不足或暂时无法写入），本次整治未登记，请稍后重试或联系管理员。")

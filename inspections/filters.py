@@ -6,8 +6,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from campaign.access import scope_townships
 from campaign.models import Township
+from core.access import scope_townships
 from enterprises.forms import FilterForm
 
 from .models import Finding, FindingKind, FindingState, Inspection, Kind

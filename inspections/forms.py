@@ -16,9 +16,9 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from campaign.access import scope_townships
 from campaign.forms import outside_year_error, photos_again_error
 from campaign.models import Campaign, Township
+from core.access import scope_townships
 from enterprises.forms import DateInput, MultiplePhotoField, NoColonMixin
 from enterprises.models import Defect, Enterprise, Method
 from enterprises.photos import MAX_PHOTOS, MAX_UPLOAD_BYTES, store_photos

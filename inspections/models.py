@@ -32,8 +32,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from campaign.history import tracked
 from campaign.models import Campaign, Township
+from core.history import tracked
 from enterprises.models import Defect, Enterprise, Rectification, Relapse, SoftDeletable
 
 

@@ -6,7 +6,7 @@ import math
 import random
 from fractions import Fraction
 
-from reports.rules import round_half_up
+from core.numbers import round_half_up
 
 
 def add_days(day: datetime.date, days: int) -> datetime.date:

@@ -2,17 +2,17 @@
 
 Scope: township staff read their own township's inspections and findings and, while a cross round
 is in force, those of the cross inspections their township makes (``CrossAssignment.objects.in_force``);
-everyone else reads through ``campaign.access.scope_queryset``. The page entry points bundle what a
+everyone else reads through ``core.access.scope_queryset``. The page entry points bundle what a
 page shows of each row (select_related, annotations, order), so a view gets the queryset, filters
 and pages it, and renders; the query counts are pinned in tests/inspections/test_views_queries.py.
 Every write is ``inspections.services``'.
 """
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from campaign.access import Role, role_of, scope_queryset, township_id_of
+from core.access import Role, role_of, scope_queryset, township_id_of
 from enterprises.models import Enterprise
 
 from .models import (
@@ -23,6 +23,7 @@ from .models import (
     Finding,
     FindingState,
     Inspection,
+    Kind,
     Lookback,
     LookbackDraw,
     Reconciliation,
@@ -312,3 +313,18 @@ def snapshot_rows(snapshot):
             }
         )
     return unit_rows, finding_rows
+
+
+def unit_records(unit, *, rectified):
+    """The unit's inspection findings, checked look-backs (of a unit ever rectified) and per-defect
+    clearances (2 or 3 queries), for the unit's own page (enterprises/unit_page.py)."""
+    # The inspection's kind is all the timeline shows of it: one joined column, not the whole row.
+    findings = list(Finding.objects.alive().filter(enterprise=unit).annotate(inspection_kind=F("inspection__kind")))
+    kinds = dict(Kind.choices)
+    for finding in findings:
+        finding.inspection_kind_label = kinds.get(finding.inspection_kind, finding.inspection_kind)
+    lookbacks = list(Lookback.objects.filter(enterprise=unit, checked_on__isnull=False)) if rectified else []
+    clearances = list(
+        DefectClearance.objects.filter(enterprise=unit, deleted_at__isnull=True).order_by("cleared_on", "id")
+    )
+    return findings, lookbacks, clearances

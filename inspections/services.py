@@ -309,7 +309,7 @@ def cross_round_create(*, campaign, name, held_on, ends_on, townships, seed=None
 
 def cross_assignment_of(user, inspected, today=None):
     """The assignment under which township staff ``user`` may read ``inspected``'s data today, or None."""
-    from campaign.access import Role, role_of, township_id_of
+    from core.access import Role, role_of, township_id_of
 
     if role_of(user) != Role.TOWNSHIP_STAFF:
         return None

@@ -5,7 +5,7 @@ unit field (``inspections.forms.UnitPickerField``) renders only the units alread
 static/js/unit-picker.js asks ``unit_search`` for a page at a time. Without JavaScript the field
 takes unit numbers, and ``unit_find`` is the same search as a page that shows them.
 
-Scope: ``campaign.access.scope_units`` (township staff their own township, everyone else all),
+Scope: ``core.access.scope_units`` (township staff their own township, everyone else all),
 narrowed to the township(s) asked for. Township staff whose township cross-inspects another one
 today (a cross round in force) may also search that township when they ask for it by name; each
 such search is recorded like any other read of its data (``services.record_cross_access``).
@@ -23,8 +23,8 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from campaign.access import allow, scope_units
 from campaign.models import Township
+from core.access import allow, scope_units
 from enterprises.models import Enterprise
 
 from . import services

@@ -1,7 +1,7 @@
 """Inspections (督查) in the browser: inspections, findings and their close-off, cross rounds, look-backs,
 per-defect clearance, reconciliation, the quality report and the city's settings.
 
-Every view declares who may use it (campaign.access.allow) and reads through a scoped queryset of
+Every view declares who may use it (core.access.allow) and reads through a scoped queryset of
 ``inspections.selectors``, one entry point per list or detail page: township staff see their own
 township's records (another township's answers 404, logged), plus, while a cross round is on, what
 their township inspects under its assignment. A form page is drawn by ``_form_page``. Every write goes
@@ -24,8 +24,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from campaign import params
-from campaign.access import (
+from campaign.context_processors import picker_state
+from campaign.models import Campaign, Township
+from core import params
+from core.access import (
     ALL_ROLES,
     CITY_ADMIN_ONLY,
     WRITERS,
@@ -39,9 +41,7 @@ from campaign.access import (
     role_of,
     township_id_of,
 )
-from campaign.context_processors import picker_state
-from campaign.models import Campaign, Township
-from campaign.storage import removed_unless_kept
+from core.storage import removed_unless_kept
 from enterprises.models import Enterprise, Status
 
 from . import selectors, services
@@ -121,7 +121,7 @@ def _is_staff(user):
 
 
 def _visible_or_404(user, visible, **lookup):
-    """Like campaign.access.get_scoped_or_404 for a queryset scoped here (cross rounds included)."""
+    """Like core.access.get_scoped_or_404 for a queryset scoped here (cross rounds included)."""
     found = visible.filter(**lookup).first()
     if found is None:
         hidden = visible.model._default_manager.filter(**lookup).first()
@@ -226,7 +226,7 @@ def inspection_create(request):
                 inspection = form.save(user=user, kind=Kind.CROSS if assignment else None, assignment=assignment)
         except OSError:
             # The media volume is full or unwritable: the transaction was rolled back, and the
-            # storage leaves no partial file (campaign/storage.py).
+            # storage leaves no partial file (core/storage.py).
             logger.exception("site photos of an inspection of township %s could not be stored", township.pk)
             form.add_error(
                 None, _("照片未能保存（服务器存储空间不足或暂时无法写入），本次督查未登记，请稍后重试或联系管理员。")
@@ -396,7 +396,7 @@ def finding_rectified(request, pk):
     page = partial(_form_page, request, form, title=_("报告整改完成"), about=finding, submit=_("提交"))
     if request.method == "POST" and form.is_valid():
         try:
-            # The completion and its photos land together (campaign/storage.py, as a rectification's).
+            # The completion and its photos land together (core/storage.py, as a rectification's).
             with removed_unless_kept():
                 saved = form.save(user=request.user)
         except OSError:

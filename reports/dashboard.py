@@ -215,7 +215,7 @@ def ledgers(counts, campaign, as_of, week, quarter):
 def township_context(campaign, as_of, township, detail=True):
     """One township's page: its standing, charts, villages and stock ledger.
 
-    ``detail``: whether the reader may read the township's units and findings (campaign.access.
+    ``detail``: whether the reader may read the township's units and findings (core.access.
     can_read_township_records). Without it the page keeps what the city-wide ranking shows (the
     standing, charts, ledger and the number of overdue findings) and reads neither the villages nor
     the overdue findings themselves, so no template can show them.

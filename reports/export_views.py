@@ -5,9 +5,9 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from campaign.access import ALL_ROLES, allow
 from campaign.context_processors import picker_state
 from campaign.models import Township
+from core.access import ALL_ROLES, allow
 
 from . import exports
 from .progress import progress_report

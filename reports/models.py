@@ -16,8 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from campaign.history import tracked
 from campaign.models import Campaign, Township
+from core.history import tracked
 
 DEFAULT_OFFICE = "示范市“四无”整治工作领导小组办公室"
 FORMATS = ("docx", "xlsx", "html")

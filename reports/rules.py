@@ -6,28 +6,14 @@ so 4267 of 9000 is 47.41 and 1 of 8 is 12.50 on every platform. The one place th
 colour, a rank or a required count is this module; views and templates never compute them.
 """
 
-import datetime
 import math
-from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
+from campaign.rules import MilestoneSpec, check_schedule, parse_milestones  # noqa: F401  (part of the rules)
+from core.numbers import HUNDREDTH, round_half_up  # noqa: F401
+
 GREEN, YELLOW, RED = "green", "yellow", "red"
-HUNDREDTH = Decimal("0.01")
-
-
-@dataclass(frozen=True, order=True)
-class MilestoneSpec:
-    date: datetime.date
-    percent: Decimal
-
-
-def round_half_up(value):
-    """Round a non-negative or negative exact number half away from zero to 2 decimals."""
-    value = Fraction(value)
-    sign = -1 if value < 0 else 1
-    hundredths = math.floor(abs(value) * 100 + Fraction(1, 2))
-    return (Decimal(sign * hundredths) / 100).quantize(HUNDREDTH)
 
 
 def completion_rate(rectified, target):
@@ -40,39 +26,6 @@ def completion_rate(rectified, target):
 def required_count(target, percent):
     """Units due by a milestone: ceil(target × percent / 100), exactly."""
     return math.ceil(Fraction(target) * Fraction(Decimal(percent)) / 100)
-
-
-def parse_milestones(text):
-    """'03-31:30,06-30:60' → [(3, 31, Decimal('30')), …]; ValueError with a readable reason."""
-    parsed = []
-    for chunk in filter(None, (part.strip() for part in text.split(","))):
-        try:
-            day_text, percent_text = chunk.split(":")
-            month, day = (int(x) for x in day_text.split("-"))
-            percent = Decimal(percent_text)
-        except (ValueError, ArithmeticError):
-            raise ValueError(f"'{chunk}' is not MM-DD:PERCENT") from None
-        if not (0 < percent <= 100):
-            raise ValueError(f"'{chunk}': the percent must be above 0 and at most 100")
-        parsed.append((month, day, percent))
-    if not parsed:
-        raise ValueError("no milestone given")
-    return parsed
-
-
-def check_schedule(milestones, start, end):
-    """Reasons the schedule is unusable: dates outside the year, percents that go down."""
-    problems = []
-    ordered = sorted(milestones)
-    for m in ordered:
-        if not (start <= m.date <= end):
-            problems.append(f"{m.date}: outside the campaign year {start}..{end}")
-    for earlier, later in zip(ordered, ordered[1:]):
-        if later.date == earlier.date:
-            problems.append(f"{later.date}: two milestones on one day")
-        elif later.percent < earlier.percent:
-            problems.append(f"{later.date}: {later.percent}% is below the earlier {earlier.percent}%")
-    return problems
 
 
 def milestone_due(day, milestones):

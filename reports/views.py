@@ -3,10 +3,10 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from campaign import params
-from campaign.access import ALL_ROLES, Role, allow, can_read_township_records, role_of, township_id_of
 from campaign.context_processors import picker_state
 from campaign.models import Campaign, Township
+from core import params
+from core.access import ALL_ROLES, Role, allow, can_read_township_records, role_of, township_id_of
 
 from .dashboard import dashboard_context, township_context
 from .progress import ReportError, progress_report

@@ -778,7 +778,7 @@ class Tally:
 
 
 def server_cpu(log_path):
-    """{request id: CPU ms} from the server's JSON request log (campaign.ops.RequestIdMiddleware)."""
+    """{request id: CPU ms} from the server's JSON request log (core.ops.RequestIdMiddleware)."""
     found = {}
     for line in Path(log_path).read_text(errors="replace").splitlines():
         if line.startswith("{") and '"cpu_ms"' in line:
@@ -905,7 +905,7 @@ def verify_counts(env):
 
 def _setup(users, units_per_user, hot_users):
     sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "campaign.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "siwu.settings")
     import datetime
 
     import django

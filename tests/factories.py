@@ -54,7 +54,7 @@ __all__ = [
 
 
 def make_user(username, role="city_admin", township=None, password=None, **fields):
-    """A user with a role (campaign.access.Role value) and, for township staff, a township."""
+    """A user with a role (core.access.Role value) and, for township staff, a township."""
     from django.contrib.auth.models import Group, User
 
     from campaign.models import UserProfile

@@ -1,10 +1,10 @@
-"""campaign.links.pk_links: one reverse for many links, each the URL reverse() gives."""
+"""core.links.pk_links: one reverse for many links, each the URL reverse() gives."""
 
 import pytest
 from django.urls import reverse, set_script_prefix
 from django.utils import translation
 
-from campaign.links import pk_links
+from core.links import pk_links
 
 
 @pytest.mark.parametrize("viewname", ["enterprises:detail", "inspections:finding", "reports:township"])

@@ -1,6 +1,6 @@
 """The four roles of SPEC section 4 as auth groups, so that a fresh database has them.
 
-The names are campaign.access.Role values, copied here: a migration must not change when the code
+The names are core.access.Role values, copied here: a migration must not change when the code
 it was written against does.
 """
 

@@ -34,7 +34,7 @@ The modules, in the order a list goes through them:
 - ``plan``: the plan (``UnitPlan``, ``PlannedRow``, ``Action``), kept signed between preview and
   confirmation (``dump_plan``, ``load_plan``);
 - ``write``: the steps of ``apply`` and the freshness check ``still_current``;
-- ``bulk``: COPY / multi-row INSERT, bulk UPDATE and history rows (also used by reports/benchmark.py);
+- ``bulk``: COPY / multi-row INSERT, bulk UPDATE and history rows (also used by demo/benchmark.py);
 - ``queries``: the register read in as few queries as the database takes;
 - ``template``: the empty list users download.
 
@@ -51,7 +51,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from campaign.models import Township
-from campaign.tabular import Issue, TableError, read_columns
+from core.tabular import Issue, TableError, read_columns
 
 from ..models import DEFECT_FIELDS
 from ..services import lock_townships

@@ -2,7 +2,7 @@
 changed rows by a statement per set of columns (``_update``), and their history rows by one
 INSERT … SELECT (``record_history``), stamped with who, when and why (``Stamp``).
 
-The screening-list import writes through here, and so does the benchmark city (reports/benchmark.py).
+The screening-list import writes through here, and so does the benchmark city (demo/benchmark.py).
 """
 
 import datetime
@@ -17,7 +17,7 @@ from django.db import connection, models
 from django.db.models import F
 from django.utils import timezone
 
-from campaign.history import fill_audit_fields
+from core.history import fill_audit_fields
 
 from .queries import _among, _chunks, _pg_array
 

@@ -15,7 +15,7 @@ from django.db import models
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from campaign.tabular import FORMULA_START, cell_text, formula_like, parse_date, parse_decimal
+from core.tabular import FORMULA_START, cell_text, formula_like, parse_date, parse_decimal
 
 from ..credit_code import _SHAPE as _CODE_SHAPE
 from ..credit_code import ALPHABET as CREDIT_ALPHABET

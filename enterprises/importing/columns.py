@@ -1,8 +1,8 @@
 """The columns of a screening list (SPEC section 3): per column the key code knows it by, its
 Chinese header in the file, whether it is required, and any other header accepted for it
-(``campaign.tabular.read_columns`` finds them in a file by header or by key)."""
+(``core.tabular.read_columns`` finds them in a file by header or by key)."""
 
-from campaign.tabular import Column
+from core.tabular import Column
 
 COLUMNS = (
     Column("name", "单位名称", required=True),

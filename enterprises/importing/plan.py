@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from campaign.models import Township
-from campaign.tabular import Issue
+from core.tabular import Issue
 
 from ..models import DEFECT_FIELDS
 

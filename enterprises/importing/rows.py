@@ -15,7 +15,7 @@ from django.db import models
 from django.utils.translation import gettext as _
 
 from campaign.models import Township, Village
-from campaign.tabular import ColumnTable, Issue, cell_text, is_blank
+from core.tabular import ColumnTable, Issue, cell_text, is_blank
 
 from ..models import DEFECT_FIELDS, Defect, Enterprise, Method, Rectification, Source, Status, squash_spaces
 from ..services import check_rectification, wait_for_writers

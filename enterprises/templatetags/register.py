@@ -11,7 +11,7 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from campaign.links import pk_links
+from core.links import pk_links
 from enterprises import masking
 from enterprises.models import Status
 

@@ -23,7 +23,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from campaign.models import Campaign
-from enterprises.masking import mask_name, mask_phone
+from core.masking import mask_name, mask_phone
 from enterprises.models import Enterprise, Rectification, Relapse
 from inspections.models import Finding, Inspection, Kind
 from inspections.overdue import overdue_counts

@@ -22,10 +22,10 @@ from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from campaign import params
-from campaign.access import ALL_ROLES, CITY_ADMIN_ONLY, allow, get_scoped_or_404, is_city_admin, scope_queryset
 from campaign.context_processors import picker_state
-from campaign.csp import as_document
+from core import params
+from core.access import ALL_ROLES, CITY_ADMIN_ONLY, allow, get_scoped_or_404, is_city_admin, scope_queryset
+from core.csp import as_document
 
 from ..models import Assessment, Commitment, Interview, Notice, NoticeSettings
 from ..progress import ReportError

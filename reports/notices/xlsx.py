@@ -1,7 +1,7 @@
 """A notice (or quarterly assessment) as .xlsx: a summary sheet, the township table, and one sheet
 each for the red list, commitments, findings, relapses, late entries and changes to earlier weeks.
 
-Written like reports/exports.py (write-only workbook, text cells never formulas). Numbers stay
+Written like core/sheets.py (write-only workbook, text cells never formulas). Numbers stay
 numbers (rates as numbers with two decimals) so the table can be sorted and summed.
 """
 
@@ -12,7 +12,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from ..exports import _cell
+from core.sheets import cell as _cell
+
 from . import format as fmt
 
 RATE_FORMAT = "0.00"

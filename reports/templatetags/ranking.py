@@ -14,7 +14,7 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from campaign.links import pk_links
+from core.links import pk_links
 from inspections.models import FindingKind, Severity
 
 register = template.Library()

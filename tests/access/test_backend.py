@@ -1,12 +1,13 @@
-"""campaign.backends.UserBackend: the signed-in user, their role and township in one query."""
+"""core.backends.UserBackend: the signed-in user, their role and township in one query."""
 
 import pytest
 from django.contrib.auth.models import Group, User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from campaign.access import Role, assign_role, role_of, township_id_of
-from campaign.backends import UserBackend
+from campaign.services import assign_role
+from core.access import Role, role_of, township_id_of
+from core.backends import UserBackend
 from tests.factories import make_township, make_user
 
 pytestmark = pytest.mark.django_db

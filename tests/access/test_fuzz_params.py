@@ -31,7 +31,7 @@ from django.utils.functional import cached_property
 
 import enterprises.filtersets
 import inspections.filters
-from campaign.access import PUBLIC, policy_of, role_of
+from core.access import PUBLIC, policy_of, role_of
 from tests.access.test_matrix import ARGS, EXEMPT_NAMESPACES, QUERY, url_patterns
 
 # Query-string values, percent-encoded as a URL carries them.

@@ -182,7 +182,7 @@ def production_settings(**env):
         "print(json.dumps({k: getattr(s, k) for k in ('SESSION_COOKIE_SECURE', 'CSRF_COOKIE_SECURE', "
         "'SECURE_SSL_REDIRECT', 'SECURE_HSTS_SECONDS', 'SESSION_COOKIE_HTTPONLY', 'SESSION_COOKIE_AGE')}))"
     )
-    environ = {**os.environ, "DJANGO_SETTINGS_MODULE": "campaign.settings", "DEBUG": "0", "SECRET_KEY": "x" * 50}
+    environ = {**os.environ, "DJANGO_SETTINGS_MODULE": "siwu.settings", "DEBUG": "0", "SECRET_KEY": "x" * 50}
     environ.update(env)
     out = subprocess.run(
         [sys.executable, "-c", code],

@@ -10,9 +10,9 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
 
-from campaign import demo
-from campaign.access import Role, role_of, township_id_of
 from campaign.models import Campaign, Milestone, TargetRevision, Township, Village
+from core.access import Role, role_of, township_id_of
+from demo import city as demo
 from tests.access.conftest import PASSWORD
 from tests.factories import make_township, make_user
 

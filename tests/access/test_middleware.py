@@ -1,4 +1,4 @@
-"""Deny by default: the access middleware in front of every view (campaign/middleware.py)."""
+"""Deny by default: the access middleware in front of every view (core/middleware.py)."""
 
 import logging
 import re

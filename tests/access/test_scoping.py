@@ -12,7 +12,8 @@ from django.http import Http404
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from campaign.access import (
+from campaign.models import Township, Village
+from core.access import (
     Role,
     get_scoped_or_404,
     role_of,
@@ -21,7 +22,6 @@ from campaign.access import (
     scope_units,
     township_id_of,
 )
-from campaign.models import Township, Village
 from enterprises.models import Enterprise, Rectification, RectificationPhoto, Relapse
 
 A_NAMES = ("东城宏达五金厂", "东城永利废品站")

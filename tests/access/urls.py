@@ -3,8 +3,8 @@
 from django.http import HttpResponse
 from django.urls import path
 
-from campaign.access import ALL_ROLES, CITY_ADMIN_ONLY, allow, public
-from campaign.urls import urlpatterns as project_urls
+from core.access import ALL_ROLES, CITY_ADMIN_ONLY, allow, public
+from siwu.urls import urlpatterns as project_urls
 
 
 def undeclared(request):

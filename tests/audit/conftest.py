@@ -4,7 +4,7 @@ import datetime
 import pytest
 from django.db.models import Max
 
-from campaign.audit import history_model, model_key, tracked_models
+from core.audit import history_model, model_key, tracked_models
 
 TODAY = datetime.date(2018, 6, 30)
 

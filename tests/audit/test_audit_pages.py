@@ -5,8 +5,8 @@ import datetime
 import pytest
 from django.urls import reverse
 
-from campaign.audit import describe, history_of, model_key, restore_version, tracked_models
 from campaign.models import Milestone, TargetRevision, Township, UserProfile
+from core.audit import describe, history_of, model_key, restore_version, tracked_models
 from enterprises.models import Enterprise, Rectification, Status
 from enterprises.services import rectification_record, unit_delete
 from tests.audit.conftest import new_history_rows

@@ -12,8 +12,8 @@ import pytest
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from campaign.audit import describe, history_model, history_of
 from campaign.models import Township
+from core.audit import describe, history_model, history_of
 from enterprises.models import Enterprise, Method, Rectification, Relapse
 from enterprises.services import rectification_record, relapse_record
 from tests.factories import make_township, make_unit, make_user

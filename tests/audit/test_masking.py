@@ -2,7 +2,7 @@
 
 import pytest
 
-from enterprises.masking import mask_name, mask_phone
+from core.masking import mask_name, mask_phone
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from campaign.management.commands.clean_old_history import Command as SafeClean
+from core.management.commands.clean_old_history import Command as SafeClean
 
 
 @pytest.mark.django_db
@@ -14,7 +14,7 @@ from campaign.management.commands.clean_old_history import Command as SafeClean
 def test_the_librarys_clean_old_history_is_shadowed_and_refuses_short_retention(days):
     from django.core.management import get_commands
 
-    assert get_commands()["clean_old_history"] == "campaign"
+    assert get_commands()["clean_old_history"] == "core"
     with pytest.raises(CommandError, match="183"):
         call_command("clean_old_history", "--days", days, stdout=io.StringIO())
     with pytest.raises(CommandError):

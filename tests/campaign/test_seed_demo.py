@@ -18,8 +18,8 @@ from django.core.management import CommandError, call_command
 from django.db.models import Count, Q
 from django.test import override_settings
 
-from campaign import demo
 from campaign.models import Campaign, TargetRevision, Township, Village
+from demo import city as demo
 from enterprises.credit_code import credit_code_error
 from enterprises.models import DEFECT_FIELDS, Enterprise, Method, Rectification, Relapse, Status
 from reports.counting import daily_counts

@@ -8,7 +8,7 @@ import openpyxl
 import pytest
 from django.test import override_settings
 
-from campaign.tabular import (
+from core.tabular import (
     CSV,
     XLSX,
     Column,

@@ -317,7 +317,7 @@ def test_a_township_or_village_added_while_exporting_is_still_named(monkeypatch)
 
 
 def test_reports_tables_are_written_by_the_same_writer():
-    from reports.exports import Table, write_xlsx
+    from core.sheets import Table, write_xlsx
 
     buffer = io.BytesIO()
     rows = [["=1+1", "2018-04-30", Decimal("2.50"), Decimal("3"), 0.125, True, None]]

@@ -241,7 +241,7 @@ def _measure_in_subprocess(tmp_path, script, **files):
     result = subprocess.run(
         [sys.executable, "-c", prelude + textwrap.dedent(script)],
         cwd=Path(__file__).resolve().parents[2],
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "campaign.settings", "PHOTO_DIR": str(tmp_path)},
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "siwu.settings", "PHOTO_DIR": str(tmp_path)},
         capture_output=True,
         text=True,
         timeout=300,

@@ -100,7 +100,7 @@ def test_a_city_admin_still_opens_a_deleted_unit_to_see_why(staff):
 # report names and the forms' dates start at: these tests have no campaign, so Campaign.objects.
 # current_for asks three times (one holding today, the latest started, any); with one holding today, once.
 PICKER_QUERIES = 3
-# session, the user with their role (campaign/backends.py), the industry and the premises in use, the totals
+# session, the user with their role (core/backends.py), the industry and the premises in use, the totals
 # (maintained per township and status), the page's rows (keyset: no COUNT, no OFFSET), the
 # filter form's township and village choices, and the picked campaign.
 LIST_QUERIES = 8 + PICKER_QUERIES
@@ -488,7 +488,7 @@ def test_township_staff_do_not_find_another_townships_unit(client, two_townships
     assert client.get(reverse(f"enterprises:{name}", args=[unit.pk])).status_code == 404
     if name != "detail":
         assert client.post(reverse(f"enterprises:{name}", args=[unit.pk]), {"reason": "x"}).status_code == 404
-    # The refusal is logged (campaign.access.get_scoped_or_404); the answer leaks nothing.
+    # The refusal is logged (core.access.get_scoped_or_404); the answer leaks nothing.
     assert "outside scope" in caplog.text
     unit.refresh_from_db()
     assert (unit.version, unit.deleted_at) == (1, None)

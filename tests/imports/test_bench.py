@@ -5,7 +5,7 @@ import io
 from django.core.management.base import OutputWrapper
 
 from campaign.models import Township
-from enterprises.management.commands import bench_import
+from demo.management.commands import bench_import
 from enterprises.models import Enterprise, ImportBatch
 
 

@@ -62,7 +62,7 @@ def build(n):
 
 
 # Per page, for a city admin: session, the user with their role and township (one query,
-# campaign/backends.py) and the page's own queries.
+# core/backends.py) and the page's own queries.
 PAGES = {
     # filter form townships, planned follow-ups, paginator count, page rows
     "inspections:list": ({}, "admin", 6),

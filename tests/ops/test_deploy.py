@@ -52,7 +52,7 @@ print(json.dumps({"key": s.SECRET_KEY, "debug": s.DEBUG}))
 def test_without_a_secret_key_an_installation_makes_its_own_once_and_keeps_it_private(tmp_path):
     # Never a key written in the code: a random one, kept readable by its owner only, the same for
     # every later process of this installation.
-    env = {"SECRET_KEY_FILE": str(tmp_path / ".secret-key"), "DJANGO_SETTINGS_MODULE": "campaign.settings"}
+    env = {"SECRET_KEY_FILE": str(tmp_path / ".secret-key"), "DJANGO_SETTINGS_MODULE": "siwu.settings"}
     first = run(["-c", KEY_SHOWN], env)
     assert first.returncode == 0, first.stderr
     second = run(["-c", KEY_SHOWN], env)
@@ -85,7 +85,7 @@ print(json.dumps({
 
 
 def settings_under(env):
-    result = run(["-c", SHOW], {**env, "DJANGO_SETTINGS_MODULE": "campaign.settings"})
+    result = run(["-c", SHOW], {**env, "DJANGO_SETTINGS_MODULE": "siwu.settings"})
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -108,7 +108,7 @@ def test_with_no_host_configured_only_this_machine_is_served_over_plain_http(tmp
     assert shown["ssl_redirect"] is False and shown["cookies_secure"] == [False, False]
     result = run(
         ["-c", "import django; django.setup(); from django.conf import settings as s; print(s.ALLOWED_HOSTS)"],
-        {"SECRET_KEY_FILE": str(tmp_path / ".secret-key"), "DJANGO_SETTINGS_MODULE": "campaign.settings"},
+        {"SECRET_KEY_FILE": str(tmp_path / ".secret-key"), "DJANGO_SETTINGS_MODULE": "siwu.settings"},
     )
     assert result.stdout.strip() == "['127.0.0.1', 'localhost', '[::1]']"
 
@@ -148,7 +148,7 @@ print(json.dumps({"debug": s.DEBUG}))
 
 def test_a_server_started_without_the_debug_variable_is_not_in_debug_mode():
     result = run(
-        ["-c", DEBUG_SHOWN], {"SECRET_KEY": PRODUCTION["SECRET_KEY"], "DJANGO_SETTINGS_MODULE": "campaign.settings"}
+        ["-c", DEBUG_SHOWN], {"SECRET_KEY": PRODUCTION["SECRET_KEY"], "DJANGO_SETTINGS_MODULE": "siwu.settings"}
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"debug": False}
@@ -177,7 +177,7 @@ def test_the_make_run_demo_shows_the_products_own_404_not_the_debug_page(tmp_pat
         "SECRET_KEY_FILE": str(tmp_path / ".secret-key"),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
         "STATIC_ROOT": str(tmp_path / "static"),
-        "DJANGO_SETTINGS_MODULE": "campaign.settings",
+        "DJANGO_SETTINGS_MODULE": "siwu.settings",
     }
     assert run(["manage.py", "collectstatic", "--noinput"], env).returncode == 0
     result = run(["-c", MISSING_PAGE], env)
@@ -216,7 +216,7 @@ def test_whitenoise_serves_hashed_compressed_static_files_after_collectstatic(tm
     env = {**PRODUCTION, "ALLOWED_HOSTS": "testserver", "STATIC_ROOT": str(tmp_path / "static")}
     collected = run(["manage.py", "collectstatic", "--noinput"], env)
     assert collected.returncode == 0, collected.stderr
-    served = run(["-c", WHITENOISE], {**env, "DJANGO_SETTINGS_MODULE": "campaign.settings"})
+    served = run(["-c", WHITENOISE], {**env, "DJANGO_SETTINGS_MODULE": "siwu.settings"})
     assert served.returncode == 0, served.stderr
     found = json.loads(served.stdout)
     assert re.fullmatch(r"/static/css/app\.[0-9a-f]{12}\.css", found["url"])

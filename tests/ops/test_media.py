@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 from simple_history.signals import pre_create_historical_record
 
-from campaign.storage import WholeFileStorage, removed_unless_kept
+from core.storage import WholeFileStorage, removed_unless_kept
 from enterprises.models import Enterprise, Rectification, RectificationPhoto, Status
 from inspections.models import Inspection, InspectionPhoto
 from tests.factories import make_user

@@ -8,7 +8,7 @@ import sys
 import pytest
 from django.urls import reverse
 
-from campaign.ops import JsonFormatter, forwarded_client, request_id_from
+from core.ops import JsonFormatter, forwarded_client, request_id_from
 from enterprises.models import Enterprise, Rectification
 from tests.ops.conftest import photo, rectify_data
 
@@ -143,7 +143,7 @@ PROXIES = ["10.0.0.1", "10.1.0.0/16"]
     ],
 )
 def test_the_client_address_behind_trusted_proxies(remote, forwarded, client):
-    from campaign.ops import _networks
+    from core.ops import _networks
 
     assert forwarded_client(remote, forwarded, _networks(PROXIES)) == client
 

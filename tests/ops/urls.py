@@ -3,8 +3,8 @@
 from django.db import OperationalError, ProgrammingError
 from django.urls import path
 
-from campaign.access import public
-from campaign.urls import handler500, urlpatterns  # noqa: F401 (handler500 is looked up here)
+from core.access import public
+from siwu.urls import handler500, urlpatterns  # noqa: F401 (handler500 is looked up here)
 
 
 @public

@@ -32,7 +32,8 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
-from campaign import backup, demo
+from core import backup
+from demo import city as demo
 
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # The user agent of the failed login seeded below: it lands in django-axes' tables only.

@@ -25,8 +25,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.urls import reverse
 
-from campaign import backup
-from campaign.demo import DEMO_USERS
+from core import backup
+from demo.city import DEMO_USERS
 
 from .conftest import PROBE_AGENT, media_hashes, mode
 

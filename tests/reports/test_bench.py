@@ -23,7 +23,7 @@ def test_the_benchmark_builds_a_consistent_city_and_times_every_page(settings, t
 
     assert Enterprise.objects.count() == 600 and Finding.objects.exists() and Lookback.objects.exists()
     assert counts.differences() == []
-    from reports import benchmark
+    from demo import benchmark
 
     report = progress_report(benchmark.build(units=600, out=lambda *_: None), benchmark.AS_OF)
     assert report.city.identified > 0 and report.city.rectified > 0

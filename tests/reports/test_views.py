@@ -22,7 +22,7 @@ D = datetime.date
 pytestmark = pytest.mark.django_db
 
 # Fixed ceilings, with data big enough that one query per township, village or unit would break them:
-# session, the user with their role (campaign/backends.py), campaign, its campaigns list, milestones, targets,
+# session, the user with their role (core/backends.py), campaign, its campaigns list, milestones, targets,
 # three daily counts, townships (+ the township, its grouped village counts, its first overdue
 # findings and their units' names on a township page).
 # (with nothing cached, then with the counts cached: reports/counts_cache.py)

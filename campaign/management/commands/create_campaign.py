@@ -3,9 +3,9 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
-from campaign.management.base import SpecCommand
+from campaign.rules import parse_milestones
 from campaign.services import campaign_create
-from reports.rules import parse_milestones
+from core.management.base import SpecCommand
 
 
 class Command(SpecCommand):

@@ -17,9 +17,10 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
-from campaign.management.base import SpecCommand, campaign_or_error
+from campaign.management.base import campaign_or_error
 from campaign.models import Campaign, TargetRevision, Township
-from campaign.tabular import Column, Issue, Row, TableError, cell_text, is_blank, parse_date, read_table
+from core.management.base import SpecCommand
+from core.tabular import Column, Issue, Row, TableError, cell_text, is_blank, parse_date, read_table
 
 COLUMNS = (
     Column("township", "乡镇街道", required=True),

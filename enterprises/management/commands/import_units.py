@@ -3,7 +3,8 @@ from pathlib import Path
 from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 
-from campaign.management.base import SpecCommand, campaign_or_error
+from campaign.management.base import campaign_or_error
+from core.management.base import SpecCommand
 from enterprises import importing
 
 

@@ -8,7 +8,7 @@ both tables from the register in one transaction and checks again.
 
 from django.core.management.base import CommandError
 
-from campaign.management.base import SpecCommand
+from core.management.base import SpecCommand
 from enterprises import counts
 
 SHOWN = 20

@@ -9,8 +9,9 @@ Idempotent (a rectification is scheduled once per offset), so it can run every n
 
 from django.utils import timezone
 
-from campaign.management.base import SpecCommand, campaign_or_error, parse_day
+from campaign.management.base import campaign_or_error
 from campaign.models import Campaign
+from core.management.base import SpecCommand, parse_day
 from inspections.services import lookbacks_schedule
 
 

@@ -2,7 +2,8 @@ import json
 
 from django.core.management.base import CommandError
 
-from campaign.management.base import SpecCommand, campaign_or_error, parse_day
+from campaign.management.base import campaign_or_error
+from core.management.base import SpecCommand, parse_day
 from reports.progress import ReportError, progress_report
 
 

@@ -2,7 +2,8 @@ from pathlib import Path
 
 from django.core.management.base import CommandError
 
-from campaign.management.base import SpecCommand, campaign_or_error, parse_day
+from campaign.management.base import campaign_or_error
+from core.management.base import SpecCommand, parse_day
 from reports.models import Notice
 from reports.notices import content as notice
 from reports.progress import ReportError

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from campaign.audit import history_model, tracked_models
+from core.audit import history_model, tracked_models
 
 MIN_DAYS = 183
 

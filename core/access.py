@@ -7,7 +7,7 @@ querysets, masking and templates ask it rather than looking at groups themselves
 import functools
 import logging
 
-from django.db import models, transaction
+from django.db import models
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
@@ -36,7 +36,7 @@ def role_of(user):
 
 def remember_role(user, group_name):
     """Cache on ``user`` the role ``role_of`` would read, given the name of their role group (or
-    None): for a backend that read it with the user (campaign/backends.py), so no query follows."""
+    None): for a backend that read it with the user (core/backends.py), so no query follows."""
     user._siwu_role = _role(user, {group_name})
 
 
@@ -245,44 +245,6 @@ def can_see_personal_data(user, unit):
 
 def is_city_admin(user):
     return role_of(user) == Role.CITY_ADMIN
-
-
-# --- Giving a user a role ------------------------------------------------------------------------
-
-
-@transaction.atomic
-def assign_role(user, role, *, township=None, department=""):
-    """Make ``user`` a ``role``: its group (and no other role group) and the profile it needs.
-
-    Township staff belong to a township, inspectors to a department; the other roles keep neither.
-    A superuser given any role other than city admin stops being a superuser, or the flag would
-    keep making them a city admin (``role_of``).
-    """
-    from django.contrib.auth.models import Group
-
-    from .models import UserProfile
-
-    role = Role(role)
-    if role == Role.TOWNSHIP_STAFF and township is None:
-        raise ValueError("township staff need a township")
-    role_groups = {g.name: g for g in Group.objects.filter(name__in=[r.value for r in Role])}
-    group = role_groups.get(role.value) or Group.objects.create(name=role.value)
-    user.groups.remove(*[g for name, g in role_groups.items() if name != role.value])
-    user.groups.add(group)
-    if role != Role.CITY_ADMIN and (user.is_superuser or user.is_staff):
-        user.is_superuser = user.is_staff = False
-        user.save(update_fields=["is_superuser", "is_staff"])
-    UserProfile.objects.update_or_create(
-        user=user,
-        defaults={
-            "township": township if role == Role.TOWNSHIP_STAFF else None,
-            "department": department if role == Role.INSPECTOR else "",
-        },
-    )
-    for cached in ("_siwu_role", "_perm_cache", "_group_perm_cache"):
-        user.__dict__.pop(cached, None)
-    user._state.fields_cache.pop("profile", None)
-    return user
 
 
 # --- Templates -----------------------------------------------------------------------------------

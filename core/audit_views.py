@@ -1,6 +1,6 @@
 """审计: the history of any tracked object, for city admins, and restoring an earlier version.
 
-Restoring is a new save with the old values (campaign.audit.restore_version), so it is itself in
+Restoring is a new save with the old values (core.audit.restore_version), so it is itself in
 the history, by the admin who did it, with the reason "恢复到…".
 """
 

@@ -1,10 +1,10 @@
-"""Deny by default: every view must declare who may use it (campaign.access.allow / public).
+"""Deny by default: every view must declare who may use it (core.access.allow / public).
 
 The middleware runs once the URL is resolved, before the view: a view that declared nothing is
 refused (403, and an error in the log, so a new page cannot ship open); an anonymous visitor of a
 non-public view is sent to the login page; a role the declaration does not name gets the Chinese
 403 page, and the refusal is logged. Object-level rules (own township only) are not decided here:
-they are the scoped querysets of campaign.access, which answer 404.
+they are the scoped querysets of core.access, which answer 404.
 
 Exempt: the Django admin site, which checks ``is_staff`` itself, and static/media file serving.
 """

@@ -3,7 +3,7 @@
 Every request gets an id: a sane ``X-Request-ID`` from the reverse proxy is kept (so the proxy's
 log and ours name the same request), otherwise a fresh uuid4. The id goes back in the response
 header, onto every log line written while the request runs, and into the audit trail
-(``campaign.history.fill_audit_fields`` reads ``request.request_id``). One structured line per
+(``core.history.fill_audit_fields`` reads ``request.request_id``). One structured line per
 request is logged on ``siwu.request``: id, method, path, status, duration and CPU milliseconds, user.
 
 The error pages are rendered without the database and without context processors (they are what

@@ -28,12 +28,12 @@ from django.db import connection
 from django.test import Client, override_settings
 from django.urls import reverse
 
-from campaign.access import assign_role
 from campaign.models import Township
+from campaign.services import assign_role
+from demo import benchmark, counts_cache
 from enterprises.models import Enterprise
 from enterprises.pagination import NEXT, ORDER, Cursor
 from enterprises.views import PAGE_SIZE
-from reports import benchmark, counts_cache
 from reports.models import CountsVersion
 
 TARGETS_100K = {

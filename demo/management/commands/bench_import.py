@@ -209,7 +209,7 @@ class Command(BaseCommand):
     def browser(self, path: Path) -> None:
         from django.contrib.auth.models import User
 
-        from campaign.access import assign_role
+        from campaign.services import assign_role
         from enterprises.models import ImportBatch
 
         data = path.read_bytes()

@@ -1,12 +1,12 @@
 """Reading the audit trail as people read it, and restoring an earlier version of an object.
 
 django-simple-history keeps a full copy of a row for every create (+), update (~) and delete (-),
-with the user, the time, the client address and a change reason (campaign/history.py). This
+with the user, the time, the client address and a change reason (core/history.py). This
 module turns those copies into entries a page can show — who, when, from where, why, and which
 fields changed from what to what, under the fields' own (Chinese) labels — and restores a version
 as a new save with the old values, which is itself recorded with the reason "恢复到…".
 
-Owner names and phones in the trail are masked like everywhere else (enterprises.masking).
+Owner names and phones in the trail are masked like everywhere else (core.masking).
 """
 
 import datetime
@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from enterprises.masking import mask_name, mask_phone
+from core.masking import mask_name, mask_phone
 
 # Never shown as a change: the key, the bookkeeping stamps, the concurrency counter.
 HIDDEN_FIELDS = {"id", "created_at", "updated_at", "uploaded_at", "version", "date_joined"}

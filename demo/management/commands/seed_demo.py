@@ -1,9 +1,9 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
 
-from campaign import demo
-from campaign.management.base import SpecCommand
 from campaign.models import Campaign
+from core.management.base import SpecCommand
+from demo import city as demo
 from reports.progress import progress_report
 
 

@@ -1,4 +1,4 @@
-"""Every view here and in the included apps declares who may use it (campaign/access.py); the
+"""Every view here and in the included apps declares who may use it (core/access.py); the
 access middleware refuses the ones that do not. Django's own views are declared by wrapping."""
 
 from django.contrib import admin
@@ -6,8 +6,9 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.i18n import set_language
 
-from . import ops, views
-from .access import declared, public
+from campaign import views
+from core import ops
+from core.access import declared, public
 
 urlpatterns = [
     path("accounts/login/", declared(public, auth_views.LoginView.as_view()), name="login"),
@@ -18,7 +19,7 @@ urlpatterns = [
     path("health/", ops.health, name="health"),
     path("admin/", admin.site.urls),
     path("manage/", include("campaign.manage_urls")),
-    path("audit/", include("campaign.audit_urls")),
+    path("audit/", include("core.audit_urls")),
     path("units/", include("enterprises.urls")),
     path("inspections/", include("inspections.urls")),
     path("imports/", include("enterprises.import_urls")),
@@ -28,4 +29,4 @@ urlpatterns = [
 ]
 
 # Rendered without the database: a 503 page when the database is unreachable, else the 500 page.
-handler500 = "campaign.ops.server_error"
+handler500 = "core.ops.server_error"

@@ -79,11 +79,14 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_filters",
-    # campaign before simple_history: its clean_old_history (which keeps 183 days) shadows the library's.
+    # The floors, ground first (docs/architecture.md). core before simple_history: its
+    # clean_old_history (which keeps 183 days) shadows the library's.
+    "core.apps.CoreConfig",
     "campaign.apps.CampaignConfig",
     "enterprises.apps.EnterprisesConfig",
-    "reports.apps.ReportsConfig",
     "inspections.apps.InspectionsConfig",
+    "reports.apps.ReportsConfig",
+    "demo.apps.DemoConfig",
     "simple_history",
     "axes",
     "csp",
@@ -91,10 +94,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # First: every response, even a redirect or a static file, carries the request id, and every
-    # request is logged once (campaign/ops.py).
-    "campaign.ops.RequestIdMiddleware",
+    # request is logged once (core/ops.py).
+    "core.ops.RequestIdMiddleware",
     # Behind a load balancer: the client's address from X-Forwarded-For, believed from TRUSTED_PROXIES only.
-    "campaign.ops.TrustedProxyMiddleware",
+    "core.ops.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files straight from gunicorn (compressed, hashed names, cached forever); no web server
     # needed in front for them, and no request for one reaches Django.
@@ -109,13 +112,13 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY below).
     "csp.middleware.CSPMiddleware",
-    # Deny by default: a view that does not declare who may use it is refused (campaign/access.py).
-    "campaign.middleware.AccessPolicyMiddleware",
+    # Deny by default: a view that does not declare who may use it is refused (core/access.py).
+    "core.middleware.AccessPolicyMiddleware",
     # Last, as django-axes requires: turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
 
-ROOT_URLCONF = "campaign.urls"
+ROOT_URLCONF = "siwu.urls"
 
 TEMPLATES = [
     {
@@ -129,13 +132,13 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "campaign.context_processors.picker",
-                "campaign.access.access_context",
+                "core.access.access_context",
             ],
         },
     },
 ]
 
-WSGI_APPLICATION = "campaign.wsgi.application"
+WSGI_APPLICATION = "siwu.wsgi.application"
 
 DATABASES = {
     "default": dj_database_url.config(
@@ -171,7 +174,7 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     # ModelBackend, reading the signed-in user with their role and township in one query.
-    "campaign.backends.UserBackend",
+    "core.backends.UserBackend",
 ]
 # Lock a username from one address only: a township office shares one NAT address, and one
 # person's typos must not lock out the whole office (nor can anyone lock a user out from afar).
@@ -180,12 +183,12 @@ AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
-# The address is REMOTE_ADDR (a reverse proxy must set it to the client's, see campaign/history.py).
-AXES_CLIENT_IP_CALLABLE = "campaign.history.client_address"
+# The address is REMOTE_ADDR (a reverse proxy must set it to the client's, see core/history.py).
+AXES_CLIENT_IP_CALLABLE = "core.history.client_address"
 
-# Idle timeout: a session ends 30 minutes after the last request (campaign/sessions.py refreshes
+# Idle timeout: a session ends 30 minutes after the last request (core/sessions.py refreshes
 # the expiry at most once a minute rather than writing the session on every request).
-SESSION_ENGINE = "campaign.sessions"
+SESSION_ENGINE = "core.sessions"
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_IDLE_MINUTES", "30")) * 60
 SESSION_REFRESH_AFTER = 60
 
@@ -210,7 +213,7 @@ FILE_UPLOAD_PERMISSIONS = 0o640
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
 STORAGES = {
     # A photo is written whole or not at all, and removed again if its rows are rolled back.
-    "default": {"BACKEND": "campaign.storage.WholeFileStorage"},
+    "default": {"BACKEND": "core.storage.WholeFileStorage"},
     # In production, `collectstatic` writes hashed names (cached for a year by browsers) and gzip
     # copies that WhiteNoise serves; in development the files are served as they are.
     "staticfiles": {
@@ -287,7 +290,7 @@ SILENCED_SYSTEM_CHECKS = [
 if not DEBUG and not HTTPS:
     # HTTPS=false is the documented intranet setup: the four warnings about plain HTTP (no Secure
     # cookies, no redirect, no HSTS) would stop `make serve`. They are replaced by one notice,
-    # campaign.I001 (campaign/checks.py), which `check --deploy` prints without failing.
+    # campaign.I001 (core/checks.py), which `check --deploy` prints without failing.
     SILENCED_SYSTEM_CHECKS += ["security.W004", "security.W008", "security.W012", "security.W016"]
 
 # Upper bound on rows read from one screening list; reading stops there with an error.
@@ -308,7 +311,7 @@ for _name in (
         globals()[_name] = int(os.environ[_name])
 
 # Nothing here keeps state in one process that another worker or server would need to see:
-# sessions are rows (campaign/sessions.py), messages a signed cookie, login lockouts rows
+# sessions are rows (core/sessions.py), messages a signed cookie, login lockouts rows
 # (django-axes' database handler), CSRF tokens a cookie. Django's cache is unused (and per process);
 # the report pages' count cache (reports/counts_cache.py) is per process too, but keyed on versions
 # the database keeps, so every process is right on its own.
@@ -322,7 +325,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "json": {"()": "campaign.ops.JsonFormatter"},
+        "json": {"()": "core.ops.JsonFormatter"},
         "text": {"format": "%(levelname)s %(name)s %(message)s"},
     },
     "handlers": {
@@ -335,10 +338,10 @@ LOGGING = {
     "loggers": {
         # Refusals (siwu.access) are always logged, whatever LOG_LEVEL hides.
         "siwu.access": {"level": "WARNING"},
-        # The request log: one line per request (campaign.ops.RequestIdMiddleware). runserver logs
+        # The request log: one line per request (core.ops.RequestIdMiddleware). runserver logs
         # requests itself, so development leaves it off; REQUEST_LOG_LEVEL=INFO turns it on.
         "siwu.request": {"level": os.environ.get("REQUEST_LOG_LEVEL", "WARNING" if DEBUG else "INFO")},
     },
 }
 
-FORM_RENDERER = "campaign.form_renderer.Renderer"
+FORM_RENDERER = "core.form_renderer.Renderer"

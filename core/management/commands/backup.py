@@ -3,7 +3,7 @@
 See docs/backup.md. PostgreSQL is dumped with pg_dump -Fc from an exported snapshot, SQLite copied
 with the online backup API; manifest.json records every table's row count and row checksum and
 every media file's SHA-256, which `manage.py restore` checks after restoring. Sessions and
-django-axes' login records are left out (campaign/backup.py, EXCLUDED_TABLES).
+django-axes' login records are left out (core/backup.py, EXCLUDED_TABLES).
 """
 
 import os
@@ -13,8 +13,8 @@ from django.conf import settings
 from django.core.management.base import CommandError
 from django.db import connections
 
-from campaign import backup
-from campaign.management.base import SpecCommand
+from core import backup
+from core.management.base import SpecCommand
 
 
 def backup_dir():

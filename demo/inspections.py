@@ -1,4 +1,4 @@
-"""The demo city's inspections (called by campaign.demo.seed_demo): a year of the loop in motion.
+"""The demo city's inspections (called by demo.city.seed_demo): a year of the loop in motion.
 
 Each township is inspected once a quarter (明察暗访, 随机抽查 or 回头看 in turn) by one of the city's
 teams; some inspections find problems, most of which are rectified and closed off within their
@@ -20,9 +20,8 @@ from PIL import Image
 from campaign.models import Township
 from enterprises.models import Enterprise, Method, Relapse
 from enterprises.photos import clean_photo
-
-from . import services
-from .models import Finding, FindingKind, Kind, Lookback, Severity
+from inspections import services
+from inspections.models import Finding, FindingKind, Kind, Lookback, Severity
 
 TEAMS = ("市整治办督查组", "市市场监管局", "市应急管理局", "市生态环境局", "市综合执法局")
 KINDS = (Kind.UNANNOUNCED, Kind.RANDOM, Kind.LOOKBACK)

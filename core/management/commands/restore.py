@@ -3,7 +3,7 @@
 The target database must be empty (a database created for the purpose, or a SQLite file that does
 not exist yet) and MEDIA_ROOT empty, unless --force. After restoring, every table's row count and
 row checksum and every media file's SHA-256 are compared with the manifest; any difference is
-listed and the command exits with status 1. A backup holds no sessions (see campaign/backup.py,
+listed and the command exits with status 1. A backup holds no sessions (see core/backup.py,
 EXCLUDED_TABLES): after a restore everyone logs in again; the sessions an older backup still holds
 are deleted once the restore is verified. See docs/backup.md.
 """
@@ -16,8 +16,8 @@ from django.core.management.base import CommandError
 from django.db import connections
 from django.utils.translation import gettext as _
 
-from campaign import backup
-from campaign.management.base import SpecCommand
+from core import backup
+from core.management.base import SpecCommand
 
 
 class Command(SpecCommand):

@@ -47,7 +47,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from campaign.storage import make_folders
+from core.storage import make_folders
 
 FORMAT = "siwu-backup/1"
 MANIFEST = "manifest.json"

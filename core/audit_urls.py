@@ -1,6 +1,6 @@
 """The audit pages (city admins): any tracked object's history, and restoring an earlier version.
 
-Included from campaign/urls.py as path("audit/", include("campaign.audit_urls")).
+Included from siwu/urls.py as path("audit/", include("core.audit_urls")).
 """
 
 from django.urls import path

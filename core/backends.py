@@ -1,7 +1,7 @@
 """The signed-in user of each request, with their role and township, read in one query.
 
 Django's ``ModelBackend.get_user`` reads the user; the access rules then read their groups (the role,
-campaign/access.py) and their profile (the township): three queries before every page. This
+core/access.py) and their profile (the township): three queries before every page. This
 backend reads all three at once: the profile joined, the role as a subquery on the user's groups.
 Signing in (``authenticate``) and permissions are ``ModelBackend``'s own.
 """

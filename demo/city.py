@@ -39,9 +39,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 
-from campaign.access import Role, assign_role
 from campaign.models import Campaign, Milestone, TargetRevision, Township, Village
-from campaign.services import campaign_create
+from campaign.services import assign_role, campaign_create
+from core.access import Role
 from enterprises.credit_code import ALPHABET, make_credit_code
 from enterprises.models import DEFECT_FIELDS, Enterprise, Method, Rectification, Relapse, Source, Status
 from reports import rules
@@ -782,7 +782,7 @@ def seed_demo(*, seed=DEFAULT_SEED, scale=1, batch_size=1000, users=True):
             for first in range(0, len(units), batch_size):
                 _write(township, ids, units[first : first + batch_size], summary)
         if users:
-            from inspections.demo import seed_inspections
+            from demo.inspections import seed_inspections
 
             summary.inspections = seed_inspections(campaign, seed=seed)
     # The planner's statistics for the tables just filled, as autovacuum would gather them a minute
