@@ -36,7 +36,9 @@ The modules, in the order a list goes through them:
 - ``write``: the steps of ``apply`` and the freshness check ``still_current``;
 - ``bulk``: COPY / multi-row INSERT, bulk UPDATE and history rows (also used by demo/benchmark.py);
 - ``queries``: the register read in as few queries as the database takes;
-- ``template``: the empty list users download.
+- ``template``: the empty list users download;
+- ``batches``: the browser's ``ImportBatch`` from upload to confirmation (check and keep a file,
+  confirm it, mark it failed, the same file applied before), for the views to call.
 
 ``parse`` and ``apply`` themselves live here and call their steps by this module's names, so that
 replacing one of those here (``read_columns``, ``still_current``, ``_write_rectifications``, as the
