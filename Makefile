@@ -36,6 +36,7 @@ run: demo
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 test: lint
 	$(LPY) manage.py check --fail-level WARNING

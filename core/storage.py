@@ -128,3 +128,23 @@ def removed_unless_kept():
         stack.pop()
     if stack:
         stack[-1].extend(journal)
+
+
+def save_with_files(save, form, *, refusal, log):
+    """``save()`` (a form's save that writes rows and files together), with its files removed again
+    if it fails; the media volume full or unwritable (OSError) is not an error page but the form
+    refused with ``refusal`` (nothing was saved: the transaction was rolled back, and the storage
+    leaves no partial file).
+
+    ``log``: (message, *arguments) of the line logged with the exception, naming what was being saved.
+
+    Returns ``(saved, stored)``: what ``save()`` returned, and False when the files could not be
+    stored (the view then shows the form again with status 503).
+    """
+    try:
+        with removed_unless_kept():
+            return save(), True
+    except OSError:
+        logger.exception(*log)
+        form.add_error(None, refusal)
+        return None, False

@@ -4,7 +4,7 @@ A unit's rectified periods are ``Rectification`` rows: each starts on ``rectifie
 a relapse re-opens the unit, ends on ``reopened_on`` (a copy of the relapse's date, written in the
 same transaction by ``enterprises.services``). Periods of one unit never overlap and at most one
 is open-ended, so "rectified as of d" is a single range test per row and the progress engine can
-count a whole city in one grouped query (see reports/counting.py and docs/counting.md).
+count a whole city in one grouped query (see reports/counts/ and docs/counting.md).
 """
 
 import datetime
@@ -93,7 +93,7 @@ class EnterpriseQuerySet(models.QuerySet):
     def open_on(self, day):
         """SPEC 2 open(d): alive units identified on or before ``day`` with no rectified period
         holding on ``day`` (whenever it began)."""
-        held = Rectification.objects.filter(holding_on(day)).values("enterprise_id")
+        held = Rectification.objects.counting_on(day).values("enterprise_id")
         return self.alive().filter(identified_on__lte=day).exclude(id__in=held)
 
     def for_register(self):
@@ -212,8 +212,8 @@ def holding_on(day, via=""):
     """The rule "a rectified period holds on ``day``" (SPEC 2): not deleted, completed on or before
     ``day`` and not re-opened by a relapse on or before it. ``via`` reaches the periods through a
     relation ("rectifications__" from a unit): every count of rectified or open units uses this Q,
-    directly (RectificationQuerySet.counting_on) or through the unit (EnterpriseQuerySet.open_on,
-    the village breakdown), so the pages cannot disagree on what holds."""
+    directly (RectificationQuerySet.counting_on, which EnterpriseQuerySet.open_on reads) or through
+    the unit (the village breakdown, reports/dashboard.py), so the pages cannot disagree on what holds."""
     return Q(**{f"{via}deleted_at__isnull": True, f"{via}rectified_on__lte": day}) & (
         Q(**{f"{via}reopened_on__isnull": True}) | Q(**{f"{via}reopened_on__gt": day})
     )
@@ -377,7 +377,7 @@ class RectificationPhoto(models.Model):
         return f"{self.rectification} #{self.pk}"
 
 
-# --- counts maintained by the database (see enterprises/counts.py) ------------------------------
+# --- counts maintained by the database (triggers declared in reports/counts/tables.py) ----------
 
 NOT_REOPENED = datetime.date(9999, 12, 31)  # PeriodDay.ended of a period not re-opened
 
@@ -417,15 +417,34 @@ class PeriodDay(models.Model):
         return f"{self.township_id} {self.started}–{self.ended} {self.n}"
 
 
+class UnitStatusQuerySet(models.QuerySet):
+    def totals(self, townships=None, statuses=None):
+        """Alive units by status, {status: n} for every status (a few rows, one query).
+
+        ``townships``: township ids to count (None: all); ``statuses``: the statuses to count (None:
+        all; the others read 0).
+        """
+        rows = self
+        if townships is not None:
+            rows = rows.filter(township_id__in=townships)
+        if statuses is not None:
+            rows = rows.filter(status__in=statuses)
+        found = dict(rows.order_by().values_list("status").annotate(total=models.Sum("n")))
+        return {status: int(found.get(status) or 0) for status in Status.values}
+
+
 class UnitStatus(models.Model):
     """Alive units of a township in a status (整治状态). Written only by database triggers.
 
-    The register's totals when nothing but township and status narrows it (enterprises/counts.py).
+    The register's totals when nothing but township and status narrows it (``objects.totals``; the
+    triggers are declared in reports/counts/tables.py).
     """
 
     township = models.ForeignKey(Township, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
     status = models.CharField(max_length=16, choices=Status.choices)
     n = models.IntegerField(default=0)
+
+    objects = UnitStatusQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["township", "status"], name="%(app_label)s_%(class)s_key")]

@@ -7,7 +7,7 @@ row before it). The position travels in a signed ``cursor`` parameter; a cursor 
 is malformed or leads nowhere shows the first page.
 
 Totals of the whole register, or of some townships and statuses, are read from the counts the
-database maintains (enterprises.counts.UnitStatus). Other filters are counted exactly on SQLite;
+database maintains (UnitStatus). Other filters are counted exactly on SQLite;
 on PostgreSQL when the planner expects at most ``EXACT_UP_TO`` units at a cost of at most
 ``EXACT_COST`` (an index finds them), and otherwise its row estimates are shown, marked as such.
 """
@@ -21,8 +21,7 @@ from django.core import signing
 from django.db import connections
 from django.db.models import Count, Q
 
-from . import counts as maintained
-from .models import Status
+from .models import Status, UnitStatus
 
 EXACT_UP_TO = 10_000  # rows the planner expects ...
 EXACT_COST = 1_000  # ... and its cost of reading them (about 10 ms here), to count them exactly
@@ -177,7 +176,7 @@ def register_totals(filterset):
     scope = filterset.maintained_scope()
     if scope is not None:
         townships, statuses = scope
-        by_status = maintained.status_totals(townships, statuses)
+        by_status = UnitStatus.objects.totals(townships, statuses)
         return Totals.of(by_status)
     queryset = filterset.qs.order_by()
     if connections[queryset.db].vendor != "postgresql":

@@ -1,6 +1,6 @@
 """Writes that touch a unit and its rectified periods together, each in one transaction.
 
-The invariant they keep (and the counting in reports/counting.py relies on): a unit's periods
+The invariant they keep (and the counting in reports/counts/reader.py relies on): a unit's periods
 alternate — rectified, re-opened by a relapse, rectified again — never overlap, and at most one is
 open-ended. On one day a relapse comes before a re-rectification, never after a rectification.
 

@@ -38,7 +38,7 @@ from core.access import (
     township_id_of,
 )
 from core.audit import attach_users, changes_since_version, describe, history_model, history_of
-from core.storage import removed_unless_kept
+from core.storage import save_with_files
 
 from . import unit_page
 from .exports import register_workbook
@@ -403,18 +403,14 @@ def unit_rectify(request, pk):
         return redirect(unit)
     form = RectificationForm(request.POST or None, request.FILES or None, enterprise=unit, **_picked(request))
     if request.method == "POST" and form.is_valid():
-        try:
-            # The record and its photos land together: if the database fails once the photos are
-            # written, they are removed again (and the error page says nothing was saved).
-            with removed_unless_kept():
-                saved = form.save(user=request.user)
-        except OSError:
-            # The media volume is full or unwritable: the transaction was rolled back, and the
-            # storage leaves no partial file (core/storage.py).
-            logger.exception("evidence photos for unit %s could not be stored", unit.pk)
-            form.add_error(
-                None, _("照片未能保存（服务器存储空间不足或暂时无法写入），本次整治未登记，请稍后重试或联系管理员。")
-            )
+        # The record and its photos land together, or nothing is saved (core/storage.py).
+        saved, stored = save_with_files(
+            lambda: form.save(user=request.user),
+            form,
+            refusal=_("照片未能保存（服务器存储空间不足或暂时无法写入），本次整治未登记，请稍后重试或联系管理员。"),
+            log=("evidence photos for unit %s could not be stored", unit.pk),
+        )
+        if not stored:
             context = {"form": form, "unit": unit}
             return render(request, "enterprises/rectification_form.html", context, status=503)
         if saved:

@@ -329,7 +329,7 @@ class Finding(SoftDeletable):
         ordering = ["deadline", "id"]
         indexes = [
             models.Index(fields=["township", "state", "deadline"], name="finding_township_state_idx"),
-            # A township's first overdue findings on a day (inspections/overdue.py), read in deadline
+            # A township's first overdue findings on a day (reports/counts/overdue.py), read in deadline
             # order and stopped after the few shown: ~1 ms instead of reading all its findings. The
             # dates that decide "overdue on a day" follow as key columns (SQLite has no INCLUDE), so
             # a township's count is answered from the index alone (10 ms to ~2 ms at a million units).

@@ -41,7 +41,7 @@ from core.access import (
     role_of,
     township_id_of,
 )
-from core.storage import removed_unless_kept
+from core.storage import save_with_files
 from enterprises.models import Enterprise, Status
 
 from . import selectors, services
@@ -219,18 +219,14 @@ def inspection_create(request):
     )
     context = {"form": form, "township": township, "assignment": assignment, "assignments": assignments}
     if request.method == "POST" and form.is_valid():
-        try:
-            # The inspection and its photos land together: if the database fails once the photos
-            # are written, they are removed again (and the error page says nothing was saved).
-            with removed_unless_kept():
-                inspection = form.save(user=user, kind=Kind.CROSS if assignment else None, assignment=assignment)
-        except OSError:
-            # The media volume is full or unwritable: the transaction was rolled back, and the
-            # storage leaves no partial file (core/storage.py).
-            logger.exception("site photos of an inspection of township %s could not be stored", township.pk)
-            form.add_error(
-                None, _("照片未能保存（服务器存储空间不足或暂时无法写入），本次督查未登记，请稍后重试或联系管理员。")
-            )
+        # The inspection and its photos land together, or nothing is saved (core/storage.py).
+        inspection, stored = save_with_files(
+            lambda: form.save(user=user, kind=Kind.CROSS if assignment else None, assignment=assignment),
+            form,
+            refusal=_("照片未能保存（服务器存储空间不足或暂时无法写入），本次督查未登记，请稍后重试或联系管理员。"),
+            log=("site photos of an inspection of township %s could not be stored", township.pk),
+        )
+        if not stored:
             return render(request, "inspections/inspection_form.html", context, status=503)
         if inspection is not None:
             messages.success(request, _("已登记%(what)s") % {"what": inspection})
@@ -395,16 +391,14 @@ def finding_rectified(request, pk):
     # The form page, shown again when the form is refused or the photos could not be stored.
     page = partial(_form_page, request, form, title=_("报告整改完成"), about=finding, submit=_("提交"))
     if request.method == "POST" and form.is_valid():
-        try:
-            # The completion and its photos land together (core/storage.py, as a rectification's).
-            with removed_unless_kept():
-                saved = form.save(user=request.user)
-        except OSError:
-            logger.exception("completion photos of finding %s could not be stored", finding.pk)
-            form.add_error(
-                None,
-                _("照片未能保存（服务器存储空间不足或暂时无法写入），本次整改完成未报告，请稍后重试或联系管理员。"),
-            )
+        # The completion and its photos land together, or nothing is saved (core/storage.py).
+        saved, stored = save_with_files(
+            lambda: form.save(user=request.user),
+            form,
+            refusal=_("照片未能保存（服务器存储空间不足或暂时无法写入），本次整改完成未报告，请稍后重试或联系管理员。"),
+            log=("completion photos of finding %s could not be stored", finding.pk),
+        )
+        if not stored:
             return page(status=503)
         if saved is not None:
             if saved.completed_late:

@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class ReportsConfig(AppConfig):
     name = "reports"
     verbose_name = _("进度报表")
+
+    def ready(self):
+        from .counts import checks  # noqa: F401  (registers the counts' drift check, Tags.database)

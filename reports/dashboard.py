@@ -13,14 +13,20 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from campaign.models import Village
-from enterprises.models import Enterprise, holding_on
-from inspections.overdue import overdue_counts, overdue_list
+from enterprises.models import Enterprise, Rectification, holding_on
 
-from . import charts, counting, counts_cache, projection
+from . import charts, counts, projection
 from .progress import Row, progress_report
 from .projection import Projection
 
 OVERDUE_SHOWN = 50  # overdue findings listed on a township page (oldest deadline first)
+
+# What the village breakdown reads (kept under the counts' versions: reports/counts/cache.py).
+VILLAGES = counts.reads(
+    "villages",
+    (Enterprise, "pk", "township", "village", "identified_on", "deleted_at"),
+    (Rectification, "enterprise", "deleted_at", "rectified_on", "reopened_on"),
+)
 
 COLOUR_LABELS = {
     "green": gettext_lazy("绿"),
@@ -111,7 +117,7 @@ def standing(row, start, as_of, windows=None):
 
 def _charts(row, campaign, as_of, milestones, version):
     """The two charts of ``row``, drawn from its day-by-day counts (the page's are read at a few days)."""
-    series = counting.series_counts(campaign, as_of, row.township_id, version)
+    series = counts.series_counts(campaign, as_of, row.township_id, version)
     return {
         "progress_chart": charts.figure_json(charts.progress_figure(row, campaign, as_of, milestones, series)),
         "weekly_chart": charts.figure_json(charts.weekly_figure(series, campaign.start, as_of)),
@@ -121,13 +127,13 @@ def _charts(row, campaign, as_of, milestones, version):
 def dashboard_context(campaign, as_of, township_id=None):
     """The city dashboard; the charts follow ``township_id`` when it names a township in the report."""
     windows = Windows.of(campaign.start, as_of)
-    version = counts_cache.token()  # one read of the counts' versions for the whole page
+    version = counts.token()  # one read of the counts' versions for the whole page
     report = progress_report(campaign, as_of, windows.eves, version)
     city = standing(report.city, campaign.start, as_of, windows)
     ranking = [standing(row, campaign.start, as_of, windows) for row in report.townships]
     focus = next((s for s in ranking if township_id is not None and s.row.township_id == township_id), None)
     scope = focus or city
-    overdue = overdue_counts(as_of, version)
+    overdue = counts.overdue_counts(as_of, version)
     return {
         "overdue": [(s.row, overdue[s.row.township_id]) for s in ranking if overdue.get(s.row.township_id)],
         "overdue_total": sum(overdue.values()),
@@ -160,7 +166,7 @@ class VillageLine:
 
 def village_breakdown(township, campaign, as_of, version=None):
     """Per village (and one line for units with no village): one grouped query, kept per process
-    under the township's counts' versions (reports/counts_cache.py), and the villages' names.
+    under the township's counts' versions (reports/counts/cache.py), and the villages' names.
 
     ``rectified`` follows rectified(d) (a period started in the campaign year holding on ``as_of``);
     ``open`` follows open(d) (identified by ``as_of`` and no period holding on it, whenever begun).
@@ -182,8 +188,8 @@ def village_breakdown(township, campaign, as_of, version=None):
             .order_by()
         )
 
-    key = ("villages", (version or counts_cache.token()).of(township.pk), township.pk, campaign.start, as_of)
-    rows = counts_cache.rows(key, grouped)
+    key = ((version or counts.token()).of(township.pk), township.pk, campaign.start, as_of)
+    rows = counts.rows(VILLAGES, key, grouped)
     names = dict(Village.objects.filter(pk__in=[r["village_id"] for r in rows]).values_list("pk", "name"))
     lines = [
         VillageLine(
@@ -221,16 +227,16 @@ def township_context(campaign, as_of, township, detail=True):
     the overdue findings themselves, so no template can show them.
     """
     windows = Windows.of(campaign.start, as_of)
-    version = counts_cache.token()
+    version = counts.token()
     report = progress_report(campaign, as_of, windows.eves, version)
     row = report.row_for(township.pk)
     if detail:
-        overdue = overdue_list(as_of, township, OVERDUE_SHOWN, version)
+        overdue = counts.overdue_list(as_of, township, OVERDUE_SHOWN, version)
         overdue_total = None
         villages = village_breakdown(township, campaign, as_of, version)
     else:
         overdue, villages = [], []
-        overdue_total = overdue_counts(as_of, version).get(township.pk, 0)
+        overdue_total = counts.overdue_counts(as_of, version).get(township.pk, 0)
     context = {
         "report": report,
         "campaign": campaign,

@@ -269,7 +269,7 @@ class CountsVersion(models.Model):
     Database triggers on the count tables (enterprises.UnitDay, PeriodDay) and on the findings set it in the same
     transaction as the change, to a value never used before (a sequence on PostgreSQL, a random
     64-bit number on SQLite), so no two states of the counts, committed or rolled back, share a set
-    of versions. reports/counts_cache.py keys its cache of count queries on them (docs/performance.md).
+    of versions. reports/counts/cache.py keys its cache of count queries on them (docs/performance.md).
     No foreign key: the triggers may write while a test database is flushed table by table.
     """
 

@@ -1,7 +1,7 @@
 """The progress report: every township's standing on a day, as the notice and dashboard show it.
 
 ``progress_report(campaign, as_of)`` is the one entry point. It reads the daily counts
-(reports.counting), the targets and the milestone schedule, and applies reports.rules; the JSON
+(reports.counts), the targets and the milestone schedule, and applies reports.rules; the JSON
 document of SPEC section 3 is ``report.as_json()``.
 """
 
@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from campaign.models import Township
 
 from . import rules
-from .counting import CombinedCounts, TownshipCounts, daily_counts, read_at
+from .counts import CombinedCounts, TownshipCounts, daily_counts, read_at
 
 CITY_NAME = "全市"
 
@@ -149,7 +149,7 @@ def progress_report(campaign, as_of, days=None, version=None):
     ``days``: None reads the counts day by day, so a row's figures can be asked for any day (the
     notice's charts and comparisons). A page that knows the few days it shows passes them and the
     counts are read at those days only (plus ``as_of`` and the due milestone), which is what keeps
-    it fast: see ``counting.daily_counts``. ``version``: see there.
+    it fast: see ``reports.counts.daily_counts``. ``version``: see there.
     """
     if not campaign.contains(as_of):
         raise ReportError(

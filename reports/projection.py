@@ -1,7 +1,7 @@
 """Date windows, series and the pace projection the dashboard shows, as pure functions.
 
 Nothing here touches the database: dates, counts and day-indexed counters go in, plain values come
-out. The counts themselves come from reports.counting; the milestone arithmetic from reports.rules.
+out. The counts themselves come from reports.counts; the milestone arithmetic from reports.rules.
 """
 
 import datetime

@@ -313,7 +313,7 @@ for _name in (
 # Nothing here keeps state in one process that another worker or server would need to see:
 # sessions are rows (core/sessions.py), messages a signed cookie, login lockouts rows
 # (django-axes' database handler), CSRF tokens a cookie. Django's cache is unused (and per process);
-# the report pages' count cache (reports/counts_cache.py) is per process too, but keyed on versions
+# the report pages' count cache (reports/counts/cache.py) is per process too, but keyed on versions
 # the database keeps, so every process is right on its own.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

@@ -4,16 +4,234 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
-def install(apps, schema_editor):
-    from enterprises import counts
+# The triggers that keep UnitDay and PeriodDay, and the recount that fills them, as literal SQL per
+# database vendor: exactly what this migration ran when it was written, so that a database migrated
+# today holds what one migrated then does. The counts unit (reports/counts/) declares what it expects
+# installed now and checks it (``verify_counts``, ``check --database``); a change of that SQL comes
+# with a new migration carrying the new text (docs/counting.md, "The counts unit").
 
-    counts.install(schema_editor)
+FORWARD = {
+    "postgresql": (
+        """
+CREATE OR REPLACE FUNCTION siwu_unit_days() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP IN ('UPDATE', 'DELETE') THEN
+    INSERT INTO enterprises_unitday (township_id, day, n)
+      SELECT township_id, identified_on, -COUNT(*) FROM old_rows WHERE deleted_at IS NULL GROUP BY 1, 2
+      ON CONFLICT (township_id, day) DO UPDATE SET n = enterprises_unitday.n + excluded.n;
+  END IF;
+  IF TG_OP IN ('UPDATE', 'INSERT') THEN
+    INSERT INTO enterprises_unitday (township_id, day, n)
+      SELECT township_id, identified_on, COUNT(*) FROM new_rows WHERE deleted_at IS NULL GROUP BY 1, 2
+      ON CONFLICT (township_id, day) DO UPDATE SET n = enterprises_unitday.n + excluded.n;
+  END IF;
+  IF TG_OP = 'UPDATE' THEN
+    -- A unit deleted, restored or moved to another township takes its periods with it.
+    INSERT INTO enterprises_periodday (township_id, started, ended, n, area)
+      SELECT o.township_id, r.rectified_on, COALESCE(r.reopened_on, DATE '9999-12-31'), -COUNT(*), -SUM(ROUND(r.demolished_m2 * 100)::bigint)
+      FROM old_rows o JOIN new_rows w ON w.id = o.id JOIN enterprises_rectification r ON r.enterprise_id = o.id
+      WHERE r.deleted_at IS NULL AND o.deleted_at IS NULL
+        AND (w.deleted_at IS NOT NULL OR w.township_id <> o.township_id)
+      GROUP BY 1, 2, 3
+      ON CONFLICT (township_id, started, ended) DO UPDATE SET n = enterprises_periodday.n + excluded.n, area = enterprises_periodday.area + excluded.area;
+    INSERT INTO enterprises_periodday (township_id, started, ended, n, area)
+      SELECT w.township_id, r.rectified_on, COALESCE(r.reopened_on, DATE '9999-12-31'), COUNT(*), SUM(ROUND(r.demolished_m2 * 100)::bigint)
+      FROM old_rows o JOIN new_rows w ON w.id = o.id JOIN enterprises_rectification r ON r.enterprise_id = w.id
+      WHERE r.deleted_at IS NULL AND w.deleted_at IS NULL
+        AND (o.deleted_at IS NOT NULL OR w.township_id <> o.township_id)
+      GROUP BY 1, 2, 3
+      ON CONFLICT (township_id, started, ended) DO UPDATE SET n = enterprises_periodday.n + excluded.n, area = enterprises_periodday.area + excluded.area;
+  END IF;
+  RETURN NULL;
+END $$;
+""",
+        """
+CREATE OR REPLACE FUNCTION siwu_period_days() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP IN ('UPDATE', 'DELETE') THEN
+    INSERT INTO enterprises_periodday (township_id, started, ended, n, area)
+      SELECT e.township_id, r.rectified_on, COALESCE(r.reopened_on, DATE '9999-12-31'), -COUNT(*), -SUM(ROUND(r.demolished_m2 * 100)::bigint)
+      FROM old_rows r JOIN enterprises_enterprise e ON e.id = r.enterprise_id
+      WHERE r.deleted_at IS NULL AND e.deleted_at IS NULL GROUP BY 1, 2, 3
+      ON CONFLICT (township_id, started, ended) DO UPDATE SET n = enterprises_periodday.n + excluded.n, area = enterprises_periodday.area + excluded.area;
+  END IF;
+  IF TG_OP IN ('UPDATE', 'INSERT') THEN
+    INSERT INTO enterprises_periodday (township_id, started, ended, n, area)
+      SELECT e.township_id, r.rectified_on, COALESCE(r.reopened_on, DATE '9999-12-31'), COUNT(*), SUM(ROUND(r.demolished_m2 * 100)::bigint)
+      FROM new_rows r JOIN enterprises_enterprise e ON e.id = r.enterprise_id
+      WHERE r.deleted_at IS NULL AND e.deleted_at IS NULL GROUP BY 1, 2, 3
+      ON CONFLICT (township_id, started, ended) DO UPDATE SET n = enterprises_periodday.n + excluded.n, area = enterprises_periodday.area + excluded.area;
+  END IF;
+  RETURN NULL;
+END $$;
+""",
+        "DROP TRIGGER IF EXISTS siwu_units_insert ON enterprises_enterprise",
+        (
+            "CREATE TRIGGER siwu_units_insert AFTER INSERT ON enterprises_enterprise REFERENCING NEW TABLE AS "
+            "new_rows FOR EACH STATEMENT EXECUTE FUNCTION siwu_unit_days()"
+        ),
+        "DROP TRIGGER IF EXISTS siwu_units_update ON enterprises_enterprise",
+        (
+            "CREATE TRIGGER siwu_units_update AFTER UPDATE ON enterprises_enterprise REFERENCING OLD TABLE AS "
+            "old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION siwu_unit_days()"
+        ),
+        "DROP TRIGGER IF EXISTS siwu_units_delete ON enterprises_enterprise",
+        (
+            "CREATE TRIGGER siwu_units_delete AFTER DELETE ON enterprises_enterprise REFERENCING OLD TABLE AS "
+            "old_rows FOR EACH STATEMENT EXECUTE FUNCTION siwu_unit_days()"
+        ),
+        "DROP TRIGGER IF EXISTS siwu_periods_insert ON enterprises_rectification",
+        (
+            "CREATE TRIGGER siwu_periods_insert AFTER INSERT ON enterprises_rectification REFERENCING NEW "
+            "TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION siwu_period_days()"
+        ),
+        "DROP TRIGGER IF EXISTS siwu_periods_update ON enterprises_rectification",
+        (
+            "CREATE TRIGGER siwu_periods_update AFTER UPDATE ON enterprises_rectification REFERENCING OLD "
+            "TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION siwu_period_days()"
+        ),
+        "DROP TRIGGER IF EXISTS siwu_periods_delete ON enterprises_rectification",
+        (
+            "CREATE TRIGGER siwu_periods_delete AFTER DELETE ON enterprises_rectification REFERENCING OLD "
+            "TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION siwu_period_days()"
+        ),
+        "DELETE FROM enterprises_unitday",
+        (
+            "INSERT INTO enterprises_unitday (township_id, day, n) SELECT township_id, identified_on, "
+            "COUNT(*) FROM enterprises_enterprise WHERE deleted_at IS NULL GROUP BY 1, 2"
+        ),
+        "DELETE FROM enterprises_periodday",
+        (
+            "INSERT INTO enterprises_periodday (township_id, started, ended, n, area) SELECT e.township_id, "
+            "r.rectified_on, COALESCE(r.reopened_on, DATE '9999-12-31'), COUNT(*), SUM(ROUND(r.demolished_m2 "
+            "* 100)::bigint) FROM enterprises_rectification r JOIN enterprises_enterprise e ON e.id = "
+            "r.enterprise_id WHERE r.deleted_at IS NULL AND e.deleted_at IS NULL GROUP BY 1, 2, 3"
+        ),
+    ),
+    "sqlite": (
+        "DROP TRIGGER IF EXISTS siwu_units_insert",
+        (
+            "CREATE TRIGGER siwu_units_insert AFTER INSERT ON enterprises_enterprise BEGIN INSERT INTO "
+            "enterprises_unitday (township_id, day, n) SELECT NEW.township_id, NEW.identified_on, 1 WHERE "
+            "NEW.deleted_at IS NULL ON CONFLICT (township_id, day) DO UPDATE SET n = enterprises_unitday.n + "
+            "excluded.n; END"
+        ),
+        "DROP TRIGGER IF EXISTS siwu_units_update",
+        (
+            "CREATE TRIGGER siwu_units_update AFTER UPDATE ON enterprises_enterprise WHEN ((OLD.deleted_at IS "
+            "NOT NEW.deleted_at OR OLD.township_id <> NEW.township_id) OR OLD.identified_on <> "
+            "NEW.identified_on) BEGIN UPDATE enterprises_unitday SET n = n - 1 WHERE OLD.deleted_at IS NULL "
+            "AND township_id = OLD.township_id AND day = OLD.identified_on; INSERT INTO enterprises_unitday "
+            "(township_id, day, n) SELECT NEW.township_id, NEW.identified_on, 1 WHERE NEW.deleted_at IS NULL "
+            "ON CONFLICT (township_id, day) DO UPDATE SET n = enterprises_unitday.n + excluded.n; UPDATE "
+            "enterprises_periodday SET n = enterprises_periodday.n - x.n, area = enterprises_periodday.area - "
+            "x.area FROM (SELECT r.rectified_on AS started, COALESCE(r.reopened_on, '9999-12-31') AS ended, "
+            "COUNT(*) AS n, SUM(CAST(ROUND(r.demolished_m2 * 100) AS INTEGER)) AS area FROM "
+            "enterprises_rectification r WHERE r.enterprise_id = OLD.id AND r.deleted_at IS NULL GROUP BY 1, "
+            "2) AS x WHERE OLD.deleted_at IS NULL AND (OLD.deleted_at IS NOT NEW.deleted_at OR "
+            "OLD.township_id <> NEW.township_id) AND enterprises_periodday.township_id = OLD.township_id AND "
+            "enterprises_periodday.started = x.started AND enterprises_periodday.ended = x.ended; INSERT INTO "
+            "enterprises_periodday (township_id, started, ended, n, area) SELECT NEW.township_id, x.started, "
+            "x.ended, x.n, x.area FROM (SELECT r.rectified_on AS started, COALESCE(r.reopened_on, "
+            "'9999-12-31') AS ended, COUNT(*) AS n, SUM(CAST(ROUND(r.demolished_m2 * 100) AS INTEGER)) AS "
+            "area FROM enterprises_rectification r WHERE r.enterprise_id = NEW.id AND r.deleted_at IS NULL "
+            "GROUP BY 1, 2) AS x WHERE NEW.deleted_at IS NULL AND (OLD.deleted_at IS NOT NEW.deleted_at OR "
+            "OLD.township_id <> NEW.township_id) ON CONFLICT (township_id, started, ended) DO UPDATE SET n = "
+            "enterprises_periodday.n + excluded.n, area = enterprises_periodday.area + excluded.area; END"
+        ),
+        "DROP TRIGGER IF EXISTS siwu_units_delete",
+        (
+            "CREATE TRIGGER siwu_units_delete AFTER DELETE ON enterprises_enterprise BEGIN UPDATE "
+            "enterprises_unitday SET n = n - 1 WHERE OLD.deleted_at IS NULL AND township_id = OLD.township_id "
+            "AND day = OLD.identified_on; END"
+        ),
+        "DROP TRIGGER IF EXISTS siwu_periods_insert",
+        (
+            "CREATE TRIGGER siwu_periods_insert AFTER INSERT ON enterprises_rectification BEGIN INSERT INTO "
+            "enterprises_periodday (township_id, started, ended, n, area) SELECT e.township_id, "
+            "NEW.rectified_on, COALESCE(NEW.reopened_on, '9999-12-31'), 1, CAST(ROUND(NEW.demolished_m2 * "
+            "100) AS INTEGER) FROM enterprises_enterprise e WHERE e.id = NEW.enterprise_id AND e.deleted_at "
+            "IS NULL AND NEW.deleted_at IS NULL ON CONFLICT (township_id, started, ended) DO UPDATE SET n = "
+            "enterprises_periodday.n + excluded.n, area = enterprises_periodday.area + excluded.area; END"
+        ),
+        "DROP TRIGGER IF EXISTS siwu_periods_update",
+        (
+            "CREATE TRIGGER siwu_periods_update AFTER UPDATE ON enterprises_rectification WHEN "
+            "(OLD.deleted_at IS NOT NEW.deleted_at OR OLD.rectified_on <> NEW.rectified_on OR OLD.reopened_on "
+            "IS NOT NEW.reopened_on OR OLD.demolished_m2 <> NEW.demolished_m2 OR OLD.enterprise_id <> "
+            "NEW.enterprise_id) BEGIN UPDATE enterprises_periodday SET n = n - 1, area = area - "
+            "CAST(ROUND(OLD.demolished_m2 * 100) AS INTEGER) WHERE OLD.deleted_at IS NULL AND township_id = "
+            "(SELECT e.township_id FROM enterprises_enterprise e WHERE e.id = OLD.enterprise_id AND "
+            "e.deleted_at IS NULL) AND started = OLD.rectified_on AND ended = COALESCE(OLD.reopened_on, "
+            "'9999-12-31'); INSERT INTO enterprises_periodday (township_id, started, ended, n, area) SELECT "
+            "e.township_id, NEW.rectified_on, COALESCE(NEW.reopened_on, '9999-12-31'), 1, "
+            "CAST(ROUND(NEW.demolished_m2 * 100) AS INTEGER) FROM enterprises_enterprise e WHERE e.id = "
+            "NEW.enterprise_id AND e.deleted_at IS NULL AND NEW.deleted_at IS NULL ON CONFLICT (township_id, "
+            "started, ended) DO UPDATE SET n = enterprises_periodday.n + excluded.n, area = "
+            "enterprises_periodday.area + excluded.area; END"
+        ),
+        "DROP TRIGGER IF EXISTS siwu_periods_delete",
+        (
+            "CREATE TRIGGER siwu_periods_delete AFTER DELETE ON enterprises_rectification BEGIN UPDATE "
+            "enterprises_periodday SET n = n - 1, area = area - CAST(ROUND(OLD.demolished_m2 * 100) AS "
+            "INTEGER) WHERE OLD.deleted_at IS NULL AND township_id = (SELECT e.township_id FROM "
+            "enterprises_enterprise e WHERE e.id = OLD.enterprise_id AND e.deleted_at IS NULL) AND started = "
+            "OLD.rectified_on AND ended = COALESCE(OLD.reopened_on, '9999-12-31'); END"
+        ),
+        "DELETE FROM enterprises_unitday",
+        (
+            "INSERT INTO enterprises_unitday (township_id, day, n) SELECT township_id, identified_on, "
+            "COUNT(*) FROM enterprises_enterprise WHERE deleted_at IS NULL GROUP BY 1, 2"
+        ),
+        "DELETE FROM enterprises_periodday",
+        (
+            "INSERT INTO enterprises_periodday (township_id, started, ended, n, area) SELECT e.township_id, "
+            "r.rectified_on, COALESCE(r.reopened_on, '9999-12-31'), COUNT(*), SUM(CAST(ROUND(r.demolished_m2 "
+            "* 100) AS INTEGER)) FROM enterprises_rectification r JOIN enterprises_enterprise e ON e.id = "
+            "r.enterprise_id WHERE r.deleted_at IS NULL AND e.deleted_at IS NULL GROUP BY 1, 2, 3"
+        ),
+    ),
+}
+
+REVERSE = {
+    "postgresql": (
+        "DROP TRIGGER IF EXISTS siwu_units_insert ON enterprises_enterprise",
+        "DROP TRIGGER IF EXISTS siwu_units_update ON enterprises_enterprise",
+        "DROP TRIGGER IF EXISTS siwu_units_delete ON enterprises_enterprise",
+        "DROP TRIGGER IF EXISTS siwu_periods_insert ON enterprises_rectification",
+        "DROP TRIGGER IF EXISTS siwu_periods_update ON enterprises_rectification",
+        "DROP TRIGGER IF EXISTS siwu_periods_delete ON enterprises_rectification",
+        "DROP FUNCTION IF EXISTS siwu_unit_days(), siwu_period_days()",
+        "DROP TRIGGER IF EXISTS siwu_statuses_insert ON enterprises_enterprise",
+        "DROP TRIGGER IF EXISTS siwu_statuses_update ON enterprises_enterprise",
+        "DROP TRIGGER IF EXISTS siwu_statuses_delete ON enterprises_enterprise",
+        "DROP FUNCTION IF EXISTS siwu_unit_statuses()",
+    ),
+    "sqlite": (
+        "DROP TRIGGER IF EXISTS siwu_units_insert",
+        "DROP TRIGGER IF EXISTS siwu_units_update",
+        "DROP TRIGGER IF EXISTS siwu_units_delete",
+        "DROP TRIGGER IF EXISTS siwu_periods_insert",
+        "DROP TRIGGER IF EXISTS siwu_periods_update",
+        "DROP TRIGGER IF EXISTS siwu_periods_delete",
+        "DROP TRIGGER IF EXISTS siwu_statuses_insert",
+        "DROP TRIGGER IF EXISTS siwu_statuses_update",
+        "DROP TRIGGER IF EXISTS siwu_statuses_delete",
+    ),
+}
+
+def _run(schema_editor, statements):
+    with schema_editor.connection.cursor() as cursor:
+        for sql in statements[schema_editor.connection.vendor]:
+            cursor.execute(sql)
+
+
+def install(apps, schema_editor):
+    _run(schema_editor, FORWARD)
 
 
 def uninstall(apps, schema_editor):
-    from enterprises import counts
-
-    counts.uninstall(schema_editor)
+    _run(schema_editor, REVERSE)
 
 
 class Migration(migrations.Migration):

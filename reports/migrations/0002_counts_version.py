@@ -3,16 +3,199 @@
 from django.db import migrations, models
 
 
-def install(apps, schema_editor):
-    from reports import counts_cache
+# The triggers that give a township a new CountsVersion with every change of its counts or findings
+# (and the sequence they draw from on PostgreSQL), as literal SQL per
+# database vendor: exactly what this migration ran when it was written, so that a database migrated
+# today holds what one migrated then does. The counts unit (reports/counts/) declares what it expects
+# installed now and checks it (``verify_counts``, ``check --database``); a change of that SQL comes
+# with a new migration carrying the new text (docs/counting.md, "The counts unit").
 
-    counts_cache.install(schema_editor)
+FORWARD = {
+    "postgresql": (
+        "CREATE SEQUENCE IF NOT EXISTS siwu_counts_version_seq",
+        """
+CREATE OR REPLACE FUNCTION siwu_counts_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO reports_countsversion (township_id, version) SELECT t, nextval('siwu_counts_version_seq') FROM (SELECT DISTINCT township_id AS t FROM new_rows ORDER BY 1) s ON CONFLICT (township_id) DO UPDATE SET version = excluded.version;
+  ELSIF TG_OP = 'DELETE' THEN
+    INSERT INTO reports_countsversion (township_id, version) SELECT t, nextval('siwu_counts_version_seq') FROM (SELECT DISTINCT township_id AS t FROM old_rows ORDER BY 1) s ON CONFLICT (township_id) DO UPDATE SET version = excluded.version;
+  ELSE
+    INSERT INTO reports_countsversion (township_id, version) SELECT t, nextval('siwu_counts_version_seq') FROM (SELECT township_id AS t FROM new_rows UNION SELECT township_id FROM old_rows ORDER BY 1) s ON CONFLICT (township_id) DO UPDATE SET version = excluded.version;
+  END IF;
+  RETURN NULL;
+END $$;
+""",
+        """
+CREATE OR REPLACE FUNCTION siwu_village_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO reports_countsversion (township_id, version) SELECT t, nextval('siwu_counts_version_seq') FROM (SELECT DISTINCT n.township_id AS t FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE n.village_id IS DISTINCT FROM o.village_id ORDER BY 1) s ON CONFLICT (township_id) DO UPDATE SET version = excluded.version;
+  RETURN NULL;
+END $$;
+""",
+        "DROP TRIGGER IF EXISTS siwu_version_village ON enterprises_enterprise",
+        (
+            "CREATE TRIGGER siwu_version_village AFTER UPDATE ON enterprises_enterprise REFERENCING OLD TABLE "
+            "AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION siwu_village_version()"
+        ),
+        "DROP TRIGGER IF EXISTS siwu_version_insert ON enterprises_unitday",
+        (
+            "CREATE TRIGGER siwu_version_insert AFTER INSERT ON enterprises_unitday REFERENCING NEW TABLE AS "
+            "new_rows FOR EACH STATEMENT EXECUTE FUNCTION siwu_counts_version()"
+        ),
+        "DROP TRIGGER IF EXISTS siwu_version_update ON enterprises_unitday",
+        (
+            "CREATE TRIGGER siwu_version_update AFTER UPDATE ON enterprises_unitday REFERENCING OLD TABLE AS "
+            "old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION siwu_counts_version()"
+        ),
+        "DROP TRIGGER IF EXISTS siwu_version_delete ON enterprises_unitday",
+        (
+            "CREATE TRIGGER siwu_version_delete AFTER DELETE ON enterprises_unitday REFERENCING OLD TABLE AS "
+            "old_rows FOR EACH STATEMENT EXECUTE FUNCTION siwu_counts_version()"
+        ),
+        "DROP TRIGGER IF EXISTS siwu_version_insert ON enterprises_periodday",
+        (
+            "CREATE TRIGGER siwu_version_insert AFTER INSERT ON enterprises_periodday REFERENCING NEW TABLE "
+            "AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION siwu_counts_version()"
+        ),
+        "DROP TRIGGER IF EXISTS siwu_version_update ON enterprises_periodday",
+        (
+            "CREATE TRIGGER siwu_version_update AFTER UPDATE ON enterprises_periodday REFERENCING OLD TABLE "
+            "AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION siwu_counts_version()"
+        ),
+        "DROP TRIGGER IF EXISTS siwu_version_delete ON enterprises_periodday",
+        (
+            "CREATE TRIGGER siwu_version_delete AFTER DELETE ON enterprises_periodday REFERENCING OLD TABLE "
+            "AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION siwu_counts_version()"
+        ),
+        "DROP TRIGGER IF EXISTS siwu_version_insert ON inspections_finding",
+        (
+            "CREATE TRIGGER siwu_version_insert AFTER INSERT ON inspections_finding REFERENCING NEW TABLE AS "
+            "new_rows FOR EACH STATEMENT EXECUTE FUNCTION siwu_counts_version()"
+        ),
+        "DROP TRIGGER IF EXISTS siwu_version_update ON inspections_finding",
+        (
+            "CREATE TRIGGER siwu_version_update AFTER UPDATE ON inspections_finding REFERENCING OLD TABLE AS "
+            "old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION siwu_counts_version()"
+        ),
+        "DROP TRIGGER IF EXISTS siwu_version_delete ON inspections_finding",
+        (
+            "CREATE TRIGGER siwu_version_delete AFTER DELETE ON inspections_finding REFERENCING OLD TABLE AS "
+            "old_rows FOR EACH STATEMENT EXECUTE FUNCTION siwu_counts_version()"
+        ),
+    ),
+    "sqlite": (
+        "DROP TRIGGER IF EXISTS enterprises_enterprise_version_village",
+        (
+            "CREATE TRIGGER enterprises_enterprise_version_village AFTER UPDATE OF village_id ON "
+            "enterprises_enterprise FOR EACH ROW WHEN OLD.village_id IS NOT NEW.village_id BEGIN INSERT INTO "
+            "reports_countsversion (township_id, version) VALUES (NEW.township_id, random()) ON CONFLICT "
+            "(township_id) DO UPDATE SET version = excluded.version; END"
+        ),
+        "DROP TRIGGER IF EXISTS enterprises_unitday_version_insert",
+        (
+            "CREATE TRIGGER enterprises_unitday_version_insert AFTER INSERT ON enterprises_unitday FOR EACH "
+            "ROW BEGIN INSERT INTO reports_countsversion (township_id, version) VALUES (NEW.township_id, "
+            "random()) ON CONFLICT (township_id) DO UPDATE SET version = excluded.version; END"
+        ),
+        "DROP TRIGGER IF EXISTS enterprises_unitday_version_update",
+        (
+            "CREATE TRIGGER enterprises_unitday_version_update AFTER UPDATE ON enterprises_unitday FOR EACH "
+            "ROW BEGIN INSERT INTO reports_countsversion (township_id, version) VALUES (OLD.township_id, "
+            "random()) ON CONFLICT (township_id) DO UPDATE SET version = excluded.version; INSERT INTO "
+            "reports_countsversion (township_id, version) VALUES (NEW.township_id, random()) ON CONFLICT "
+            "(township_id) DO UPDATE SET version = excluded.version; END"
+        ),
+        "DROP TRIGGER IF EXISTS enterprises_unitday_version_delete",
+        (
+            "CREATE TRIGGER enterprises_unitday_version_delete AFTER DELETE ON enterprises_unitday FOR EACH "
+            "ROW BEGIN INSERT INTO reports_countsversion (township_id, version) VALUES (OLD.township_id, "
+            "random()) ON CONFLICT (township_id) DO UPDATE SET version = excluded.version; END"
+        ),
+        "DROP TRIGGER IF EXISTS enterprises_periodday_version_insert",
+        (
+            "CREATE TRIGGER enterprises_periodday_version_insert AFTER INSERT ON enterprises_periodday FOR "
+            "EACH ROW BEGIN INSERT INTO reports_countsversion (township_id, version) VALUES (NEW.township_id, "
+            "random()) ON CONFLICT (township_id) DO UPDATE SET version = excluded.version; END"
+        ),
+        "DROP TRIGGER IF EXISTS enterprises_periodday_version_update",
+        (
+            "CREATE TRIGGER enterprises_periodday_version_update AFTER UPDATE ON enterprises_periodday FOR "
+            "EACH ROW BEGIN INSERT INTO reports_countsversion (township_id, version) VALUES (OLD.township_id, "
+            "random()) ON CONFLICT (township_id) DO UPDATE SET version = excluded.version; INSERT INTO "
+            "reports_countsversion (township_id, version) VALUES (NEW.township_id, random()) ON CONFLICT "
+            "(township_id) DO UPDATE SET version = excluded.version; END"
+        ),
+        "DROP TRIGGER IF EXISTS enterprises_periodday_version_delete",
+        (
+            "CREATE TRIGGER enterprises_periodday_version_delete AFTER DELETE ON enterprises_periodday FOR "
+            "EACH ROW BEGIN INSERT INTO reports_countsversion (township_id, version) VALUES (OLD.township_id, "
+            "random()) ON CONFLICT (township_id) DO UPDATE SET version = excluded.version; END"
+        ),
+        "DROP TRIGGER IF EXISTS inspections_finding_version_insert",
+        (
+            "CREATE TRIGGER inspections_finding_version_insert AFTER INSERT ON inspections_finding FOR EACH "
+            "ROW BEGIN INSERT INTO reports_countsversion (township_id, version) VALUES (NEW.township_id, "
+            "random()) ON CONFLICT (township_id) DO UPDATE SET version = excluded.version; END"
+        ),
+        "DROP TRIGGER IF EXISTS inspections_finding_version_update",
+        (
+            "CREATE TRIGGER inspections_finding_version_update AFTER UPDATE ON inspections_finding FOR EACH "
+            "ROW BEGIN INSERT INTO reports_countsversion (township_id, version) VALUES (OLD.township_id, "
+            "random()) ON CONFLICT (township_id) DO UPDATE SET version = excluded.version; INSERT INTO "
+            "reports_countsversion (township_id, version) VALUES (NEW.township_id, random()) ON CONFLICT "
+            "(township_id) DO UPDATE SET version = excluded.version; END"
+        ),
+        "DROP TRIGGER IF EXISTS inspections_finding_version_delete",
+        (
+            "CREATE TRIGGER inspections_finding_version_delete AFTER DELETE ON inspections_finding FOR EACH "
+            "ROW BEGIN INSERT INTO reports_countsversion (township_id, version) VALUES (OLD.township_id, "
+            "random()) ON CONFLICT (township_id) DO UPDATE SET version = excluded.version; END"
+        ),
+    ),
+}
+
+REVERSE = {
+    "postgresql": (
+        "DROP TRIGGER IF EXISTS siwu_version_insert ON enterprises_unitday",
+        "DROP TRIGGER IF EXISTS siwu_version_update ON enterprises_unitday",
+        "DROP TRIGGER IF EXISTS siwu_version_delete ON enterprises_unitday",
+        "DROP TRIGGER IF EXISTS siwu_version_insert ON enterprises_periodday",
+        "DROP TRIGGER IF EXISTS siwu_version_update ON enterprises_periodday",
+        "DROP TRIGGER IF EXISTS siwu_version_delete ON enterprises_periodday",
+        "DROP TRIGGER IF EXISTS siwu_version_insert ON inspections_finding",
+        "DROP TRIGGER IF EXISTS siwu_version_update ON inspections_finding",
+        "DROP TRIGGER IF EXISTS siwu_version_delete ON inspections_finding",
+        "DROP TRIGGER IF EXISTS siwu_version_village ON enterprises_enterprise",
+        "DROP FUNCTION IF EXISTS siwu_counts_version(), siwu_village_version()",
+        "DROP SEQUENCE IF EXISTS siwu_counts_version_seq",
+    ),
+    "sqlite": (
+        "DROP TRIGGER IF EXISTS enterprises_unitday_version_insert",
+        "DROP TRIGGER IF EXISTS enterprises_unitday_version_update",
+        "DROP TRIGGER IF EXISTS enterprises_unitday_version_delete",
+        "DROP TRIGGER IF EXISTS enterprises_periodday_version_insert",
+        "DROP TRIGGER IF EXISTS enterprises_periodday_version_update",
+        "DROP TRIGGER IF EXISTS enterprises_periodday_version_delete",
+        "DROP TRIGGER IF EXISTS inspections_finding_version_insert",
+        "DROP TRIGGER IF EXISTS inspections_finding_version_update",
+        "DROP TRIGGER IF EXISTS inspections_finding_version_delete",
+        "DROP TRIGGER IF EXISTS enterprises_enterprise_version_village",
+    ),
+}
+
+def _run(schema_editor, statements):
+    with schema_editor.connection.cursor() as cursor:
+        for sql in statements[schema_editor.connection.vendor]:
+            cursor.execute(sql)
+
+
+def install(apps, schema_editor):
+    _run(schema_editor, FORWARD)
 
 
 def uninstall(apps, schema_editor):
-    from reports import counts_cache
-
-    counts_cache.uninstall(schema_editor)
+    _run(schema_editor, REVERSE)
 
 
 class Migration(migrations.Migration):

@@ -26,9 +26,9 @@ from campaign.models import Campaign
 from core.masking import mask_name, mask_phone
 from enterprises.models import Enterprise, Rectification, Relapse
 from inspections.models import Finding, Inspection, Kind
-from inspections.overdue import overdue_counts
 
 from .. import projection, rules
+from ..counts import overdue_counts
 from ..models import FORMATS, Assessment, Commitment, Notice, NoticeSettings
 from ..progress import ReportError, _number, progress_report
 

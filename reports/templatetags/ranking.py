@@ -125,7 +125,7 @@ _OVERDUE_ROW = (
 
 @register.simple_tag
 def overdue_rows(findings):
-    """The <tr> of every inspections.overdue.OverdueFinding in ``findings``.
+    """The <tr> of every reports.counts.OverdueFinding in ``findings``.
 
     Each value is escaped once with ``escape`` and the row put together with ``str.format``: the
     labels and badges are escaped once for all rows (format_html escaped all eleven per row). Dates

@@ -4,14 +4,16 @@ Township A (东城街道) owns every object; township B's staff look at A's obje
 row tells "own township" (A's staff) from "other township" (B's staff).
 """
 
+import copy
 import datetime
 import hashlib
+import shutil
 from types import SimpleNamespace
 
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
+from django.test import Client, override_settings
 
 from enterprises.models import ImportBatch, Method
 from enterprises.photos import attach_photos, clean_photos
@@ -21,6 +23,7 @@ from inspections.forms import attach_inspection_photos
 from inspections.models import CrossAssignment, CrossRound, FindingKind, Kind, Severity
 from reports.models import Commitment, Interview
 from reports.notices.content import assessment_freeze, notice_issue
+from tests.conftest import module_transaction
 from tests.enterprises.test_photos import make_image_bytes
 from tests.factories import make_campaign, make_township, make_unit, make_user, make_village, set_target
 
@@ -33,9 +36,52 @@ ROLES = ("anon", "staff_a", "staff_b", "inspector", "viewer", "admin", "disabled
 
 
 @pytest.fixture
-def world(db, frozen_today, settings, tmp_path, monkeypatch):
+def world(db, frozen_today, settings, tmp_path):
     frozen_today(TODAY)
     settings.MEDIA_ROOT = tmp_path / "media"
+    return build_world()
+
+
+@pytest.fixture(scope="module")
+def module_world(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The world built once for a test module, in a transaction rolled back after the module's last
+    test (see ``world_of_module``)."""
+    media = tmp_path_factory.mktemp("world-media")
+    with module_transaction(django_db_blocker):
+        with (
+            django_db_blocker.unblock(),
+            pytest.MonkeyPatch.context() as patched,
+            override_settings(MEDIA_ROOT=media, PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]),
+        ):
+            patched.setattr("django.utils.timezone.localdate", lambda *a, **k: TODAY)
+            built = build_world()
+            sessions = {role: copy.deepcopy(client.cookies) for role, client in built.clients.items()}
+        yield built, sessions, media
+
+
+@pytest.fixture
+def world_of_module(module_world, db, frozen_today, settings, tmp_path):
+    """``world`` for a module whose tests would each have built it (hundreds of times in the matrix).
+
+    Built once (``module_world``); each test runs in a savepoint on top of it that is rolled back, as
+    Django's TestCase.setUpTestData does: the test gets its own copies of the objects, a copy of the
+    media folder (a file a test deletes is back for the next), and new clients signed in with the
+    world's sessions.
+    """
+    built, sessions, media = module_world
+    frozen_today(TODAY)
+    settings.MEDIA_ROOT = shutil.copytree(media, tmp_path / "media")
+    clients = {}
+    for role, cookies in sessions.items():
+        clients[role] = Client()
+        clients[role].cookies = copy.deepcopy(cookies)
+    return SimpleNamespace(
+        **{name: copy.deepcopy(value) for name, value in vars(built).items() if name != "clients"}, clients=clients
+    )
+
+
+def build_world():
+    """Township A's objects of every kind, B's few, a user per role and a signed-in client each."""
     campaign = make_campaign()
     town_a, town_b = make_township("东城街道"), make_township("西城街道")
     set_target(campaign, town_a, 30)
@@ -128,7 +174,7 @@ def world(db, frozen_today, settings, tmp_path, monkeypatch):
         reconciliation=reconciliation, description="宏达五金厂已停产", enterprise=unit_a, user=users["staff_a"]
     )
 
-    with monkeypatch.context() as patched:
+    with pytest.MonkeyPatch.context() as patched:
         # Real figures, stand-in files: drawing the chart and writing .docx for each of the matrix's
         # ~700 cases would cost most of the suite's time, and access does not depend on the bytes.
         patched.setattr(

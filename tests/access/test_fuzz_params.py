@@ -34,6 +34,13 @@ import inspections.filters
 from core.access import PUBLIC, policy_of, role_of
 from tests.access.test_matrix import ARGS, EXEMPT_NAMESPACES, QUERY, url_patterns
 
+
+@pytest.fixture
+def world(world_of_module):
+    """The access world built once for the module, each test's writes rolled back (tests/access/conftest.py)."""
+    return world_of_module
+
+
 # Query-string values, percent-encoded as a URL carries them.
 HOSTILE = (
     "%00",  # NUL: PostgreSQL refuses it in any string literal

@@ -16,6 +16,13 @@ from demo import city as demo
 from tests.access.conftest import PASSWORD
 from tests.factories import make_township, make_user
 
+
+@pytest.fixture
+def world(world_of_module):
+    """The access world built once for the module, each test's writes rolled back (tests/access/conftest.py)."""
+    return world_of_module
+
+
 D = datetime.date
 NEW_PASSWORD = "xin-mi-ma-2018-qiao"
 

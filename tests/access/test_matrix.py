@@ -17,6 +17,13 @@ from django.urls import URLResolver, get_resolver, reverse
 
 from tests.access.conftest import ROLES
 
+
+@pytest.fixture
+def world(world_of_module):
+    """The access world built once for the module, each test's writes rolled back (tests/access/conftest.py)."""
+    return world_of_module
+
+
 # Where each URL's arguments come from (every object is township A's); query strings some need.
 ARGS = {
     "password_change": {},

@@ -9,6 +9,13 @@ from django.test import Client
 
 from tests.access.conftest import ROLES
 
+
+@pytest.fixture
+def world(world_of_module):
+    """The access world built once for the module, each test's writes rolled back (tests/access/conftest.py)."""
+    return world_of_module
+
+
 pytestmark = pytest.mark.urls("tests.access.urls")
 
 

@@ -24,6 +24,13 @@ from core.access import (
 )
 from enterprises.models import Enterprise, Rectification, RectificationPhoto, Relapse
 
+
+@pytest.fixture
+def world(world_of_module):
+    """The access world built once for the module, each test's writes rolled back (tests/access/conftest.py)."""
+    return world_of_module
+
+
 A_NAMES = ("东城宏达五金厂", "东城永利废品站")
 
 

@@ -30,7 +30,7 @@ TODAY = D(2018, 6, 30)
 
 
 def check_periods(unit):
-    """The invariants reports/counting.py relies on, plus the unit's status following them."""
+    """The invariants reports/counts/reader.py relies on, plus the unit's status following them."""
     unit.refresh_from_db()
     periods = Rectification.objects.filter(enterprise=unit, deleted_at__isnull=True).order_by("rectified_on", "id")
     periods = list(periods)

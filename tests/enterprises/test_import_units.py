@@ -1075,8 +1075,8 @@ def manage(*args, database):
     )
 
 
-def test_the_command_in_a_real_process_exits_1_with_errors_on_stderr(tmp_path):
-    database = tmp_path / "db.sqlite3"
+def test_the_command_in_a_real_process_exits_1_with_errors_on_stderr(tmp_path, migrated_sqlite):
+    database = migrated_sqlite  # a copy of a database migrated once for the run (tests/conftest.py)
     assert manage("migrate", "--noinput", database=database).returncode == 0
     assert manage("create_campaign", "c2018", "--year", "2018", "--target", "100", database=database).returncode == 0
     targets = write_csv(tmp_path / "t.csv", [{"乡镇街道": "城关镇", "年度任务": "10"}], header=["乡镇街道", "年度任务"])

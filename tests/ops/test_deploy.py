@@ -170,12 +170,13 @@ print(json.dumps({"status": missing.status_code, "body": missing.content.decode(
 """
 
 
-def test_the_make_run_demo_shows_the_products_own_404_not_the_debug_page(tmp_path):
+def test_the_make_run_demo_shows_the_products_own_404_not_the_debug_page(tmp_path, migrated_sqlite):
     # What `make run` runs: the settings with no variable at all (its own key, this machine's host
-    # names, plain HTTP), only the database and static folder moved into tmp_path here.
+    # names, plain HTTP), only the database and static folder moved into tmp_path here. The database
+    # is a copy of one migrated once for the run (tests/conftest.py): its `migrate` has nothing to do.
     env = {
         "SECRET_KEY_FILE": str(tmp_path / ".secret-key"),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+        "DATABASE_URL": f"sqlite:///{migrated_sqlite}",
         "STATIC_ROOT": str(tmp_path / "static"),
         "DJANGO_SETTINGS_MODULE": "siwu.settings",
     }

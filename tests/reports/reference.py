@@ -1,6 +1,6 @@
 """SPEC section 2 counting, written the slow and obvious way, unit by unit, from event lists.
 
-The property tests compare the SQL engine (reports.counting) with this. It deliberately shares no
+The property tests compare the SQL engine (reports.counts) with this. It deliberately shares no
 code with the engine: it replays each unit's events in date order instead of testing periods.
 """
 

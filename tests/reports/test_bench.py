@@ -5,9 +5,9 @@ import io
 import pytest
 from django.core.management import call_command
 
-from enterprises import counts
 from enterprises.models import Enterprise
 from inspections.models import Finding, Lookback
+from reports import counts
 from reports.progress import progress_report
 
 pytestmark = pytest.mark.django_db

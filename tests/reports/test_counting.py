@@ -11,11 +11,11 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import reports.counts
 from campaign.models import Township
 from enterprises.models import Enterprise, Method, Rectification, Relapse, Status
 from enterprises.services import rectification_record, relapse_record
-from reports import counts_cache
-from reports.counting import COUNTERS, CombinedCounts, TownshipCounts, series_counts
+from reports.counts import COUNTERS, LARGE, CombinedCounts, TownshipCounts, clear, overdue_counts, series_counts
 from reports.progress import ReportError, progress_report
 from tests.factories import make_campaign, make_township, make_unit, set_target
 from tests.reports.reference import UnitHistory, count
@@ -292,7 +292,7 @@ def test_query_count_does_not_grow_with_townships_or_units(campaign):
         progress_report(campaign, D(2018, 6, 30)).as_json()
     # milestones, targets, the counts' versions, townships, and the three grouped counts
     assert len(small) == len(large) == 7
-    # Asked again with nothing changed: the grouped counts come from the cache (reports/counts_cache.py).
+    # Asked again with nothing changed: the grouped counts come from the cache (reports/counts/cache.py).
     with CaptureQueriesContext(connection) as again:
         progress_report(campaign, D(2018, 6, 30)).as_json()
     assert len(again) == 4
@@ -435,7 +435,7 @@ def test_counts_cached_inside_a_rolled_back_change_are_never_served(campaign, to
     assert progress_report(campaign, day).city.identified == 1
     make_unit(town, identified_on=D(2018, 2, 3))  # a different change than the one rolled back
     assert progress_report(campaign, day).city.identified == 2
-    counts_cache.clear()
+    clear()
     assert progress_report(campaign, day).city.identified == 2
 
 
@@ -515,7 +515,7 @@ def test_adding_counts_after_a_figure_was_read_updates_the_figures():
     assert counts.rectified_by(D(2018, 4, 1)) == 4
 
 
-# --- the cache renews township by township (reports/counts_cache.per_township) ----------------
+# --- the cache renews township by township (reports.counts.per_township) ---------------------
 
 
 def _three_towns(campaign):
@@ -538,7 +538,7 @@ def test_after_a_change_only_its_township_is_read_again(campaign):
     assert len(counted) == 3
     assert all(f"IN ({changed.pk})" in sql for sql in counted), counted
     assert row(progress_report(campaign, day), changed.name).rectified == 2
-    counts_cache.clear()
+    clear()
     assert progress_report(campaign, day).as_json() == report
 
 
@@ -566,7 +566,7 @@ def test_the_city_series_after_a_change_reads_only_that_township_and_equals_a_fu
     after = _series_figures(renewed, campaign.start, day)
     assert after != before
     assert renewed.rectified_by(day) == 4 and renewed.identified_by(day) == 4
-    counts_cache.clear()
+    clear()
     assert _series_figures(series_counts(campaign, day), campaign.start, day) == after
 
 
@@ -575,7 +575,7 @@ def test_only_a_few_large_answers_are_kept(campaign):
     days = [D(2018, 6, 28), D(2018, 6, 29), D(2018, 6, 30)]
     for d in days:
         series_counts(campaign, d)
-    assert len(counts_cache._large) == counts_cache.LARGE == 2
+    assert len(reports.counts.cache._large) == LARGE == 2
     with CaptureQueriesContext(connection) as queries:
         series_counts(campaign, days[-1])  # kept
     assert not [q for q in queries if "_unitday" in q["sql"]]
@@ -590,7 +590,6 @@ def test_renewed_township_by_township_the_figures_equal_a_full_read_after_every_
     import random
 
     from enterprises.services import unit_delete, unit_undelete
-    from inspections.overdue import overdue_counts
 
     towns = _three_towns(campaign)
     day = D(2018, 6, 30)
@@ -624,7 +623,7 @@ def test_renewed_township_by_township_the_figures_equal_a_full_read_after_every_
         kept = progress_report(campaign, day).as_json()
         kept_overdue = dict(overdue_counts(day))
         kept_series = _series_figures(series_counts(campaign, day), campaign.start, day)
-        counts_cache.clear()
+        clear()
         assert progress_report(campaign, day).as_json() == kept, (step, action)
         assert overdue_counts(day) == kept_overdue
         assert _series_figures(series_counts(campaign, day), campaign.start, day) == kept_series, (step, action)

@@ -1,8 +1,8 @@
 """The per-township daily counts the database maintains equal a full recount after every kind of write.
 
 Each test makes one kind of change through the path the product uses for it and then compares the
-maintained tables (enterprises.counts.maintained) with a recount from the register
-(enterprises.counts.recount); the progress report, which reads the maintained tables, must give the
+maintained tables (reports.counts.maintained) with a recount from the register
+(reports.counts.recount); the progress report, which reads the maintained tables, must give the
 figures the change implies.
 """
 
@@ -15,8 +15,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from enterprises import counts, importing
-from enterprises.models import Enterprise, Method, PeriodDay, Rectification, UnitDay
+from enterprises import importing
+from enterprises.models import Enterprise, Method, PeriodDay, Rectification, UnitDay, UnitStatus
 from enterprises.services import (
     event_reinstate,
     event_withdraw,
@@ -26,6 +26,7 @@ from enterprises.services import (
     unit_undelete,
     unit_update,
 )
+from reports import counts
 from reports.progress import progress_report
 from tests.factories import make_township, make_unit, make_user, set_target
 
@@ -156,11 +157,11 @@ def test_verify_counts_reports_a_difference_and_repairs_it(campaign, city):
     assert_consistent()
 
 
-# --- alive units by township and status (enterprises.counts.UnitStatus, the register's totals) ----
+# --- alive units by township and status (UnitStatus, the register's totals) ----------------------
 
 
 def statuses_of(township):
-    return counts.status_totals([township.pk])
+    return UnitStatus.objects.totals([township.pk])
 
 
 def recounted_statuses(township):
@@ -214,7 +215,7 @@ def test_status_counts_follow_soft_delete_restore_and_a_township_move(campaign, 
     unit_update(enterprise=unit, version=unit.version, user=user)
     assert_statuses(a, b)
     assert (statuses_of(a)["rectified"], statuses_of(b)["rectified"]) == (0, 1)
-    assert counts.status_totals() == {"open": 0, "in_progress": 0, "rectified": 1}
+    assert UnitStatus.objects.totals() == {"open": 0, "in_progress": 0, "rectified": 1}
 
 
 def test_status_counts_follow_a_bulk_import_and_its_update(campaign, city):

@@ -5,7 +5,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from reports import counts_cache
+from reports import counts
 from tests.factories import make_user
 from tests.reports.test_views import DASHBOARD_QUERIES, build_city, cold_and_warm
 
@@ -52,7 +52,7 @@ def test_city_roles_have_no_own_township_card(client, city, role):
 
 def test_the_own_township_card_costs_no_query(client, city):
     _staff_client(client, city[0])
-    counts_cache.clear()
+    counts.clear()
     assert cold_and_warm(client, URL) == DASHBOARD_QUERIES
 
 

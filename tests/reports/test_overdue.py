@@ -12,8 +12,8 @@ from django.urls import reverse
 from django.utils import translation
 
 from enterprises.photos import clean_photos
-from inspections.overdue import overdue_counts, overdue_list, overdue_on
 from inspections.services import finding_record, finding_rectified, finding_verify, inspection_record
+from reports.counts import overdue_counts, overdue_list, overdue_on
 from tests.enterprises.test_photos import make_image_bytes
 from tests.factories import make_township, make_unit, make_user, set_target
 

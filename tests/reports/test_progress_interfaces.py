@@ -177,9 +177,10 @@ def test_create_campaign_refuses_an_existing_slug(campaign):
     assert Campaign.objects.get(slug="c2018").year == 2018
 
 
-def test_commands_exit_1_with_a_message_on_stderr(tmp_path):
+def test_commands_exit_1_with_a_message_on_stderr(migrated_sqlite):
     """Through a real process: exit status 1 and a message on stderr, for argparse errors too."""
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}"}
+    # A copy of a database migrated once for the run (tests/conftest.py): `migrate` has nothing to do.
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{migrated_sqlite}"}
 
     def manage(*args):
         return subprocess.run(

@@ -14,7 +14,7 @@ from campaign.models import Campaign, Township
 from enterprises.models import Enterprise, Method, Rectification
 from enterprises.services import rectification_record
 from inspections.models import Finding, FindingKind, Inspection, Kind
-from reports import counts_cache
+from reports import counts
 from tests.factories import make_campaign, make_township, make_unit, make_user, make_village, set_target
 
 D = datetime.date
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db
 # session, the user with their role (core/backends.py), campaign, its campaigns list, milestones, targets,
 # three daily counts, townships (+ the township, its grouped village counts, its first overdue
 # findings and their units' names on a township page).
-# (with nothing cached, then with the counts cached: reports/counts_cache.py)
+# (with nothing cached, then with the counts cached: reports/counts/cache.py)
 DASHBOARD_QUERIES = (15, 8)
 TOWNSHIP_QUERIES = (19, 11)
 
@@ -302,7 +302,7 @@ def test_a_township_with_nothing_this_year_gets_a_friendly_page(client_in, campa
 
 def cold_and_warm(client, url):
     """Queries of a page with nothing cached, then of the same page again (the counts cached)."""
-    counts_cache.clear()
+    counts.clear()
     return query_count(client, url), query_count(client, url)
 
 
@@ -311,7 +311,7 @@ def test_dashboard_query_count_does_not_grow_with_townships_or_units(client_in, 
     build_city(campaign, townships=3, units_each=5)
     small = cold_and_warm(client_in, url)
     build_city(campaign, townships=17, units_each=30)
-    counts_cache.clear()
+    counts.clear()
     response = client_in.get(url)
     assert len(response.context["ranking"]) == 20
     assert cold_and_warm(client_in, url) == small == DASHBOARD_QUERIES
@@ -336,7 +336,7 @@ def test_township_query_count_does_not_grow_with_townships_villages_or_units(cli
     small = cold_and_warm(client_in, url)
     big = build_city(campaign, townships=18, units_each=40, villages_each=8)[0]
     big_url = reverse("reports:township", args=[big.pk]) + "?campaign=c2018&as_of=2018-06-15"
-    counts_cache.clear()
+    counts.clear()
     response = client_in.get(big_url)
     assert len(response.context["villages"]) == 9  # eight villages and the units with none
     assert cold_and_warm(client_in, big_url) == small == TOWNSHIP_QUERIES

@@ -30,10 +30,11 @@ from django.urls import reverse
 
 from campaign.models import Township
 from campaign.services import assign_role
-from demo import benchmark, counts_cache
+from demo import benchmark
 from enterprises.models import Enterprise
 from enterprises.pagination import NEXT, ORDER, Cursor
 from enterprises.views import PAGE_SIZE
+from reports import counts
 from reports.models import CountsVersion
 
 TARGETS_100K = {
@@ -139,7 +140,7 @@ class Command(BaseCommand):
         self._dashboard_median = rows[0][1]
         # The report pages right after a change in one township (another each time): its counts'
         # version moves as the triggers move it with every write, so the page reads that township's
-        # figures again and keeps the others' (reports/counts_cache.py). The data stay as they are.
+        # figures again and keeps the others' (reports/counts/cache.py). The data stay as they are.
         towns = list(Township.objects.filter(name__startswith="基准").values_list("pk", flat=True))
         rng = random.Random(7)
 
@@ -150,7 +151,7 @@ class Command(BaseCommand):
 
         # And with nothing cached: the first request a new server process answers.
         report_pages = [(name, url) for name, url in pages if name in ("dashboard", "township page", "progress JSON")]
-        variants = (("right after a change in one township", changed), ("nothing cached", counts_cache.clear))
+        variants = (("right after a change in one township", changed), ("nothing cached", counts.clear))
         for label, before in variants:
             for name, url in report_pages:
                 median, p95, queries = benchmark.timed(self._get(client, url), runs=runs, before=before)

@@ -13,7 +13,7 @@ periods [rectified_on, reopened_on) holds d. Periods never overlap, so summing s
     open(d)      = identified up to d − #periods (started any time) holding on d
 
 This is the only module that knows how the counts are obtained: it reads the tables of daily
-counts that the database keeps up to date with every write (enterprises/counts.py).
+counts that the database keeps up to date with every write (reports/counts/tables.py).
 """
 
 import datetime
@@ -29,13 +29,18 @@ from django.db.models import BooleanField, Case, DateField, F, Q, Sum, Value, Wh
 
 from enterprises.models import PeriodDay, UnitDay
 
-from . import counts_cache
+from . import cache
 
 ZERO_AREA = Decimal("0")
 ONE_DAY = datetime.timedelta(days=1)
 
 
 COUNTERS = ("identified", "rectified", "reopened", "reopened_carried", "demolished", "demolished_reopened")
+
+# What the cached reads below read: the maintained daily counts (reports/counts/cache.py).
+_DAY_COLUMNS = ((UnitDay, "township", "day", "n"), (PeriodDay, "township", "started", "ended", "n", "area"))
+DAILY_COUNTS = cache.reads("daily-counts", *_DAY_COLUMNS)
+CITY_SERIES = cache.reads("city-series", *_DAY_COLUMNS)
 
 
 @dataclass
@@ -202,7 +207,7 @@ class CombinedCounts(TownshipCounts):
 def daily_counts(campaign, as_of, days=None, *, township_id=None, city=False, version=None):
     """{township_id: TownshipCounts} for every township with a unit, from three grouped queries.
 
-    The queries read the per-township daily counts the database maintains (enterprises/counts.py),
+    The queries read the per-township daily counts the database maintains (reports/counts/tables.py),
     never the register itself: their cost depends on the number of townships and days, not units.
 
     ``days``, when given, are the only days the caller will read figures at (with ``as_of``): the
@@ -210,21 +215,23 @@ def daily_counts(campaign, as_of, days=None, *, township_id=None, city=False, ve
     rows per township instead of one per day (``TownshipCounts.resolution``). ``township_id``
     narrows to one township; ``city`` adds the townships up in the database and returns
     ``{None: counts}``, the city's daily series. ``version``: the counts' version
-    (``counts_cache.token()``) when the caller has read it for its page already.
+    (``reports.counts.token()``) when the caller has read it for its page already.
     """
     start = campaign.start
     resolution = read_at(start, as_of, days)
-    version = version or counts_cache.token()
-    # The answer is kept per process under the counts' versions (reports/counts_cache.py); the
+    version = version or cache.token()
+    # The answer is kept per process under the counts' versions (reports/counts/cache.py); the
     # TownshipCounts in it are shared by the requests that read the same versions, and never changed.
     if township_id is None and not city:
         # Every township: renewed township by township, as their versions change.
-        key = ("daily_counts", start, as_of, resolution)
-        return counts_cache.per_township(key, version, lambda ids: _daily_counts(start, as_of, resolution, ids, city))
+        key = (start, as_of, resolution)
+        return cache.per_township(
+            DAILY_COUNTS, key, version, lambda ids: _daily_counts(start, as_of, resolution, ids, city)
+        )
     mine = version if township_id is None else version.of(township_id)
-    key = ("daily_counts", mine, start, as_of, resolution, township_id, city)
+    key = (mine, start, as_of, resolution, township_id, city)
     ids = None if township_id is None else [township_id]
-    return counts_cache.answer(key, lambda: _daily_counts(start, as_of, resolution, ids, city))
+    return cache.answer(DAILY_COUNTS, key, lambda: _daily_counts(start, as_of, resolution, ids, city))
 
 
 def _daily_counts(start, as_of, resolution, township_ids, city):
@@ -389,7 +396,7 @@ def read_at(start, as_of, days):
 def series_counts(campaign, as_of, township_id=None, version=None):
     """Day-by-day counts of one township, or of the city when ``township_id`` is None (for charts)."""
     if township_id is None:
-        return _city_series(campaign.start, as_of, version or counts_cache.token())
+        return _city_series(campaign.start, as_of, version or cache.token())
     found = daily_counts(campaign, as_of, township_id=township_id, city=True, version=version)
     return found.get(None) or TownshipCounts(start=campaign.start)
 
@@ -418,9 +425,9 @@ def _city_series(start, as_of, version):
                 total.subtract(parts[township_id])
             if township_id in fresh:
                 total.add(fresh[township_id])
-        return counts_cache.replaced(parts, stale, fresh), total
+        return cache.replaced(parts, stale, fresh), total
 
-    return counts_cache.renewed(("city-series", start, as_of), version, first, renew, large=True)[1]
+    return cache.renewed(CITY_SERIES, (start, as_of), version, first, renew, large=True)[1]
 
 
 def _m2(hundredths):

@@ -2,10 +2,10 @@
 
 ``UnitDay`` holds, per township and day, the alive units identified that day; ``PeriodDay``, per
 township, start day and end day, the alive rectified periods of alive units (and their demolished
-area). reports/counting.py reads every figure of SPEC section 2 from these two small tables
+area). reports/counts/reader.py reads every figure of SPEC section 2 from these two small tables
 instead of scanning the register: a few thousand rows a year, whatever the number of units.
 ``UnitStatus`` holds, per township and 整治状态, the alive units: the register's totals
-(``status_totals``) when nothing but township and status narrows it.
+(``UnitStatus.objects.totals``) when nothing but township and status narrows it.
 
 They are maintained by triggers, so no write path can forget them — forms, services, the bulk
 import (COPY on PostgreSQL), the audit restore, the admin, raw SQL:
@@ -20,17 +20,18 @@ updates, soft deletes and restores, re-opened periods, back-dated corrections an
 another township all come out right. ``recount()`` computes the same tables from the register
 and ``differences()`` compares them: the ``verify_counts`` command and the tests use both.
 
-The tables come in two groups, each created by its own migration: ``days`` (UnitDay, PeriodDay;
-migration 0006) and ``statuses`` (UnitStatus; migration 0007). ``install()`` without a group
-installs those whose tables exist, which is what 0006 needs when it runs before 0007.
+This module declares the SQL (``statements``): what the database is expected to hold now. The
+migrations that installed it (enterprises 0006: ``days``, UnitDay and PeriodDay; 0007:
+``statuses``, UnitStatus) carry their own literal copy of the text as it was then; a change here
+comes with a new migration carrying the new text, and ``reports.counts.drift`` tells when the
+database and this declaration part (docs/counting.md, "The counts unit").
 """
 
 from collections import Counter
 
 from django.db import connection, transaction
-from django.db.models import Sum
 
-from .models import NOT_REOPENED, Enterprise, PeriodDay, Rectification, Status, UnitDay, UnitStatus
+from enterprises.models import NOT_REOPENED, Enterprise, PeriodDay, Rectification, UnitDay, UnitStatus
 
 END = NOT_REOPENED.isoformat()
 UNITS = Enterprise._meta.db_table
@@ -279,37 +280,21 @@ def _sqlite_triggers(group):
     return statements
 
 
-def _groups_present(conn):
-    """The groups whose tables exist (migration 0006 installs ``days`` before 0007 creates UnitStatus)."""
-    present = set(conn.introspection.table_names())
-    return [group for group, (tables, _f, _p) in GROUPS.items() if present.issuperset(tables)]
+# What each PostgreSQL trigger function acts on when its table is updated: the columns whose change
+# it writes a count for (None: any column). Its statement triggers fire on every UPDATE; this is
+# what the function does with them, for the cache's dependency check (reports.counts.schema).
+WATCHES = {
+    "siwu_unit_days": ("deleted_at", "township_id", "identified_on"),
+    "siwu_period_days": ("deleted_at", "rectified_on", "reopened_on", "demolished_m2", "enterprise_id"),
+    "siwu_unit_statuses": ("deleted_at", "township_id", "status"),
+}
 
 
-def install(schema_editor=None, groups=None):
-    """Create (or replace) the triggers of ``groups`` (default: those whose tables exist) and rebuild their tables."""
-    conn = schema_editor.connection if schema_editor is not None else connection
-    groups = _groups_present(conn) if groups is None else groups
-    triggers = {"postgresql": _pg_triggers, "sqlite": _sqlite_triggers}[conn.vendor]
-    with conn.cursor() as cursor:
-        for group in groups:
-            for sql in triggers(group):
-                cursor.execute(sql)
-    rebuild(conn, groups)
-
-
-def uninstall(schema_editor, groups=tuple(GROUPS)):
-    conn = schema_editor.connection
-    with conn.cursor() as cursor:
-        for group in groups:
-            _tables, functions, prefixes = GROUPS[group]
-            for prefix in prefixes:
-                for event in ("insert", "update", "delete"):
-                    if conn.vendor == "postgresql":
-                        cursor.execute(f"DROP TRIGGER IF EXISTS {prefix}_{event} ON {_TRIGGERED[prefix]}")
-                    else:
-                        cursor.execute(f"DROP TRIGGER IF EXISTS {prefix}_{event}")
-            if conn.vendor == "postgresql":
-                cursor.execute(f"DROP FUNCTION IF EXISTS {', '.join(f'{f}()' for f in functions)}")
+def statements(vendor, groups=tuple(GROUPS)):
+    """The SQL that creates the triggers of ``groups`` (and on PostgreSQL their functions), as the
+    database is expected to hold it: each CREATE statement, in order."""
+    triggers = {"postgresql": _pg_triggers, "sqlite": _sqlite_triggers}[vendor]
+    return [sql for group in groups for sql in triggers(group) if not sql.startswith("DROP ")]
 
 
 # --- recount and compare -----------------------------------------------------------------------
@@ -335,7 +320,8 @@ def _recount_sql(conn):
 
 
 def rebuild(conn=None, groups=tuple(GROUPS)):
-    """Recompute the tables of ``groups`` from the register (the migrations, and ``verify_counts --repair``)."""
+    """Recompute the tables of ``groups`` from the register (``verify_counts --repair``; the migrations that
+    created them carry the same recount as literal SQL)."""
     conn = conn or connection
     recounts = _recount_sql(conn)
     with transaction.atomic(using=conn.alias), conn.cursor() as cursor:
@@ -396,21 +382,3 @@ def differences():
             if kept.get(key) != counted.get(key):
                 found.append((table, key, kept.get(key), counted.get(key)))
     return found
-
-
-# --- reading -----------------------------------------------------------------------------------
-
-
-def status_totals(townships=None, statuses=None):
-    """Alive units by status, {status: n} for every status, from UnitStatus (a few rows, one query).
-
-    ``townships``: township ids to count (None: all); ``statuses``: the statuses to count (None:
-    all; the others read 0).
-    """
-    rows = UnitStatus.objects.all()
-    if townships is not None:
-        rows = rows.filter(township_id__in=townships)
-    if statuses is not None:
-        rows = rows.filter(status__in=statuses)
-    found = dict(rows.order_by().values_list("status").annotate(total=Sum("n")))
-    return {status: int(found.get(status) or 0) for status in Status.values}

@@ -12,9 +12,15 @@ from dataclasses import dataclass
 from django.db.models import Count, Q
 
 from enterprises.models import Enterprise
-from reports import counts_cache
+from inspections.models import Finding
 
-from .models import Finding
+from . import cache
+
+# What the cached reads below read (reports/counts/cache.py): what decides "overdue on a day", and
+# for the list what it shows.
+_OVERDUE = ("pk", "township", "deleted_at", "found_on", "deadline", "rectified_on", "closed_on")
+OVERDUE_COUNTS = cache.reads("overdue-counts", (Finding, *_OVERDUE))
+OVERDUE_LIST = cache.reads("overdue-list", (Finding, *_OVERDUE, "enterprise", "kind", "severity"))
 
 
 def _as_of(day):
@@ -46,7 +52,7 @@ def overdue_list(day, township, limit, version=None):
     """The first ``limit`` findings of ``township`` overdue on ``day``, oldest deadline first.
 
     The findings are kept per process under the counts' versions, which every change of a finding
-    renews (reports/counts_cache.py); the units' names are read afresh (a rename does not renew
+    renews (reports/counts/cache.py); the units' names are read afresh (a rename does not renew
     them), by key, for the few findings shown: joining every overdue finding of a township to its
     unit before sorting cost more than the rest of the page.
     """
@@ -56,8 +62,8 @@ def overdue_list(day, township, limit, version=None):
             :limit
         ]
 
-    key = ("overdue-list", (version or counts_cache.token()).of(township.pk), township.pk, day, limit)
-    rows = counts_cache.rows(key, first)
+    key = ((version or cache.token()).of(township.pk), township.pk, day, limit)
+    rows = cache.rows(OVERDUE_LIST, key, first)
     ids = {row[1] for row in rows}
     names = dict(Enterprise._base_manager.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
     return [
@@ -76,7 +82,7 @@ def overdue_list(day, township, limit, version=None):
 
 def overdue_counts(day, version=None):
     """{township id: findings overdue on ``day``}, from one grouped query, kept per process and
-    renewed township by township as findings change (reports/counts_cache.py)."""
+    renewed township by township as findings change (reports/counts/cache.py)."""
 
     def grouped(township_ids):
         found = Finding.objects.alive().filter(_as_of(day)).exclude(closed_on__lte=day)
@@ -84,4 +90,4 @@ def overdue_counts(day, version=None):
             found = found.filter(township_id__in=township_ids)
         return dict(found.values_list("township_id").annotate(n=Count("id")).values_list("township_id", "n"))
 
-    return counts_cache.per_township(("overdue", day), version or counts_cache.token(), grouped)
+    return cache.per_township(OVERDUE_COUNTS, (day,), version or cache.token(), grouped)
