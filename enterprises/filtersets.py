@@ -21,6 +21,7 @@ from campaign.models import Township, Village
 from core import params
 from core.access import Role, role_of, scope_townships, township_id_of
 
+from . import search as unit_search
 from .forms import DateInput, FilterForm
 from .models import Defect, Enterprise, Method, Rectification, Source, Status
 
@@ -277,13 +278,12 @@ class UnitFilterSet(django_filters.FilterSet):
         return townships, applied.get("status") or None
 
     def search(self, queryset, name, value):
-        terms = value.split()
-        for term in terms:
-            match = Q(name__icontains=term) | Q(address__icontains=term) | Q(credit_code__icontains=term)
-            if self.search_owner:
-                match |= Q(owner__icontains=term)
-            queryset = queryset.filter(match)
-        return queryset
+        """Every term in the name, address or credit code (or owner, for ``search_owner``), served by
+        the search index (enterprises/search.py, docs/search.md)."""
+        found = unit_search.terms(value)
+        if not found:
+            return queryset
+        return queryset.filter(unit_search.UnitSearch(found, owner=self.search_owner))
 
     def filter_method(self, queryset, name, value):
         if not value:
