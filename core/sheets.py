@@ -11,12 +11,19 @@ handful of fixed XML parts and the sheet's rows, and openpyxl, even in write-onl
 under one. Text goes to the shared-string table (each distinct text once, as Excel itself writes), a
 date is a serial number with a date format, numbers are numbers, and no cell ever has a formula
 (there is no way to write one here).
+
+The report tables are small and written whole into a file (``write_xlsx``, ``write_csv``). A table
+of any length, the unit register, is streamed instead (``stream_xlsx``, ``stream_csv``): handed on
+a piece at a time while its rows are read, in memory that does not grow with the rows, its text as
+inline strings (the shared-string table would have to hold every text until the end).
 """
 
 import csv
 import datetime
 import io
+import itertools
 import math
+import operator
 import re
 import tempfile
 import zipfile
@@ -69,22 +76,6 @@ _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PACKAGE_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
 _XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-_CONTENT_TYPES = (
-    _XML + '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-    '<Default Extension="xml" ContentType="application/xml"/>'
-    '<Override PartName="/xl/workbook.xml" '
-    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-    '<Override PartName="/xl/worksheets/sheet1.xml" '
-    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-    '<Override PartName="/xl/styles.xml" '
-    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
-    '<Override PartName="/xl/sharedStrings.xml" '
-    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
-    '<Override PartName="/docProps/app.xml" '
-    'ContentType="application/vnd.openxmlformats-officedocument.extended-properties+xml"/>'
-    "</Types>"
-)
 _ROOT_RELS = (
     _XML + f'<Relationships xmlns="{_PACKAGE_RELS}">'
     f'<Relationship Id="rId1" Type="{_RELS}/officeDocument" Target="xl/workbook.xml"/>'
@@ -94,13 +85,6 @@ _ROOT_RELS = (
 _APP = (
     _XML + '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties">'
     "<Application>Microsoft Excel</Application></Properties>"
-)
-_WORKBOOK_RELS = (
-    _XML + f'<Relationships xmlns="{_PACKAGE_RELS}">'
-    f'<Relationship Id="rId1" Type="{_RELS}/worksheet" Target="worksheets/sheet1.xml"/>'
-    f'<Relationship Id="rId2" Type="{_RELS}/styles" Target="styles.xml"/>'
-    f'<Relationship Id="rId3" Type="{_RELS}/sharedStrings" Target="sharedStrings.xml"/>'
-    "</Relationships>"
 )
 # Cell styles (cellXfs), by position: plain, bold (the header), date, quote prefix, bold + quote prefix.
 _PLAIN, _BOLD, _DATE, _QUOTED, _BOLD_QUOTED = range(5)
@@ -188,12 +172,17 @@ class _SheetWriter:
         return f'<row r="{n}">{cells}</row>'
 
     def shared_strings(self) -> str:
-        items = []
-        for text in self.texts:
-            text = escape(_ESCAPE_LIKE.sub("_x005F_", _NOT_XML.sub("", text)))
-            space = ' xml:space="preserve"' if text != text.strip() or "\n" in text or "\t" in text else ""
-            items.append(f"<si><t{space}>{text}</t></si>")
-        return f'{_XML}<sst xmlns="{_MAIN}" uniqueCount="{len(self.texts)}">{"".join(items)}</sst>'
+        return _shared_strings(self.texts)
+
+
+def _shared_strings(texts) -> str:
+    """The shared-string table (xl/sharedStrings.xml) of ``texts``, in order."""
+    items = []
+    for text in texts:
+        text = escape(_ESCAPE_LIKE.sub("_x005F_", _NOT_XML.sub("", text)))
+        space = ' xml:space="preserve"' if text != text.strip() or "\n" in text or "\t" in text else ""
+        items.append(f"<si><t{space}>{text}</t></si>")
+    return f'{_XML}<sst xmlns="{_MAIN}" uniqueCount="{len(texts)}">{"".join(items)}</sst>'
 
 
 def _pane(freeze: str) -> str:
@@ -226,16 +215,8 @@ def write_xlsx(table, file, *, widths=None, freeze="A2", plain=True):
         f'<c r="{letter}1{sheet.text(str(title), bold=True)}' for letter, title in zip(letters, headers) if title != ""
     )
     with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as book:
-        book.writestr("[Content_Types].xml", _CONTENT_TYPES)
-        book.writestr("_rels/.rels", _ROOT_RELS)
-        book.writestr("docProps/app.xml", _APP)
-        book.writestr(
-            "xl/workbook.xml",
-            f'{_XML}<workbook xmlns="{_MAIN}" xmlns:r="{_RELS}"><bookViews><workbookView/></bookViews>'
-            f'<sheets><sheet name={quoteattr(table.title[:31])} sheetId="1" r:id="rId1"/></sheets></workbook>',
-        )
-        book.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
-        book.writestr("xl/styles.xml", _STYLES)
+        for name, text in _package(1, [table.title]):
+            book.writestr(name, text)
         with book.open("xl/worksheets/sheet1.xml", "w") as stream:
             head = (
                 f'{_XML}<worksheet xmlns="{_MAIN}" xmlns:r="{_RELS}"><sheetViews>{_pane(freeze)}</sheetViews>'
@@ -276,7 +257,8 @@ def write_csv(table, file):
 
 
 def _csv_cells():
-    """``csv_text`` for a table's cells, each distinct value other than text converted once.
+    """``csv_text`` for a table's cells, each distinct value other than text converted once (the
+    first ``_CACHE_LIMIT`` of them: memory stays bounded whatever the rows).
 
     Text (nearly every cell) is its own CSV text unless it starts like a formula; ten characters
     that may be an ISO date go through ``csv_text`` as they always have.
@@ -289,7 +271,9 @@ def _csv_cells():
         key = (value.__class__, value)
         found = cache.get(key)
         if found is None:
-            found = cache[key] = csv_text(value)
+            found = csv_text(value)
+            if len(cache) < _CACHE_LIMIT:  # days and labels recur; areas may all differ
+                cache[key] = found
         return found
 
     return cell
@@ -305,3 +289,344 @@ def table_file(table, fmt):
         raise
     file.seek(0)
     return file
+
+
+# --- streamed .xlsx and CSV ------------------------------------------------------------------------
+#
+# The register is streamed as it is read: ``stream_xlsx`` and ``stream_csv`` hand on the file a
+# piece at a time and keep nothing of the rows already written, so their memory is the same for
+# 1,000 rows or 1,000,000. The workbook is a zip written forwards only (each part's sizes follow it
+# in a data descriptor, which every spreadsheet program reads), without ZIP64 (which Excel refuses
+# where a part does not need it; a sheet part stays under zipfile's 2 GiB: about a million rows of
+# 2 KB each). Its text cells are inline strings (``t="inlineStr"``): a shared-string table must list
+# every distinct text of the sheet, which means keeping them all until the end; it holds only the
+# few texts named below. The rows are formatted a block at a time, column by column:
+# a column remembers the cell it wrote for each value while it has few distinct ones (townships,
+# dates, yes/no), and writes the others (names, phones) as they come, escaping a block's values
+# only when one of them needs it.
+
+SHEET_ROWS = 1_048_575  # Excel's rows per sheet, less the header row; more go on to another sheet
+_BLOCK_ROWS = 1000
+_CACHE_LIMIT = 2048  # distinct values a column remembers
+# The shared-string table, written after the sheets, holds the texts the caller names as recurring
+# and those with an escape lookalike in them ("_x0041_", which a reader takes for the character it
+# names): every reader decodes the escape written for it there ("_x005F_x0041_"), where some
+# (openpyxl) leave it as it is in an inline string. Up to this many of the latter; any more are
+# inline strings with the same escape, as Excel and calamine read them.
+_SHARED_LIMIT = 10_000
+_FLUSH_BYTES = 128 * 1024  # the least handed on at a time (but the first piece and the last)
+_INLINE = b'" t="inlineStr"><is><t>'
+_INLINE_END = b"</t></is></c>"
+# Whether a block of text values can be written as it is, checked on the values joined with NUL and
+# framed by it (a few scans in C, where a check per value would cost more than writing it): nothing
+# to escape or drop, no formula-like start (the quote prefix), no space at either end (xml:space).
+_STARTS_LIKE_FORMULA = re.compile("\x00[=+\\-@\t\r\n]")
+_STARTS_OR_ENDS_WITH_SPACE = re.compile("\x00 | \x00")
+# All bytes but those of UTF-8 text that XML needs escaped or cannot carry, or that need xml:space.
+_PLAIN_BYTES = bytes(sorted(set(range(256)) - set(range(1, 32)) - set(b"&<>")))
+
+
+def _framed(values):
+    """``values`` (text) joined and framed with NUL, or None when one is not text or holds a NUL."""
+    try:
+        framed = "\x00" + "\x00".join(values) + "\x00"
+    except TypeError:
+        return None
+    return framed if framed.count("\x00") == len(values) + 1 else None
+
+
+class _SharedStrings(dict):
+    """{text: index} of a streamed workbook's shared-string table: the texts given as recurring (the
+    names of townships, labels), then those with an escape lookalike in them, up to ``_SHARED_LIMIT``."""
+
+    def __init__(self, texts=()):
+        super().__init__()
+        for text in texts:
+            self.setdefault(_NOT_XML.sub("", str(text)), len(self))
+        self.limit = len(self) + _SHARED_LIMIT
+
+
+def _text_body(text, style=_PLAIN, shared=None):
+    """The XML after ``<c r="A1`` of a cell holding ``text``: an inline string, or the index of its
+    entry in ``shared`` (a ``_SharedStrings``)."""
+    text = _NOT_XML.sub("", text)
+    if text.startswith(FORMULA_PREFIXES):
+        style = _BOLD_QUOTED if style == _BOLD else _QUOTED
+    styled = f' s="{style}"' if style else ""
+    if shared is not None:
+        index = shared.get(text)
+        if index is None and "_x" in text and _ESCAPE_LIKE.search(text) and len(shared) < shared.limit:
+            index = shared[text] = len(shared)
+        if index is not None:
+            return f'"{styled} t="s"><v>{index}</v></c>'
+    text = _ESCAPE_LIKE.sub("_x005F_", text)
+    space = ' xml:space="preserve"' if text != text.strip() or "\n" in text or "\t" in text else ""
+    return f'"{styled} t="inlineStr"><is><t{space}>{escape(text)}</t></is></c>'
+
+
+def _xlsx_body(value, shared=None):
+    """The XML after ``<c r="A1`` of a cell holding ``value`` (an empty cell for None or "")."""
+    if value is None or value == "":
+        return '"/>'
+    if isinstance(value, str):
+        return _text_body(value, shared=shared)
+    if isinstance(value, bool):
+        return f'" t="b"><v>{int(value)}</v></c>'
+    if isinstance(value, datetime.date):
+        serial = to_excel(value)
+        return f'" s="{_DATE}"><v>{int(serial) if serial == int(serial) else serial}</v></c>'
+    if isinstance(value, int) or (isinstance(value, float | Decimal) and math.isfinite(value)):
+        return f'"><v>{value}</v></c>'
+    return _text_body(str(value), shared=shared)  # anything else (NaN, a time…) as the text it reads
+
+
+_NUMBER_TYPES = frozenset({bool, int, float, Decimal})
+
+
+class _Column:
+    """One column of a streamed table, rendered a block of values at a time.
+
+    ``render(value)`` is the column's output for a value (after ``convert``, when given). The column
+    remembers the output of the first ``_CACHE_LIMIT`` distinct values it meets, so a column of
+    townships, dates or yes/no renders each value once; past that it renders the values it does not
+    know as they come, a block of text at once when ``plain(values)`` can (None when it cannot).
+    True, 1 and 1.0 are one key to a dict: a column that holds numbers of more than one type
+    renders each of its values as it comes.
+    """
+
+    __slots__ = ("cache", "convert", "full", "mixed", "numbers", "plain", "render")
+
+    def __init__(self, render, convert=None, plain=None):
+        self.render, self.convert, self.plain = render, convert, plain
+        self.cache, self.full = {}, False
+        self.numbers, self.mixed = frozenset(), False  # the types of number met
+
+    def __call__(self, values):
+        if self.full and self.plain is not None:
+            out = self.plain(values if self.convert is None else list(map(self.convert, values)))
+            if out is not None:
+                return out
+        cache = self.cache
+        out = list(map(cache.get, values))
+        if self.numbers or not all(out):  # the column holds numbers, or a value is new to it
+            self.numbers = self.numbers.union(_NUMBER_TYPES.intersection(map(type, values)))
+            self.mixed = self.mixed or len(self.numbers) > 1
+        if self.mixed:
+            if self.convert is not None:
+                values = list(map(self.convert, values))
+            return list(map(self.render, values))
+        if not all(out):  # None where the value is new (or a CSV cell is empty)
+            render, convert, full = self.render, self.convert, self.full
+            for index in itertools.compress(range(len(out)), map(operator.not_, out)):
+                value = values[index]
+                piece = cache.get(value)  # a value new to the block may come again in it
+                if piece is None:
+                    piece = render(value if convert is None else convert(value))
+                    if not full:
+                        cache[value] = piece
+                out[index] = piece
+            self.full = len(cache) >= _CACHE_LIMIT
+        return out
+
+
+def _blocks(rows):
+    rows = iter(rows)
+    while block := list(itertools.islice(rows, _BLOCK_ROWS)):
+        yield block
+
+
+class _Output:
+    """What the zip writer wrote, handed on in pieces of at least ``_FLUSH_BYTES``; a write-only file
+    (no seek, no tell), so zipfile writes each part's sizes after it, in a data descriptor."""
+
+    def __init__(self):
+        self.parts, self.size = [], 0
+
+    def write(self, data):
+        self.parts.append(bytes(data))
+        self.size += len(data)
+        return len(data)
+
+    def flush(self):
+        pass
+
+    def take(self, at_least=0):
+        if self.size < at_least or not self.size:
+            return None
+        data = b"".join(self.parts)
+        self.parts, self.size = [], 0
+        return data
+
+
+def _package(sheets, titles):
+    """The fixed parts of a workbook of ``sheets`` sheets: (name, XML)."""
+    overrides = "".join(
+        f'<Override PartName="/xl/worksheets/sheet{n}.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        for n in range(1, sheets + 1)
+    )
+    content_types = (
+        _XML + '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        f"{overrides}"
+        '<Override PartName="/xl/styles.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+        '<Override PartName="/xl/sharedStrings.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
+        '<Override PartName="/docProps/app.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.extended-properties+xml"/>'
+        "</Types>"
+    )
+    # rId1…rIdN the sheets, then the styles and the shared strings.
+    relations = "".join(
+        f'<Relationship Id="rId{n}" Type="{_RELS}/worksheet" Target="worksheets/sheet{n}.xml"/>'
+        for n in range(1, sheets + 1)
+    )
+    relations += f'<Relationship Id="rId{sheets + 1}" Type="{_RELS}/styles" Target="styles.xml"/>'
+    relations += f'<Relationship Id="rId{sheets + 2}" Type="{_RELS}/sharedStrings" Target="sharedStrings.xml"/>'
+    sheet_list = "".join(
+        f'<sheet name={quoteattr(title[:31])} sheetId="{n}" r:id="rId{n}"/>' for n, title in enumerate(titles, 1)
+    )
+    return [
+        ("[Content_Types].xml", content_types),
+        ("_rels/.rels", _ROOT_RELS),
+        ("docProps/app.xml", _APP),
+        (
+            "xl/workbook.xml",
+            f'{_XML}<workbook xmlns="{_MAIN}" xmlns:r="{_RELS}"><bookViews><workbookView/></bookViews>'
+            f"<sheets>{sheet_list}</sheets></workbook>",
+        ),
+        ("xl/_rels/workbook.xml.rels", f'{_XML}<Relationships xmlns="{_PACKAGE_RELS}">{relations}</Relationships>'),
+        ("xl/styles.xml", _STYLES),
+    ]
+
+
+def _sheet_titles(title, sheets):
+    """The sheets' names: the table's title, then "title (2)", "title (3)"… (31 characters at most)."""
+    return [title[:31]] + [f"{title[: 31 - len(f' ({n})')]} ({n})" for n in range(2, sheets + 1)]
+
+
+def stream_xlsx(table, *, widths=None, freeze="A2", convert=None, rows=None, repeated=()):
+    """``table`` as an .xlsx workbook, in pieces of bytes, written as ``table.rows`` are read.
+
+    A bold header row frozen at ``freeze`` heads each sheet; ``widths`` as ``write_xlsx``. Values are
+    written as they are (``convert``: one function or None per column, applied once per distinct
+    value while the column remembers them). ``rows``: how many rows are coming (when known), so that
+    a table longer than a sheet goes on over as many sheets (the workbook lists its sheets before
+    them); rows beyond what was announced go on in the last sheet. ``repeated``: texts known to recur
+    down the columns (names of places, labels), written once in the shared-string table, each cell
+    holding its index: a fifth less to compress than inline strings, in memory that does not grow.
+    """
+    headers = list(table.headers)
+    count = len(headers)
+    widths = widths or [max(10, len(header) * 2 + 2) for header in headers]
+    letters = [get_column_letter(index) for index in range(1, count + 1)]
+    shared = _SharedStrings(repeated)
+    sheets = max(1, math.ceil(rows / SHEET_ROWS)) if rows else 1
+    cols = "".join(f'<col min="{i}" max="{i}" width="{width}" customWidth="1"/>' for i, width in enumerate(widths, 1))
+    header = "".join(
+        f'<c r="{letter}1{_text_body(str(title), _BOLD, shared)}'
+        for letter, title in zip(letters, headers)
+        if title != ""
+    )
+    head = (
+        f'{_XML}<worksheet xmlns="{_MAIN}" xmlns:r="{_RELS}"><sheetViews>{_pane(freeze)}</sheetViews>'
+        f'<sheetFormatPr defaultRowHeight="15"/><cols>{cols}</cols><sheetData><row r="1">{header}</row>'
+    ).encode()
+    tail = b"</sheetData></worksheet>"
+    # A row is its number joined with: '<row r="', '"><c r="A', then per column the cell's body and
+    # the start of the next cell ('"/><c r="B' for an empty A), the last column's ending the row.
+    starts = [f'<c r="{letter}'.encode() for letter in letters[1:]] + [b"</row>"]
+    columns = [
+        _Column(
+            lambda value, start=start: _xlsx_body(value, shared).encode() + start,
+            convert=(convert or [None] * count)[index],
+            plain=lambda values, start=start: _xlsx_plain(values, start),
+        )
+        for index, start in enumerate(starts)
+    ]
+    lead = [b'<row r="', b'"><c r="A']
+
+    output = _Output()
+    with zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as book:
+        for name, text in _package(sheets, _sheet_titles(table.title, sheets)):
+            book.writestr(name, text)
+        yield output.take()
+        blocks = _blocks(table.rows)
+        block = next(blocks, [])
+        for sheet in range(1, sheets + 1):
+            with book.open(f"xl/worksheets/sheet{sheet}.xml", "w") as part:
+                part.write(head)
+                number, last = 2, sheet == sheets
+                while block and (last or number <= SHEET_ROWS):
+                    if not last and number + len(block) - 1 > SHEET_ROWS:  # the sheet is full midway
+                        block, rest = block[: SHEET_ROWS + 1 - number], block[SHEET_ROWS + 1 - number :]
+                    else:
+                        rest = None
+                    size = len(block)
+                    pieces = [[lead[0]] * size, [lead[1]] * size]
+                    pieces += [render(values) for render, values in zip(columns, zip(*block))]
+                    numbers = [b"%d" % n for n in range(number, number + size)]
+                    part.write(b"".join([n.join(row) for n, row in zip(numbers, zip(*pieces))]))
+                    number += size
+                    block = rest or next(blocks, [])
+                    data = output.take(_FLUSH_BYTES)
+                    if data:
+                        yield data
+                part.write(tail)
+        book.writestr("xl/sharedStrings.xml", _shared_strings(list(shared)))
+    data = output.take()
+    if data:
+        yield data
+
+
+def _xlsx_plain(values, start):
+    """Pieces of a block of text values none of which needs escaping or a style, else None."""
+    framed = _framed(values)
+    if framed is None or "\ufffe" in framed or "\uffff" in framed or "_x" in framed:
+        return None
+    if _STARTS_LIKE_FORMULA.search(framed) or _STARTS_OR_ENDS_WITH_SPACE.search(framed):
+        return None
+    try:
+        data = framed.encode()
+    except UnicodeEncodeError:  # a lone surrogate, dropped on the way
+        return None
+    if data.translate(None, _PLAIN_BYTES):
+        return None
+    empty, end = b'"/>' + start, _INLINE_END + start
+    return [_INLINE + text + end if text else empty for text in data[1:-1].split(b"\x00")]
+
+
+def _csv_plain(values):
+    """A block of text values none of which starts like a formula: as it is, else None."""
+    framed = _framed(values)
+    if framed is None or _STARTS_LIKE_FORMULA.search(framed):
+        return None
+    return values
+
+
+def stream_csv(table, *, convert=None):
+    """``table`` as CSV in UTF-8 with a BOM, in pieces of bytes, written as ``table.rows`` are read."""
+    count = len(table.headers)
+    columns = [_Column(csv_text, convert=fn, plain=_csv_plain) for fn in (convert or [None] * count)]
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow([csv_text(h) for h in table.headers])
+    yield b"\xef\xbb\xbf" + text.getvalue().encode()
+    pending = []
+    size = 0
+    for block in _blocks(table.rows):
+        text.seek(0)
+        text.truncate()
+        writer.writerows(zip(*[render(values) for render, values in zip(columns, zip(*block))]))
+        data = text.getvalue().encode()
+        pending.append(data)
+        size += len(data)
+        if size >= _FLUSH_BYTES:
+            yield b"".join(pending)
+            pending, size = [], 0
+    if pending:
+        yield b"".join(pending)

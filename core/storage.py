@@ -30,6 +30,7 @@ import tempfile
 import threading
 
 from django.core.files.storage import FileSystemStorage
+from django.http import FileResponse
 
 logger = logging.getLogger(__name__)
 _journals = threading.local()
@@ -148,3 +149,11 @@ def save_with_files(save, form, *, refusal, log):
         logger.exception(*log)
         form.add_error(None, refusal)
         return None, False
+
+
+def private_photo(image):
+    """An evidence photo (a stored JPEG) as the response that serves it to a signed-in reader: never
+    from a public media URL, cached by that reader's browser only. The caller has checked access."""
+    response = FileResponse(image.open("rb"), content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=86400"
+    return response

@@ -15,10 +15,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
-from django.http import FileResponse, Http404
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
 from campaign.context_processors import PICKER_PARAMS, picker_state
@@ -38,10 +39,10 @@ from core.access import (
     township_id_of,
 )
 from core.audit import attach_users, changes_since_version, describe, history_model, history_of
-from core.storage import save_with_files
+from core.storage import private_photo, save_with_files
 
 from . import unit_page
-from .exports import register_workbook
+from .exports import RegisterExport
 from .filtersets import UnitFilterSet, with_current_rectification
 from .forms import EnterpriseForm, ReasonForm, RectificationForm, RelapseForm
 from .masking import record_personal_data_export, record_personal_data_view
@@ -165,12 +166,19 @@ def unit_export(request, fmt="xlsx"):
     def full_for(township_id):
         return can_see_personal_data(user, SimpleNamespace(township_id=township_id))
 
-    file, full = register_workbook(f.qs, full_for=full_for, fmt=fmt)
-    if full:
-        record_personal_data_export(request, count=full, query=request.GET.urlencode())
+    # The file is streamed as the rows are read: an error once it has started can only cut it short,
+    # so whatever can refuse or must be recorded happens before the first byte. Made, the export has
+    # counted its rows; one that carries full owner names or phones is recorded with their number
+    # (an interrupted download is recorded all the same: the data may have left).
+    export = RegisterExport(f.qs, full_for=full_for, fmt=fmt)
+    if export.full:
+        record_personal_data_export(request, count=export.full, query=request.GET.urlencode())
     filename = _("四无单位台账-%(day)s") % {"day": timezone.localdate().strftime("%Y%m%d")} + f".{fmt}"
-    content_type = "text/csv; charset=utf-8" if fmt == "csv" else None
-    return FileResponse(file, as_attachment=True, filename=filename, content_type=content_type)
+    response = StreamingHttpResponse(export.stream(), content_type=export.content_type)
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    # The number of rows coming, for the page's progress line (static/js/export-progress.js).
+    response["X-Rows-Total"] = str(export.rows)
+    return response
 
 
 @allow(get=ALL_ROLES)
@@ -316,9 +324,7 @@ def rectification_photo(request, pk, photo_pk):
     """Evidence photos are served to signed-in users only (never from a public media URL)."""
     unit = _readable_unit(request, pk)
     photo = get_object_or_404(RectificationPhoto, pk=photo_pk, rectification__enterprise=unit)
-    response = FileResponse(photo.image.open("rb"), content_type="image/jpeg")
-    response["Cache-Control"] = "private, max-age=86400"
-    return response
+    return private_photo(photo.image)
 
 
 @allow(get=CITY_ADMIN_ONLY)

@@ -17,7 +17,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -41,7 +41,7 @@ from core.access import (
     role_of,
     township_id_of,
 )
-from core.storage import save_with_files
+from core.storage import private_photo, save_with_files
 from enterprises.models import Enterprise, Status
 
 from . import selectors, services
@@ -255,9 +255,7 @@ def inspection_photo(request, pk, photo_pk):
     """Site photos are served to those who may read the inspection (never from a public media URL)."""
     inspection = _visible_or_404(request.user, selectors.visible_inspections(request.user), pk=pk)
     photo = get_object_or_404(InspectionPhoto, pk=photo_pk, inspection=inspection)
-    response = FileResponse(photo.image.open("rb"), content_type="image/jpeg")
-    response["Cache-Control"] = "private, max-age=86400"
-    return response
+    return private_photo(photo.image)
 
 
 def _without_confirm(form):
@@ -457,9 +455,7 @@ def finding_photo(request, pk, photo_pk):
     """Completion photos are served to those who may read the finding (never from a public media URL)."""
     finding = _visible_or_404(request.user, selectors.visible_findings(request.user), pk=pk)
     photo = get_object_or_404(FindingPhoto, pk=photo_pk, finding=finding)
-    response = FileResponse(photo.image.open("rb"), content_type="image/jpeg")
-    response["Cache-Control"] = "private, max-age=86400"
-    return response
+    return private_photo(photo.image)
 
 
 # --- cross-inspection rounds ---------------------------------------------------------------------

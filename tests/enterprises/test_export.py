@@ -308,7 +308,10 @@ def test_a_township_or_village_added_while_exporting_is_still_named(monkeypatch)
     township = make_township("城关镇")
     make_unit(township, name="甲厂", village=make_village(township, "东村"))
     # As if both were added after the names were read.
-    monkeypatch.setattr(exports, "_place_names", lambda: (exports._Names(Township), exports._Names(Village)))
+    census = exports._census
+    monkeypatch.setattr(
+        exports, "_census", lambda qs: (exports._Names(Township), exports._Names(Village), census(qs)[2])
+    )
 
     _count, buffer = export(Enterprise.objects.for_register())
 
