@@ -75,11 +75,6 @@ class Windows:
     quarter: tuple
     pace: tuple
 
-    @property
-    def eves(self):
-        """The days a page reads its counts at besides ``as_of``: the eve of each window."""
-        return [first - projection.ONE_DAY for first, _last in (self.week, self.quarter, self.pace)]
-
     @classmethod
     def of(cls, start, as_of):
         return cls(
@@ -128,7 +123,7 @@ def dashboard_context(campaign, as_of, township_id=None):
     """The city dashboard; the charts follow ``township_id`` when it names a township in the report."""
     windows = Windows.of(campaign.start, as_of)
     version = counts.token()  # one read of the counts' versions for the whole page
-    report = progress_report(campaign, as_of, windows.eves, version)
+    report = progress_report(campaign, as_of, version=version)
     city = standing(report.city, campaign.start, as_of, windows)
     ranking = [standing(row, campaign.start, as_of, windows) for row in report.townships]
     focus = next((s for s in ranking if township_id is not None and s.row.township_id == township_id), None)
@@ -228,7 +223,7 @@ def township_context(campaign, as_of, township, detail=True):
     """
     windows = Windows.of(campaign.start, as_of)
     version = counts.token()
-    report = progress_report(campaign, as_of, windows.eves, version)
+    report = progress_report(campaign, as_of, version=version)
     row = report.row_for(township.pk)
     if detail:
         overdue = counts.overdue_list(as_of, township, OVERDUE_SHOWN, version)

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from campaign.models import Township
 
 from . import rules
-from .counts import CombinedCounts, TownshipCounts, daily_counts, read_at
+from .counts import CombinedCounts, TownshipCounts, daily_counts
 
 CITY_NAME = "全市"
 
@@ -138,18 +138,13 @@ def _row(name, township, counts, revisions, default_target, day):
     )
 
 
-def _empty(campaign, as_of, days):
-    """The counts of a township with nothing counted, read at the same days as the others."""
-    return TownshipCounts(start=campaign.start, resolution=read_at(campaign.start, as_of, days))
-
-
-def progress_report(campaign, as_of, days=None, version=None):
+def progress_report(campaign, as_of, *, version=None):
     """The report for ``campaign`` as of ``as_of`` (inclusive), which must lie in the campaign.
 
-    ``days``: None reads the counts day by day, so a row's figures can be asked for any day (the
-    notice's charts and comparisons). A page that knows the few days it shows passes them and the
-    counts are read at those days only (plus ``as_of`` and the due milestone), which is what keeps
-    it fast: see ``reports.counts.daily_counts``. ``version``: see there.
+    Its counts are read day by day for the whole campaign once per counts version and kept (see
+    ``reports.counts.daily_counts``), so a report on any day costs what one on a day already asked
+    for costs, and each row's figures can be asked for any day up to ``as_of`` (the notice's charts
+    and comparisons, a page's week and quarter). ``version``: see there.
     """
     if not campaign.contains(as_of):
         raise ReportError(
@@ -175,17 +170,20 @@ def progress_report(campaign, as_of, days=None, version=None):
         else:
             revisions.setdefault(township_id, []).append((effective_on, target))
 
-    if days is not None:
-        days = [*days, *((day.due.date,) if day.due is not None else ())]
-    counts = daily_counts(campaign, as_of, days, version=version)
+    # The townships counted by as_of, each seen as of that day (the counts run to the campaign's end).
+    counts = {
+        pk: township_counts.upto(as_of)
+        for pk, township_counts in daily_counts(campaign, as_of, version=version).items()
+        if township_counts.counted_by(as_of)
+    }
     township_ids = set(revisions) | set(counts)
     townships = Township.objects.filter(pk__in=township_ids).order_by("sort_order", "name")
 
     rows = []
     for township in townships:
-        township_counts = counts.get(township.pk) or _empty(campaign, as_of, days)
+        township_counts = counts.get(township.pk) or TownshipCounts(start=campaign.start)
         rows.append(_row(township.name, township, township_counts, revisions.get(township.pk, []), 0, day))
-    city_counts = CombinedCounts(campaign.start, [row.counts for row in rows], read_at(campaign.start, as_of, days))
+    city_counts = CombinedCounts(campaign.start, [row.counts for row in rows], cap=as_of)
     for row, rank in zip(rows, rules.ranks([(r.rate, r.rectified) for r in rows])):
         row.rank = rank
     # Ranked townships first; the unranked (no target) after them, most rectified first.

@@ -62,7 +62,7 @@ def progress_api(request):
         return JsonResponse({"error": _("as_of 须为 YYYY-MM-DD 格式的日期")}, status=400)
     campaign = get_object_or_404(Campaign, slug=slug or "")
     try:
-        report = progress_report(campaign, as_of, days=())  # the document shows as_of and the due milestone only
+        report = progress_report(campaign, as_of)
     except ReportError as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     return JsonResponse(report.as_json(), json_dumps_params={"ensure_ascii": False})

@@ -22,7 +22,7 @@ the SQL here comes with a new migration carrying the new text (docs/counting.md,
 from . import checks  # noqa: F401  (registers the drift check, Tags.database)
 from .cache import LARGE, READS, SIZE, Reads, Token, answer, clear, per_township, reads, renewed, replaced, rows, token
 from .overdue import OverdueFinding, overdue_counts, overdue_list, overdue_on
-from .reader import COUNTERS, CombinedCounts, TownshipCounts, daily_counts, read_at, series_counts
+from .reader import COUNTERS, CombinedCounts, TownshipCounts, daily_counts, horizon, series_counts
 from .schema import Drift, declared, drift, explain, uncovered
 from .tables import differences, maintained, maintained_statuses, rebuild, recount, recount_statuses
 
@@ -50,7 +50,7 @@ __all__ = [
     "overdue_list",
     "overdue_on",
     "per_township",
-    "read_at",
+    "horizon",
     "reads",
     "rebuild",
     "recount",

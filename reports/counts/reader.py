@@ -6,6 +6,13 @@ the campaign. Every figure of SPEC section 2 at any day d ≤ as_of is a prefix 
 (``TownshipCounts``), so a report that needs the counts at several dates (today, each milestone,
 a week ago, the start of the year) costs the same three grouped queries as one that needs one.
 
+Any day costs the same: the counts are read day by day for the whole campaign (up to its end, or
+``as_of`` if later) once per township and counts version, and kept in the process
+(reports/counts/cache.py); a figure at a day is then a binary search in a township's running
+totals, whichever day is asked. A leader asking "where were we on 30 June" after the page showed
+today is served from what the page read, without a query; after a change in one township only
+that township's days are read again.
+
 The rule behind it (docs/counting.md): a unit is rectified on day d when one of its rectified
 periods [rectified_on, reopened_on) holds d. Periods never overlap, so summing starts and ends:
 
@@ -16,6 +23,7 @@ This is the only module that knows how the counts are obtained: it reads the tab
 counts that the database keeps up to date with every write (reports/counts/tables.py).
 """
 
+import copy
 import datetime
 import functools
 from bisect import bisect_right
@@ -51,6 +59,10 @@ class TownshipCounts:
     every prefix sum is then a binary search. The counters are filled by ``daily_counts`` and
     ``add`` before any figure is read: ``add`` drops the running totals, other changes must not
     follow a read.
+
+    The counters may hold days after the day a report is made for (they are read to the campaign's
+    end, once, for every day's report): ``upto(day)`` gives a view whose figures stop at ``day``,
+    as if nothing after it had been counted, sharing the counters and running totals.
     """
 
     start: datetime.date
@@ -62,11 +74,15 @@ class TownshipCounts:
     reopened_carried: Counter = field(default_factory=Counter)  # day -> pre-year periods re-opened
     demolished: Counter = field(default_factory=Counter)  # day -> m² of periods started
     demolished_reopened: Counter = field(default_factory=Counter)  # day -> m² of in-year re-opened
-    # None: the counters hold every day. Otherwise the days they were read at (``daily_counts``'
-    # ``days``): each counter's entry for such a day holds the sum since the previous one, so a
-    # figure is exact on those days (and before the start, and from the last one on) and only there.
-    resolution: tuple | None = None
+    # None: every day the counters hold counts. A day: figures stop there (``upto``).
+    cap: datetime.date | None = None
     _running: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def upto(self, day):
+        """A view of these counts whose every figure is the figure on ``day`` from ``day`` on."""
+        view = copy.copy(self)  # shares the counters and the running totals, built once for all views
+        view.cap = day
+        return view
 
     def add(self, other):
         self.opening_identified += other.opening_identified
@@ -90,7 +106,7 @@ class TownshipCounts:
         """A copy whose counters can change without changing these (which may be shared)."""
         twin = TownshipCounts(
             start=self.start,
-            resolution=self.resolution,
+            cap=self.cap,
             opening_identified=self.opening_identified,
             opening_rectified=self.opening_rectified,
         )
@@ -98,22 +114,32 @@ class TownshipCounts:
             setattr(twin, name, Counter(getattr(self, name)))
         return twin
 
-    def _prefix(self, name, day):
-        """The sum of counter ``name`` over the days on or before ``day``."""
-        self._check(day)
+    def _totals(self, name):
+        """(the days counter ``name`` counts, sorted; the running totals before each and after all)."""
         running = self._running.get(name)
         if running is None:
             counter = getattr(self, name)
             days = sorted(counter)
             running = self._running[name] = (days, list(accumulate(map(counter.__getitem__, days), initial=0)))
-        days, totals = running
+        return running
+
+    def _prefix(self, name, day):
+        """The sum of counter ``name`` over the days on or before ``day`` (and the cap)."""
+        if self.cap is not None and day > self.cap:
+            day = self.cap
+        days, totals = self._totals(name)
         return totals[bisect_right(days, day)]
 
-    def _check(self, day):
-        """Refuse a figure on a day the counts were not read at (it would be silently wrong)."""
-        resolution = self.resolution
-        if resolution is not None and resolution[0] <= day < resolution[-1] and day not in resolution:
-            raise ValueError(f"counts read at {len(resolution)} days, not at {day.isoformat()}")
+    def counted_by(self, day):
+        """Whether anything is counted on or before ``day``: a unit (identified or carried in), a
+        rectification or a relapse. A township whose first unit comes later is not in that day's report."""
+        if self.opening_identified or self.opening_rectified:
+            return True
+        for name in ("identified", "rectified", "reopened", "reopened_carried"):
+            days, _totals = self._totals(name)
+            if days and days[0] <= day:
+                return True
+        return False
 
     def _between(self, name, first, last):
         """The sum of counter ``name`` over [first, last]."""
@@ -175,10 +201,10 @@ class CombinedCounts(TownshipCounts):
     on first use, and later figures from it read the merged counter.
     """
 
-    def __init__(self, start, parts, resolution=None):
+    def __init__(self, start, parts, cap=None):
         self.start = start
         self.parts = list(parts)
-        self.resolution = resolution
+        self.cap = cap
         self.opening_identified = sum(part.opening_identified for part in self.parts)
         self.opening_rectified = sum(part.opening_rectified for part in self.parts)
         self._running = {}
@@ -193,9 +219,10 @@ class CombinedCounts(TownshipCounts):
         return merged
 
     def _prefix(self, name, day):
-        self._check(day)
         if name in self.__dict__:
             return super()._prefix(name, day)
+        if self.cap is not None and day > self.cap:
+            day = self.cap
         return sum(part._prefix(name, day) for part in self.parts)
 
     def add(self, other):
@@ -204,40 +231,42 @@ class CombinedCounts(TownshipCounts):
         super().add(other)
 
 
-def daily_counts(campaign, as_of, days=None, *, township_id=None, city=False, version=None):
+def horizon(campaign, as_of):
+    """The last day the counts are read to: the campaign's end, or ``as_of`` if later. Every report
+    of the campaign reads the same counts, whatever its day."""
+    return max(as_of, campaign.end)
+
+
+def daily_counts(campaign, as_of, *, township_id=None, city=False, version=None):
     """{township_id: TownshipCounts} for every township with a unit, from three grouped queries.
 
     The queries read the per-township daily counts the database maintains (reports/counts/tables.py),
     never the register itself: their cost depends on the number of townships and days, not units.
-
-    ``days``, when given, are the only days the caller will read figures at (with ``as_of``): the
-    queries then add up each township's days between two of them in the database and return a few
-    rows per township instead of one per day (``TownshipCounts.resolution``). ``township_id``
+    They read every day to the ``horizon`` (the campaign's end), so that one answer serves a report
+    on any day of the campaign: a report takes ``counts.upto(as_of)`` of each. ``township_id``
     narrows to one township; ``city`` adds the townships up in the database and returns
     ``{None: counts}``, the city's daily series. ``version``: the counts' version
     (``reports.counts.token()``) when the caller has read it for its page already.
     """
-    start = campaign.start
-    resolution = read_at(start, as_of, days)
+    start, last = campaign.start, horizon(campaign, as_of)
     version = version or cache.token()
     # The answer is kept per process under the counts' versions (reports/counts/cache.py); the
     # TownshipCounts in it are shared by the requests that read the same versions, and never changed.
     if township_id is None and not city:
         # Every township: renewed township by township, as their versions change.
-        key = (start, as_of, resolution)
         return cache.per_township(
-            DAILY_COUNTS, key, version, lambda ids: _daily_counts(start, as_of, resolution, ids, city)
+            DAILY_COUNTS, (start, last), version, lambda ids: _daily_counts(start, last, ids, city)
         )
     mine = version if township_id is None else version.of(township_id)
-    key = (mine, start, as_of, resolution, township_id, city)
+    key = (mine, start, last, township_id, city)
     ids = None if township_id is None else [township_id]
-    return cache.answer(DAILY_COUNTS, key, lambda: _daily_counts(start, as_of, resolution, ids, city))
+    return cache.answer(DAILY_COUNTS, key, lambda: _daily_counts(start, last, ids, city))
 
 
-def _daily_counts(start, as_of, resolution, township_ids, city):
-    """The counts of ``township_ids`` (None: every township), or of their sum if ``city``."""
-    counts = defaultdict(lambda: TownshipCounts(start=start, resolution=resolution))
-    units, starts, ends = _statements(connection.vendor, start, as_of, resolution, city, _size(township_ids))
+def _daily_counts(start, last, township_ids, city):
+    """The counts of ``township_ids`` (None: every township), or of their sum if ``city``, to ``last``."""
+    counts = defaultdict(lambda: TownshipCounts(start=start))
+    units, starts, ends = _statements(connection.vendor, start, last, city, _size(township_ids))
 
     def owner(row):
         return counts[None if city else row[0]]
@@ -294,9 +323,9 @@ _STAND_IN = -(2**62)
 class _Statement:
     """A grouped query compiled once, run with the townships' ids put in place of stand-ins.
 
-    The ORM spends about 1.5 ms building and compiling each of these queries (their CASE has a
-    branch per day read) against well under 1 ms running it; a page after a change runs them once
-    or twice, so they are compiled once per shape (``_statements``) and their rows read as tuples.
+    The ORM spends about a millisecond building and compiling each of these queries; a page after a
+    change runs them once or twice, so they are compiled once per shape (``_statements``) and their
+    rows read as tuples.
     The queryset stays the one definition of the query.
     """
 
@@ -326,7 +355,7 @@ def _with_day(row, column):
 
 
 @functools.lru_cache(maxsize=64)
-def _statements(vendor, start, as_of, resolution, city, size):
+def _statements(vendor, start, last, city, size):
     """The three grouped queries of ``_daily_counts`` for one shape, compiled (``_Statement``).
 
     ``size``: how many townships the queries are narrowed to (None: every township). ``vendor``
@@ -342,23 +371,19 @@ def _statements(vendor, start, as_of, resolution, city, size):
         return queryset.filter(township_id__in=[_STAND_IN - i for i in range(size)])
 
     def bucket(column):
-        """The day itself, or the first day of ``resolution`` on or after it; NULL before the start."""
-        before = When(**{f"{column}__lt": start}, then=null_day)
-        if resolution is None:
-            return Case(before, default=F(column))
-        steps = [When(**{f"{column}__lte": day}, then=Value(day)) for day in resolution[1:-1]]
-        return Case(before, *steps, default=Value(as_of), output_field=DateField())
+        """The day itself; NULL before the start (the stock carried in)."""
+        return Case(When(**{f"{column}__lt": start}, then=null_day), default=F(column))
 
     units = (
-        scoped(UnitDay.objects.filter(day__lte=as_of))
+        scoped(UnitDay.objects.filter(day__lte=last))
         .annotate(start_day=bucket("day"))
         .values(*group, "start_day")
         .annotate(total=Sum("n"))
         .order_by()
     )
-    # Periods that started by as_of and either started in-year or still held on the eve of it.
+    # Periods that started by the last day and either started in-year or still held on the eve of it.
     starts = (
-        scoped(PeriodDay.objects.filter(started__lte=as_of))
+        scoped(PeriodDay.objects.filter(started__lte=last))
         .filter(Q(started__gte=start) | Q(ended__gte=start))
         .annotate(start_day=bucket("started"))
         .values(*group, "start_day")
@@ -366,7 +391,7 @@ def _statements(vendor, start, as_of, resolution, city, size):
         .order_by()
     )
     ends = (
-        scoped(PeriodDay.objects.filter(ended__gte=start, ended__lte=as_of))
+        scoped(PeriodDay.objects.filter(ended__gte=start, ended__lte=last))
         .annotate(
             end_day=bucket("ended"),
             in_year=Case(
@@ -386,22 +411,16 @@ def _statements(vendor, start, as_of, resolution, city, size):
     )
 
 
-def read_at(start, as_of, days):
-    """The days a ``daily_counts(…, days)`` answer is exact at (None: every day)."""
-    if days is None:
-        return None
-    return tuple(sorted({start - ONE_DAY, as_of, *(day for day in days if start <= day < as_of)}))
-
-
 def series_counts(campaign, as_of, township_id=None, version=None):
-    """Day-by-day counts of one township, or of the city when ``township_id`` is None (for charts)."""
+    """Day-by-day counts of one township, or of the city when ``township_id`` is None (for charts),
+    with their figures stopping at ``as_of`` (the counters themselves run to the horizon)."""
     if township_id is None:
-        return _city_series(campaign.start, as_of, version or cache.token())
+        return _city_series(campaign.start, horizon(campaign, as_of), version or cache.token()).upto(as_of)
     found = daily_counts(campaign, as_of, township_id=township_id, city=True, version=version)
-    return found.get(None) or TownshipCounts(start=campaign.start)
+    return (found.get(None) or TownshipCounts(start=campaign.start)).upto(as_of)
 
 
-def _city_series(start, as_of, version):
+def _city_series(start, last, version):
     """The city's day-by-day counts: the sum of its townships', kept with them in the cache.
 
     After a change, only the changed townships' days are read again, and the sum is renewed by
@@ -410,7 +429,7 @@ def _city_series(start, as_of, version):
     """
 
     def first():
-        parts = _daily_counts(start, as_of, None, None, False)
+        parts = _daily_counts(start, last, None, False)
         total = TownshipCounts(start=start)
         for part in parts.values():
             total.add(part)
@@ -418,7 +437,7 @@ def _city_series(start, as_of, version):
 
     def renew(state, stale):
         parts, total = state
-        fresh = _daily_counts(start, as_of, None, stale, False)
+        fresh = _daily_counts(start, last, stale, False)
         total = total.copy()
         for township_id in stale:
             if township_id in parts:
@@ -427,7 +446,7 @@ def _city_series(start, as_of, version):
                 total.add(fresh[township_id])
         return cache.replaced(parts, stale, fresh), total
 
-    return cache.renewed(CITY_SERIES, (start, as_of), version, first, renew, large=True)[1]
+    return cache.renewed(CITY_SERIES, (start, last), version, first, renew, large=True)[1]
 
 
 def _m2(hundredths):

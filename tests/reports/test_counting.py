@@ -1,6 +1,7 @@
 """The progress engine against the database: boundary cases, and SQL = the obvious Python count."""
 
 import datetime
+import re
 from collections import Counter
 from decimal import Decimal
 
@@ -301,6 +302,7 @@ def test_query_count_does_not_grow_with_townships_or_units(campaign):
 # --- the SQL engine equals the obvious per-unit count, on random histories -------------------
 
 START, END = D(2018, 1, 1), D(2018, 12, 31)
+COUNT_TABLES = re.compile(r"enterprises_(unitday|periodday)")
 days = st.one_of(st.just(0), st.integers(0, 60))
 
 
@@ -381,23 +383,22 @@ def test_sql_counts_equal_the_reference_count(campaign, units, probes):
                 ledger["open_start"] + ledger["identified"] - ledger["rectified"] + ledger["relapsed"]
                 == ledger["open_end"]
             )
-        # Read at a few days only (as the pages read it): the same figures at each of those days.
-        probe_days = sorted({START + datetime.timedelta(days=o) for o in probes})
-        sparse = progress_report(campaign, day, days=probe_days)
-        for full, few in [(report.city, sparse.city), *((r, sparse.row_for(r.township_id)) for r in report.townships)]:
-            assert (few.identified, few.rectified, few.open, few.demolished_m2) == (
-                full.identified,
-                full.rectified,
-                full.open,
-                full.demolished_m2,
-            )
-            for probe in probe_days:
+        # Any other day from the counts this report read (kept for the campaign's whole year): no
+        # count query, and a later day's report seen at this day gives this day's figures.
+        later = END if day < END else day
+        with CaptureQueriesContext(connection) as asked:
+            late = progress_report(campaign, later)
+        assert not [q for q in asked.captured_queries if COUNT_TABLES.search(q["sql"])]
+        for full in [report.city, *report.townships]:
+            other = late.city if full.township_id is None else late.row_for(full.township_id)
+            for probe in sorted({START + datetime.timedelta(days=o) for o in probes} | {day}):
                 if probe <= day:
-                    assert few.counts.ledger(START, probe) == full.counts.ledger(START, probe), (full.name, probe)
-                    assert few.counts.demolished_by(probe) == full.counts.demolished_by(probe)
+                    seen = other.counts.upto(day)
+                    assert seen.ledger(START, probe) == full.counts.ledger(START, probe), (full.name, probe)
+                    assert seen.demolished_by(probe) == full.counts.demolished_by(probe)
         series = series_counts(campaign, day)
-        for probe in probe_days:
-            assert series.ledger(START, probe) == report.city.counts.ledger(START, probe)
+        assert series.ledger(START, day) == report.city.counts.ledger(START, day)
+        assert series.rectified_by(END) == report.city.rectified
         city = count(units, START, day)
         assert (report.city.identified, report.city.rectified, report.city.open) == (
             city["identified"],
@@ -406,15 +407,22 @@ def test_sql_counts_equal_the_reference_count(campaign, units, probes):
         )
 
 
-def test_counts_read_at_a_few_days_refuse_any_other_day(campaign, town):
+def test_a_reports_counts_stop_at_its_day_and_later_townships_are_not_in_it(campaign, town):
     unit = make_unit(town, identified_on=D(2018, 2, 1))
     rectify(unit, D(2018, 3, 5))
-    counts = progress_report(campaign, D(2018, 6, 30), days=[D(2018, 3, 31)]).row_for(town.pk).counts
-    assert counts.rectified_by(D(2018, 3, 31)) == 1
+    relapse(unit, D(2018, 8, 1))
+    later = make_township("后来镇")
+    make_unit(later, identified_on=D(2018, 9, 1))
+
+    june = progress_report(campaign, D(2018, 6, 30))
+    counts = june.row_for(town.pk).counts
+    # The counts run to the campaign's end (one read for every day), the figures stop at June 30.
     assert counts.rectified_by(D(2018, 6, 30)) == counts.rectified_by(D(2018, 12, 31)) == 1
-    assert counts.identified_by(D(2017, 12, 31)) == 0
-    with pytest.raises(ValueError, match="not at 2018-03-30"):
-        counts.rectified_by(D(2018, 3, 30))
+    assert counts.open_on(D(2018, 12, 31)) == 0 and june.city.counts.relapses(START, END) == 0
+    assert june.row_for(later.pk) is None and june.city.identified == 1
+    december = progress_report(campaign, D(2018, 12, 31))
+    assert december.row_for(town.pk).counts.rectified_by(D(2018, 12, 31)) == 0
+    assert december.row_for(later.pk).identified == 1 and december.city.identified == 2
 
 
 def test_counts_cached_inside_a_rolled_back_change_are_never_served(campaign, town):
@@ -572,15 +580,16 @@ def test_the_city_series_after_a_change_reads_only_that_township_and_equals_a_fu
 
 def test_only_a_few_large_answers_are_kept(campaign):
     _three_towns(campaign)
-    days = [D(2018, 6, 28), D(2018, 6, 29), D(2018, 6, 30)]
-    for d in days:
-        series_counts(campaign, d)
+    # The city's series of three campaigns (each year's counts are one large answer, whatever the day).
+    campaigns = [campaign, make_campaign("c2019", year=2019), make_campaign("c2020", year=2020)]
+    for each in campaigns:
+        series_counts(each, each.start + datetime.timedelta(days=90))
     assert len(reports.counts.cache._large) == LARGE == 2
     with CaptureQueriesContext(connection) as queries:
-        series_counts(campaign, days[-1])  # kept
+        series_counts(campaigns[-1], campaigns[-1].start + datetime.timedelta(days=200))  # kept: any day
     assert not [q for q in queries if "_unitday" in q["sql"]]
     with CaptureQueriesContext(connection) as queries:
-        series_counts(campaign, days[0])  # the least recently used, dropped: read again
+        series_counts(campaign, D(2018, 6, 30))  # the least recently used, dropped: read again
     assert len([q for q in queries if "_unitday" in q["sql"]]) == 1
 
 

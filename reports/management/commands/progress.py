@@ -19,7 +19,7 @@ class Command(SpecCommand):
         the_campaign = campaign_or_error(options["campaign"])
         day = parse_day(options["as_of"], "--as-of")
         try:
-            report = progress_report(the_campaign, day, days=())
+            report = progress_report(the_campaign, day)
         except ReportError as exc:
             raise CommandError(str(exc)) from None
         if options["json"]:
