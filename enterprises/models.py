@@ -178,6 +178,18 @@ class Enterprise(SoftDeletable):
                 condition=Q(deleted_at__isnull=True),
                 name="enterprise_register_town_idx",
             ),
+            # The same order within a 整治状态, city-wide and for one township: a status filter (with
+            # or without other filters) reads its own units in order, and one with none reads nothing.
+            models.Index(
+                fields=["status", "-identified_on", "-id"],
+                condition=Q(deleted_at__isnull=True),
+                name="enterprise_register_status_idx",
+            ),
+            models.Index(
+                fields=["township", "status", "-identified_on", "-id"],
+                condition=Q(deleted_at__isnull=True),
+                name="enterprise_register_ts_idx",
+            ),
             # The values in use offered by the register's 行业 and 场所类型 filters (filtersets.values_in_use).
             *(
                 models.Index(fields=fields, condition=Q(deleted_at__isnull=True), name=f"enterprise_{name}_idx")
@@ -415,6 +427,57 @@ class PeriodDay(models.Model):
 
     def __str__(self):
         return f"{self.township_id} {self.started}–{self.ended} {self.n}"
+
+
+NO_VILLAGE = 0  # VillageDay/VillagePeriodDay.village_id of units with no village (no village has id 0)
+
+
+class VillageDay(models.Model):
+    """Alive units of a village of a township identified on a day. Written only by database triggers.
+
+    ``village_id`` is the unit's village, or NO_VILLAGE: a sentinel rather than NULL, so that the
+    triggers' upserts (ON CONFLICT on the key) match the row of the units with no village too.
+    """
+
+    township = models.ForeignKey(Township, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    village_id = models.BigIntegerField()
+    day = models.DateField()
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["township", "village_id", "day"], name="%(app_label)s_%(class)s_key")
+        ]
+
+    def __str__(self):
+        return f"{self.township_id}/{self.village_id} {self.day} {self.n}"
+
+
+class VillagePeriodDay(models.Model):
+    """Alive rectified periods of alive units of a village of a township. Written only by triggers.
+
+    ``started`` is the period's start, ``ended`` its re-opening day or NOT_REOPENED, and ``since``
+    the later of its start and its unit's identification day: the first day on which the period
+    counts for a unit the village breakdown counts (a unit identified by that day).
+    ``village_id`` as in VillageDay (NO_VILLAGE for none).
+    """
+
+    township = models.ForeignKey(Township, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    village_id = models.BigIntegerField()
+    started = models.DateField()
+    since = models.DateField()
+    ended = models.DateField()
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["township", "village_id", "started", "since", "ended"], name="%(app_label)s_%(class)s_key"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.township_id}/{self.village_id} {self.started}({self.since})–{self.ended} {self.n}"
 
 
 class UnitStatusQuerySet(models.QuerySet):

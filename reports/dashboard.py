@@ -8,25 +8,16 @@ its per-day counts, so a view only picks the campaign and date and renders.
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from campaign.models import Village
-from enterprises.models import Enterprise, Rectification, holding_on
 
 from . import charts, counts, projection
 from .progress import Row, progress_report
 from .projection import Projection
 
 OVERDUE_SHOWN = 50  # overdue findings listed on a township page (oldest deadline first)
-
-# What the village breakdown reads (kept under the counts' versions: reports/counts/cache.py).
-VILLAGES = counts.reads(
-    "villages",
-    (Enterprise, "pk", "township", "village", "identified_on", "deleted_at"),
-    (Rectification, "enterprise", "deleted_at", "rectified_on", "reopened_on"),
-)
 
 COLOUR_LABELS = {
     "green": gettext_lazy("绿"),
@@ -160,39 +151,22 @@ class VillageLine:
 
 
 def village_breakdown(township, campaign, as_of, version=None):
-    """Per village (and one line for units with no village): one grouped query, kept per process
-    under the township's counts' versions (reports/counts/cache.py), and the villages' names.
+    """Per village (and one line for units with no village): the per-village counts the database
+    maintains, one grouped query kept per process under the township's counts' version
+    (``reports.counts.village_counts``), and the villages' names.
 
     ``rectified`` follows rectified(d) (a period started in the campaign year holding on ``as_of``);
     ``open`` follows open(d) (identified by ``as_of`` and no period holding on it, whenever begun).
     """
-
-    def grouped():
-        holding = holding_on(as_of, via="rectifications__")
-        in_year = Q(rectifications__rectified_on__gte=campaign.start)
-        return (
-            Enterprise.objects.alive()
-            .filter(township=township, identified_on__lte=as_of)
-            .values("village_id")
-            .annotate(
-                total=Count("id", distinct=True),
-                identified=Count("id", distinct=True, filter=Q(identified_on__gte=campaign.start)),
-                rectified=Count("id", distinct=True, filter=holding & in_year),
-                holding=Count("id", distinct=True, filter=holding),
-            )
-            .order_by()
-        )
-
-    key = ((version or counts.token()).of(township.pk), township.pk, campaign.start, as_of)
-    rows = counts.rows(VILLAGES, key, grouped)
-    names = dict(Village.objects.filter(pk__in=[r["village_id"] for r in rows]).values_list("pk", "name"))
+    rows = counts.village_counts(township.pk, campaign.start, as_of, version)
+    names = dict(Village.objects.filter(pk__in=[r.village_id for r in rows]).values_list("pk", "name"))
     lines = [
         VillageLine(
-            name=names.get(r["village_id"]),
-            total=r["total"],
-            identified=r["identified"],
-            rectified=r["rectified"],
-            open=r["total"] - r["holding"],
+            name=names.get(r.village_id),
+            total=r.total,
+            identified=r.identified,
+            rectified=r.rectified,
+            open=r.open,
         )
         for r in rows
     ]

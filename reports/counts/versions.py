@@ -7,11 +7,12 @@ which changes no count table but does change the township page's villages. The c
 (reports/counts/cache.py) keeps the answers of count queries under these versions.
 
 This module declares the triggers' SQL (``statements``), as the database is expected to hold it now.
-reports/migrations/0002 carries its own literal copy of the text it installed; a change here comes
+reports/migrations/0002 carries its own literal copy of the text it installed (0004: the triggers on
+the village count tables); a change here comes
 with a new migration carrying the new text (docs/counting.md, "The counts unit").
 """
 
-from enterprises.models import Enterprise, PeriodDay, UnitDay
+from enterprises.models import Enterprise, PeriodDay, UnitDay, VillageDay, VillagePeriodDay
 from inspections.models import Finding
 from reports.models import CountsVersion
 
@@ -20,7 +21,13 @@ from .tables import statement_triggers
 VERSIONS = CountsVersion._meta.db_table
 # The tables whose changes a township's version follows: its maintained counts, and its findings
 # (the overdue figures, reports/counts/overdue.py, are read from those directly and cached the same way).
-COUNTED = (UnitDay._meta.db_table, PeriodDay._meta.db_table, Finding._meta.db_table)
+COUNTED = (
+    UnitDay._meta.db_table,
+    PeriodDay._meta.db_table,
+    Finding._meta.db_table,
+    VillageDay._meta.db_table,
+    VillagePeriodDay._meta.db_table,
+)
 SEQUENCE = "siwu_counts_version_seq"
 UNITS = Enterprise._meta.db_table
 

@@ -67,8 +67,8 @@ def _kinds():
 
 def test_the_migrated_database_holds_the_declared_triggers():
     declared = counts.declared(connection.vendor)
-    assert len(declared.triggers) == 19  # days 6, statuses 3, versions 10
-    assert len(declared.functions) == (5 if connection.vendor == "postgresql" else 0)
+    assert len(declared.triggers) == 31  # days 6, statuses 3, villages 6, versions 16
+    assert len(declared.functions) == (7 if connection.vendor == "postgresql" else 0)
     assert counts.drift(connection) == []
     assert _check_errors() == []
     out = io.StringIO()
@@ -239,10 +239,12 @@ def test_a_column_no_trigger_follows_is_reported(monkeypatch):
 
     original = counts.versions.statements
     monkeypatch.setattr(
-        counts.versions, "statements", lambda vendor: [s for s in original(vendor) if "version_village" not in s]
+        counts.versions, "statements", lambda vendor: [s for s in original(vendor) if "villageday" not in s]
     )
+    columns = ("day", "n", "township_id", "village_id")
+    expected = [("villages", "enterprises_villageday", c, ["INSERT", "UPDATE", "DELETE"]) for c in columns]
     for vendor in VENDORS:
-        assert counts.uncovered(vendor) == [("villages", "enterprises_enterprise", "village_id", ["UPDATE"])], vendor
+        assert counts.uncovered(vendor) == expected, vendor
 
 
 def test_a_trigger_acting_on_some_columns_only_follows_those(monkeypatch):
@@ -250,12 +252,13 @@ def test_a_trigger_acting_on_some_columns_only_follows_those(monkeypatch):
     _changed(
         monkeypatch,
         counts.versions,
-        "CREATE TRIGGER enterprises_enterprise_version_village",
-        "WHEN OLD.village_id IS NOT NEW.village_id",
-        "WHEN OLD.village_id IS NOT NEW.village_id AND NEW.deleted_at IS NULL",
+        "CREATE TRIGGER enterprises_villageday_version_update",
+        "FOR EACH ROW BEGIN",
+        "FOR EACH ROW WHEN NEW.n <> 0 BEGIN",
         vendor="sqlite",
     )
-    assert counts.uncovered("sqlite") == [("villages", "enterprises_enterprise", "village_id", ["UPDATE"])]
+    columns = ("day", "n", "township_id", "village_id")
+    assert counts.uncovered("sqlite") == [("villages", "enterprises_villageday", c, ["UPDATE"]) for c in columns]
     assert counts.uncovered("postgresql") == []
 
 
