@@ -44,10 +44,11 @@ test: lint
 	$(VENV)/bin/pytest
 
 # Page timings on a synthetic city (default 100,000 units) on the database DATABASE_URL names;
-# writes the table to docs/performance.md. UNITS=1000000 for the province case.
+# writes the table to docs/performance.md. UNITS=1000000 for a million units, TOWNSHIPS=1300 for a province.
 UNITS ?= 100000
+TOWNSHIPS ?= 30
 bench: migrate
-	$(LPY) manage.py bench --units $(UNITS)
+	$(LPY) manage.py bench --units $(UNITS) --townships $(TOWNSHIPS)
 
 # Production server (needs DEBUG=false, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL; docs/deployment.md).
 serve: install

@@ -1,79 +1,138 @@
 """The speed benchmark behind ``make bench``: a synthetic city at scale, and timed page requests.
 
-``build(units=…)`` writes a campaign of its own (slug ``bench``) with ``units`` units over 30
-townships and 600 villages, about three rectification, relapse and inspection records per unit,
+``build(units=…, townships=…)`` writes a campaign of its own (slug ``bench-<units>-<townships>``)
+with ``units`` units over ``townships`` townships (30, the city shape, by default; 1,300 for a
+province) and 20 villages each, about three rectification, relapse and inspection records per unit,
 through the same bulk path as the screening-list import (COPY on PostgreSQL) and with history rows,
-so the maintained counts and every index are what a real city would have. ``measure(...)`` times
-pages through Django's test client as a city admin: median and p95 server time and query count.
+so the maintained counts and every index are what a real city would have. Seven units in ten carry
+a valid credit code; sources, industries and premises vary, so every register filter has rows to
+find. ``measure(...)`` times pages through Django's test client as a city admin: median and p95
+server time and query count.
+
+One synthetic city per database: the register and the reports read every unit of a database, so a
+second city would be timed along with the first. ``build`` refuses to add one of another shape or
+scale (``OtherCity``); each shape gets a database of its own (DATABASE_URL).
 """
 
 import datetime
+import itertools
 import random
 import statistics
 import time
 from contextlib import contextmanager
 
 from django.db import connection, transaction
+from django.db.backends.signals import connection_created
 from django.test.utils import CaptureQueriesContext
 
 from campaign.models import Campaign, TargetRevision, Township, Village
 from campaign.services import campaign_create
+from enterprises.credit_code import make_credit_code
 from enterprises.importing import Stamp as _Stamp
 from enterprises.importing import insert_rows as _insert
 from enterprises.importing import record_history as _record_history
-from enterprises.models import Enterprise, Method, Rectification, Relapse
+from enterprises.models import Enterprise, Method, Rectification, Relapse, Source
 from inspections.models import Finding, Inspection, Lookback
 
-SLUG = "bench"
+PREFIX = "bench"
 YEAR = 2025
-TOWNSHIPS = 30
+TOWNSHIPS = 30  # the city shape; a province has ~1,300
 VILLAGES_EACH = 20
 START = datetime.date(YEAR, 1, 1)
 AS_OF = datetime.date(YEAR, 9, 30)
 CHUNK = 50_000
+# The units' kinds: name, industry (the 行业 filter offers the values in use).
+KINDS = (
+    ("五金加工点", "金属制品"),
+    ("废品回收站", "废旧物资回收"),
+    ("汽修店", "机动车维修"),
+    ("豆腐坊", "食品加工"),
+    ("家具作坊", "家具制造"),
+    ("塑料加工点", "塑料制品"),
+)
+PREMISES = ("厂房", "民房", "临时搭建", "沿街店面")
+REGIONS = ("330381", "330382", "330327", "330326")  # 瑞安, 乐清, 苍南, 平阳
+CODED = 0.7  # the share of units with a credit code
+
+
+class OtherCity(RuntimeError):
+    """The database holds a benchmark city of another shape or scale."""
+
+
+def slug(units, townships=TOWNSHIPS):
+    return f"{PREFIX}-{units}-{townships}"
+
+
+def township_name(index, townships=TOWNSHIPS):
+    """基准01街道 … 基准30镇 for a city (the first 8 in 30 are 街道), 基准0001街道 … for a province."""
+    width = max(2, len(str(townships)))
+    street = index < round(townships * 8 / 30)
+    return f"基准{index + 1:0{width}d}{'街道' if street else '镇'}"
+
+
+def credit_code(index, rng):
+    """A valid code (GB 32100 check characters), unique per unit index, never one bench_import writes."""
+    return make_credit_code("9", rng.choice("12"), rng.choice(REGIONS), f"M{index:07d}")
 
 
 def _day(rng, first, last):
     return first + datetime.timedelta(days=rng.randrange((last - first).days + 1))
 
 
-def build(*, units=100_000, seed=YEAR, out=print):
-    """Create the synthetic campaign (once: an existing one of the same size is reused)."""
-    existing = Campaign.objects.filter(slug=SLUG).first()
+def build(*, units=100_000, townships=TOWNSHIPS, seed=YEAR, out=print):
+    """Create the synthetic campaign (once: an existing one of the same shape and size is reused)."""
+    wanted = slug(units, townships)
+    others = Campaign.objects.filter(slug__startswith=PREFIX).exclude(slug=wanted).values_list("slug", flat=True)
+    if other := next((s for s in others if s == PREFIX or s.startswith(f"{PREFIX}-")), None):
+        raise OtherCity(
+            f"this database holds the benchmark city {other!r}; the register and the reports read every "
+            f"unit of a database, so {wanted!r} needs a database of its own (DATABASE_URL), "
+            "or this one dropped and migrated again"
+        )
+    existing = Campaign.objects.filter(slug=wanted).first()
     if existing is not None:
         have = Enterprise.objects.filter(township__name__startswith="基准").count()
         if have == units:
-            out(f"reusing the benchmark city ({have} units)")
+            out(f"reusing the benchmark city {wanted} ({have} units, {townships} townships)")
             return existing
-        raise RuntimeError(f"campaign {SLUG} exists with {have} units; use a fresh database for {units}")
+        raise OtherCity(f"campaign {wanted} exists with {have} units; use a fresh database for {units}")
     rng = random.Random(seed)  # noqa: S311 - synthetic data
     began = time.perf_counter()
     stamp = _Stamp(user_id=None, when=datetime.datetime.now(datetime.UTC), reason="benchmark")
     with transaction.atomic():
-        names = [f"基准{i + 1:02d}{'街道' if i < 8 else '镇'}" for i in range(TOWNSHIPS)]
+        count = townships
+        names = [township_name(i, count) for i in range(count)]
         townships = Township.objects.bulk_create(Township(name=n, kind=Township.kind_from_name(n)) for n in names)
         villages = Village.objects.bulk_create(
             Village(township=t, name=f"{t.name}第{j + 1}村", kind="village")
             for t in townships
             for j in range(VILLAGES_EACH)
         )
-        by_township = {t.pk: [v.pk for v in villages if v.township_id == t.pk] for t in townships}
-        campaign = campaign_create(slug=SLUG, year=YEAR, target=int(units * 0.8))
+        by_township = {t.pk: [] for t in townships}
+        for village in villages:
+            by_township[village.township_id].append(village.pk)
+        campaign = campaign_create(slug=wanted, year=YEAR, target=int(units * 0.8))
         TargetRevision.objects.bulk_create(
-            TargetRevision(campaign=campaign, township=t, target=int(units * 0.8 / TOWNSHIPS), effective_on=START)
+            TargetRevision(campaign=campaign, township=t, target=int(units * 0.8 / count), effective_on=START)
             for t in townships
         )
-        weights = [rng.uniform(0.5, 1.5) for _ in townships]
-        names = ("五金加工点", "废品回收站", "汽修店", "豆腐坊", "家具作坊", "塑料加工点")
+        # Cumulative weights: random.choices draws the same as with the weights, without adding
+        # them up again per unit (1,300 of them for a province).
+        weights = list(itertools.accumulate(rng.uniform(0.5, 1.5) for _ in townships))
         unit_ids, facts = [], []
         for first in range(0, units, CHUNK):
             rows = []
             for i in range(first, min(units, first + CHUNK)):
-                township = rng.choices(townships, weights)[0]
+                township = rng.choices(townships, cum_weights=weights)[0]
                 identified = _day(rng, datetime.date(YEAR - 1, 7, 1), datetime.date(YEAR, 12, 31))
+                kind, industry = KINDS[i % len(KINDS)]
+                draw = rng.random()
+                source = (
+                    Source.SCREENING if draw < 0.8 else Source.COMPLAINT if draw < 0.92 else Source.INSPECTION
+                ).value
                 rows.append(
                     (
-                        f"基准{names[i % len(names)]}{i:07d}",
+                        f"基准{kind}{i:07d}",
                         township.pk,
                         rng.choice(by_township[township.pk]),
                         f"基准路{i % 997}号",
@@ -84,15 +143,18 @@ def build(*, units=100_000, seed=YEAR, out=print):
                         i % 4 == 0,
                         i % 5 == 0,
                         identified,
-                        "screening",
+                        source,
                         "open",
                         stamp.when,
                         stamp.when,
+                        credit_code(i, rng) if rng.random() < CODED else "",
+                        industry,
+                        PREMISES[rng.randrange(len(PREMISES))],
                     )
                 )
             fields = ("name", "township_id", "village_id", "address", "phone", "owner", "unlicensed", "unsafe")
             fields += ("no_legal_premises", "no_env_measures", "identified_on", "source", "status")
-            fields += ("created_at", "updated_at")
+            fields += ("created_at", "updated_at", "credit_code", "industry", "premises")
             ids = _insert(Enterprise, fields, rows)
             _record_history(Enterprise, ids, "+", stamp)
             unit_ids += ids
@@ -252,6 +314,61 @@ def timed(fn, *, runs=20, warmup=2, before=None):
     times.sort()
     p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
     return statistics.median(times), p95, queries
+
+
+class Days:
+    """Days of the campaign up to the day before ``AS_OF``, in a seeded random order, none twice.
+
+    The report rows "any day" ask each request for the next one, so that the counts are cached but
+    never that day's figures (``AS_OF`` itself is the day every other row asks for).
+    """
+
+    def __init__(self, start, seed=YEAR):
+        self.left = [start + datetime.timedelta(days=n) for n in range((AS_OF - start).days)]
+        random.Random(seed).shuffle(self.left)  # noqa: S311 - a benchmark's sample
+        self.used = 0
+
+    def next(self):
+        if not self.left:
+            raise RuntimeError(f"every one of the {self.used} days before {AS_OF} has been asked for: fewer --runs")
+        self.used += 1
+        return self.left.pop()
+
+
+def name_piece(units):
+    """Six characters of the name of the unit in the middle of the synthetic register ("修店0050" of
+    基准汽修店0050000): about 170 units at any scale from 100,000 to 1,000,000 hold it."""
+    index = units // 2
+    name = f"基准{KINDS[index % len(KINDS)][0]}{index:07d}"
+    return name[-9:-3]
+
+
+class QueryCount:
+    """The SQL statements run while it is entered, on this thread's connection and on any connection
+    opened meanwhile by another thread (the register export reads its rows on a thread of its own)."""
+
+    def __init__(self):
+        self.n = 0
+        self.opened = []
+
+    def __call__(self, execute, sql, params, many, context):
+        self.n += 1
+        return execute(sql, params, many, context)
+
+    def _opened(self, sender, connection, **kwargs):
+        connection.execute_wrappers.append(self)
+        self.opened.append(connection)
+
+    def __enter__(self):
+        connection_created.connect(self._opened, dispatch_uid=id(self))
+        connection.execute_wrappers.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        connection_created.disconnect(dispatch_uid=id(self))
+        for opened in (connection, *self.opened):
+            if self in opened.execute_wrappers:
+                opened.execute_wrappers.remove(self)
 
 
 def full_scan_sql(as_of):

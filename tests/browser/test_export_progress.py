@@ -55,7 +55,7 @@ def login(page):
     assert "/accounts/login/" not in page.url, "login failed"
 
 
-def test_the_excel_export_shows_its_progress_and_saves_the_file(page, register, tmp_path):
+def test_the_excel_export_shows_its_progress_and_saves_the_file(page, register, tmp_path, screenshot):
     login(page)
     page.goto("/units/")
     page.evaluate(RECORD_STATUS)
@@ -83,6 +83,7 @@ def test_the_excel_export_shows_its_progress_and_saves_the_file(page, register, 
     # The export that carried full owner names and phones was recorded once, with their number.
     assert list(LogEntry.objects.values_list("change_message", flat=True)) == [f"导出完整联系方式：{UNITS}"]
     assert page.watch.console_errors == []
+    screenshot(page, "register-export-done")
 
 
 def test_the_csv_export_counts_the_rows_received(page, register, tmp_path):
