@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -106,6 +106,22 @@ class Campaign(models.Model):
         default=Decimal("10"),
         validators=[MinValueValidator(Decimal("0"))],
     )
+    # The 赛马 scorecard (docs/scorecard.md): the weight of the 四无 indicator ``rectified`` among the
+    # campaign's indicators, and the rate above which an overshoot counts no more in a score.
+    rectified_weight = models.DecimalField(
+        _("四无整治指标权重"),
+        max_digits=6,
+        decimal_places=2,
+        default=Decimal("1"),
+        validators=[MinValueValidator(Decimal("0.01"))],
+    )
+    score_cap = models.DecimalField(
+        _("计分封顶(%)"),
+        max_digits=6,
+        decimal_places=2,
+        default=Decimal("120"),
+        validators=[MinValueValidator(Decimal("1"))],
+    )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 
     objects = CampaignQuerySet.as_manager()
@@ -120,6 +136,10 @@ class Campaign(models.Model):
                 condition=Q(end__gte=models.F("start")), name="%(app_label)s_%(class)s_end_after_start"
             ),
             models.CheckConstraint(condition=Q(band__gte=0), name="%(app_label)s_%(class)s_band_positive"),
+            models.CheckConstraint(
+                condition=Q(rectified_weight__gt=0), name="%(app_label)s_%(class)s_rectified_weight_positive"
+            ),
+            models.CheckConstraint(condition=Q(score_cap__gt=0), name="%(app_label)s_%(class)s_score_cap_positive"),
         ]
 
     def __str__(self):
@@ -227,6 +247,347 @@ class TargetRevision(models.Model):
     def __str__(self):
         who = self.township.name if self.township_id else _("全市")
         return f"{who} {self.target} ({self.effective_on:%Y-%m-%d})"
+
+
+# --- indicators (指标) and the 赛马 scorecard (SPEC 5; docs/scorecard.md) -------------------------
+
+RECTIFIED = "rectified"  # the 四无 count of SPEC 2: every campaign's first indicator, not a row here
+
+
+class BuiltIn(models.TextChoices):
+    """Indicators whose values the product counts from its own records (SPEC 5)."""
+
+    PARKS_STARTED = "parks_started", _("小微园开工个数")
+    PARK_STARTED_MU = "park_started_mu", _("小微园开工面积")
+    PARK_COMPLETED_M2 = "park_completed_m2", _("小微园竣工面积")
+    PARK_ENTRIES = "park_entries", _("入园企业数")
+    INDIVIDUAL_TO_COMPANY = "individual_to_company", _("个转企入园数")
+    LAND_FREED_MU = "land_freed_mu", _("腾退土地面积")
+    ZERO_SIWU_VILLAGES = "zero_siwu_villages", _("零四无示范村")
+    ZERO_SIWU_TOWNSHIPS = "zero_siwu_townships", _("零四无示范乡镇")
+
+
+BUILT_IN_UNITS = {
+    BuiltIn.PARKS_STARTED: _("个"),
+    BuiltIn.PARK_STARTED_MU: _("亩"),
+    BuiltIn.PARK_COMPLETED_M2: _("平方米"),
+    BuiltIn.PARK_ENTRIES: _("家"),
+    BuiltIn.INDIVIDUAL_TO_COMPANY: _("家"),
+    BuiltIn.LAND_FREED_MU: _("亩"),
+    BuiltIn.ZERO_SIWU_VILLAGES: _("个"),
+    BuiltIn.ZERO_SIWU_TOWNSHIPS: _("个"),
+}
+
+INDICATOR_KEY = RegexValidator(r"^[a-z][a-z0-9_]{0,63}$", _("指标代号只能由小写字母、数字和下划线组成，并以字母开头"))
+
+
+class Indicator(models.Model):
+    """A figure with an annual city target that townships are ranked on (SPEC 5), beside ``rectified``.
+
+    A built-in key (``BuiltIn``) takes its values from the product's own records; any other key
+    from the records imported or entered for it (``IndicatorRecord``). Its township targets are
+    ``IndicatorTarget`` revisions; its milestones the campaign's unless ``own_milestones``.
+    """
+
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="indicators", verbose_name=_("整治行动")
+    )
+    key = models.CharField(_("指标代号"), max_length=64, validators=[INDICATOR_KEY])
+    name = models.CharField(_("指标名称"), max_length=64)
+    unit = models.CharField(_("计量单位"), max_length=16)
+    target = models.PositiveIntegerField(_("全市年度目标"))
+    weight = models.DecimalField(
+        _("权重"), max_digits=6, decimal_places=2, default=Decimal("1"), validators=[MinValueValidator(Decimal("0.01"))]
+    )
+    own_milestones = models.BooleanField(_("单独设置节点目标"), default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("创建人"),
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    history = tracked()
+
+    class Meta:
+        verbose_name = _("考核指标")
+        verbose_name_plural = _("考核指标")
+        ordering = ["campaign", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "key"], name="%(app_label)s_%(class)s_unique_key"),
+            models.CheckConstraint(condition=Q(weight__gt=0), name="%(app_label)s_%(class)s_weight_positive"),
+            models.CheckConstraint(condition=~Q(key=RECTIFIED), name="%(app_label)s_%(class)s_not_rectified"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def built_in(self):
+        return self.key in BuiltIn.values
+
+
+class IndicatorMilestone(models.Model):
+    """A milestone of an indicator created with its own (``Indicator.own_milestones``)."""
+
+    indicator = models.ForeignKey(
+        Indicator, on_delete=models.CASCADE, related_name="milestones", verbose_name=_("考核指标")
+    )
+    date = models.DateField(_("节点日期"))
+    percent = models.DecimalField(
+        _("累计完成比例(%)"),
+        max_digits=5,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("100"))],
+    )
+
+    history = tracked()
+
+    class Meta:
+        verbose_name = _("指标节点目标")
+        verbose_name_plural = _("指标节点目标")
+        ordering = ["indicator", "date"]
+        constraints = [
+            models.UniqueConstraint(fields=["indicator", "date"], name="%(app_label)s_%(class)s_unique_date"),
+            models.CheckConstraint(
+                condition=Q(percent__gt=0, percent__lte=100), name="%(app_label)s_%(class)s_percent_range"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.date:%Y-%m-%d} {self.percent}%"
+
+
+class IndicatorTarget(models.Model):
+    """A township's annual target of an indicator from its effective date on (``township`` empty: the
+    city's, which starts as ``Indicator.target``), revised like ``TargetRevision``."""
+
+    indicator = models.ForeignKey(
+        Indicator, on_delete=models.CASCADE, related_name="targets", verbose_name=_("考核指标")
+    )
+    township = models.ForeignKey(
+        Township,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="indicator_targets",
+        verbose_name=_("乡镇(街道)"),
+    )
+    target = models.PositiveIntegerField(_("年度目标"))
+    effective_on = models.DateField(_("生效日期"))
+    reason = models.CharField(_("调整原因"), max_length=255, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("录入人"),
+    )
+    created_at = models.DateTimeField(_("录入时间"), auto_now_add=True)
+
+    history = tracked()
+
+    class Meta:
+        verbose_name = _("指标年度目标")
+        verbose_name_plural = _("指标年度目标")
+        ordering = ["indicator", "township", "effective_on"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["indicator", "township", "effective_on"],
+                condition=Q(township__isnull=False),
+                name="%(app_label)s_%(class)s_unique_township_day",
+            ),
+            models.UniqueConstraint(
+                fields=["indicator", "effective_on"],
+                condition=Q(township__isnull=True),
+                name="%(app_label)s_%(class)s_unique_city_day",
+            ),
+        ]
+
+    def __str__(self):
+        who = self.township.name if self.township_id else _("全市")
+        return f"{self.indicator} {who} {self.target} ({self.effective_on:%Y-%m-%d})"
+
+
+class IndicatorRecord(models.Model):
+    """One counted item of an indicator that is not built in: ``amount`` on ``date`` for a township
+    (a project, an enterprise, a batch). The same record is the same township and name (SPEC 5)."""
+
+    indicator = models.ForeignKey(
+        Indicator, on_delete=models.PROTECT, related_name="records", verbose_name=_("考核指标")
+    )
+    township = models.ForeignKey(
+        Township, on_delete=models.PROTECT, related_name="indicator_records", verbose_name=_("乡镇(街道)")
+    )
+    name = models.CharField(_("名称"), max_length=200)
+    date = models.DateField(_("日期"))
+    amount = models.DecimalField(
+        _("数量"), max_digits=14, decimal_places=2, default=Decimal("1"), validators=[MinValueValidator(Decimal("0"))]
+    )
+    note = models.CharField(_("说明"), max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("录入人"),
+    )
+    created_at = models.DateTimeField(_("录入时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("修改时间"), auto_now=True)
+
+    history = tracked()
+
+    class Meta:
+        verbose_name = _("指标记录")
+        verbose_name_plural = _("指标记录")
+        ordering = ["indicator", "-date", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["indicator", "township", "name"], name="%(app_label)s_%(class)s_unique_name"
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="%(app_label)s_%(class)s_amount_not_negative"),
+        ]
+        indexes = [models.Index(fields=["indicator", "township", "date"], name="indicator_record_day_idx")]
+
+    def __str__(self):
+        return f"{self.name} {self.amount} ({self.date:%Y-%m-%d})"
+
+
+class Park(models.Model):
+    """A small-micro enterprise park project (小微园) of a township, from planning to completion.
+    The same park is the same township and name (SPEC 5, ``import_parks``)."""
+
+    township = models.ForeignKey(Township, on_delete=models.PROTECT, related_name="parks", verbose_name=_("乡镇(街道)"))
+    name = models.CharField(_("园区名称"), max_length=128)
+    planned_mu = models.DecimalField(
+        _("规划用地(亩)"), max_digits=12, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+    started_on = models.DateField(_("开工日期"), null=True, blank=True)
+    started_mu = models.DecimalField(
+        _("开工面积(亩)"), max_digits=12, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+    completed_on = models.DateField(_("竣工日期"), null=True, blank=True)
+    completed_m2 = models.DecimalField(
+        _("竣工面积(平方米)"), max_digits=14, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+    capacity = models.PositiveIntegerField(_("入驻容量(家)"), null=True, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("修改时间"), auto_now=True)
+
+    history = tracked()
+
+    class Meta:
+        verbose_name = _("小微园")
+        verbose_name_plural = _("小微园")
+        ordering = ["township", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["township", "name"], name="%(app_label)s_%(class)s_unique_name"),
+            models.CheckConstraint(
+                condition=Q(started_on__isnull=True) | Q(started_mu__isnull=False),
+                name="%(app_label)s_%(class)s_started_with_area",
+            ),
+            models.CheckConstraint(
+                condition=Q(completed_on__isnull=True) | (Q(completed_m2__isnull=False) & Q(started_on__isnull=False)),
+                name="%(app_label)s_%(class)s_completed_with_area_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(completed_on__isnull=True) | Q(completed_on__gte=models.F("started_on")),
+                name="%(app_label)s_%(class)s_completed_not_before_start",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Demonstration(models.Model):
+    """A 零四无 demonstration being created: a township (``village`` empty) or one of its villages,
+    from the application (申报) through the check (验收) to the designation (命名), each dated and
+    signed by who did it. Counted by ``zero_siwu_townships`` / ``zero_siwu_villages`` on its
+    designation date."""
+
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.PROTECT, related_name="demonstrations", verbose_name=_("整治行动")
+    )
+    township = models.ForeignKey(
+        Township, on_delete=models.PROTECT, related_name="demonstrations", verbose_name=_("乡镇(街道)")
+    )
+    village = models.ForeignKey(
+        Village,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="demonstrations",
+        verbose_name=_("村(社区)"),
+    )
+    applied_on = models.DateField(_("申报日期"))
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("申报人"),
+    )
+    checked_on = models.DateField(_("验收日期"), null=True, blank=True)
+    checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("验收人"),
+    )
+    check_note = models.CharField(_("验收意见"), max_length=500, blank=True)
+    designated_on = models.DateField(_("命名日期"), null=True, blank=True)
+    designated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("命名人"),
+    )
+
+    history = tracked()
+
+    class Meta:
+        verbose_name = _("零四无示范创建")
+        verbose_name_plural = _("零四无示范创建")
+        ordering = ["campaign", "township", "village"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "township"],
+                condition=Q(village__isnull=True),
+                name="%(app_label)s_%(class)s_unique_township",
+            ),
+            models.UniqueConstraint(
+                fields=["campaign", "village"],
+                condition=Q(village__isnull=False),
+                name="%(app_label)s_%(class)s_unique_village",
+            ),
+            models.CheckConstraint(
+                condition=Q(checked_on__isnull=True) | Q(checked_on__gte=models.F("applied_on")),
+                name="%(app_label)s_%(class)s_checked_after_applied",
+            ),
+            models.CheckConstraint(
+                condition=Q(designated_on__isnull=True)
+                | (Q(checked_on__isnull=False) & Q(designated_on__gte=models.F("checked_on"))),
+                name="%(app_label)s_%(class)s_designated_after_checked",
+            ),
+        ]
+
+    def __str__(self):
+        return str(self.village) if self.village_id else self.township.name
+
+    @property
+    def is_village(self):
+        return self.village_id is not None
 
 
 class UserProfile(models.Model):

@@ -394,6 +394,145 @@ class RectificationPhoto(models.Model):
 NOT_REOPENED = datetime.date(9999, 12, 31)  # PeriodDay.ended of a period not re-opened
 
 
+# --- the 加法 side: entries into small-micro parks and freed land (SPEC 5; docs/parks.md) ----------
+
+
+class ParkEntry(SoftDeletable):
+    """An enterprise moving into a park (入园) on ``entered_on``, and leaving it on ``left_on`` if it
+    does. A unit rectified by 搬迁入园 names the park it moved to: its entry is recorded with that
+    rectification (``rectification``), once. ``individual_to_company``: an individual business
+    (个体工商户) that entered as a company (个转企); ``company_form``: entered as a company (公司制)."""
+
+    park = models.ForeignKey(
+        "campaign.Park", on_delete=models.PROTECT, related_name="entries", verbose_name=_("小微园")
+    )
+    enterprise = models.ForeignKey(
+        Enterprise,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="park_entries",
+        verbose_name=_("四无单位"),
+    )
+    rectification = models.OneToOneField(
+        Rectification,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="park_entry",
+        verbose_name=_("搬迁入园整治记录"),
+    )
+    name = models.CharField(_("企业名称"), max_length=200)
+    credit_code = models.CharField(_("统一社会信用代码"), max_length=18, blank=True, validators=[validate_credit_code])
+    industry = models.CharField(_("行业"), max_length=64, blank=True)
+    entered_on = models.DateField(_("入园日期"))
+    left_on = models.DateField(_("退园日期"), null=True, blank=True)
+    individual_to_company = models.BooleanField(_("个转企"), default=False)
+    company_form = models.BooleanField(_("公司制"), default=True)
+    note = models.CharField(_("备注"), max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("录入人"),
+    )
+    created_at = models.DateTimeField(_("录入时间"), auto_now_add=True)
+
+    history = tracked()
+
+    class Meta:
+        verbose_name = _("入园企业")
+        verbose_name_plural = _("入园企业")
+        ordering = ["park", "-entered_on", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(left_on__isnull=True) | Q(left_on__gte=models.F("entered_on")),
+                name="%(app_label)s_%(class)s_left_after_entered",
+            ),
+            models.CheckConstraint(
+                condition=Q(individual_to_company=False) | Q(company_form=True),
+                name="%(app_label)s_%(class)s_individual_to_company_is_a_company",
+            ),
+        ]
+        indexes = [models.Index(fields=["park", "entered_on"], name="park_entry_day_idx")]
+
+    def __str__(self):
+        return f"{self.name} → {self.park}"
+
+
+class LandParcel(SoftDeletable):
+    """Land vacated by demolition or relocation (腾退土地), in 亩, through its stages: 腾退 freed →
+    供地 supplied → 开工 started → 投产 in production → 退出 exit, each dated when reached, in order."""
+
+    township = models.ForeignKey(
+        Township, on_delete=models.PROTECT, related_name="land_parcels", verbose_name=_("乡镇(街道)")
+    )
+    name = models.CharField(_("地块名称"), max_length=200)
+    area_mu = models.DecimalField(
+        _("面积(亩)"), max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
+    )
+    source = models.ForeignKey(
+        Enterprise,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="freed_parcels",
+        verbose_name=_("原四无单位"),
+    )
+    freed_on = models.DateField(_("腾退日期"))
+    supplied_on = models.DateField(_("供地日期"), null=True, blank=True)
+    started_on = models.DateField(_("开工日期"), null=True, blank=True)
+    producing_on = models.DateField(_("投产日期"), null=True, blank=True)
+    exited_on = models.DateField(_("退出日期"), null=True, blank=True)
+    note = models.CharField(_("备注"), max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("录入人"),
+    )
+    created_at = models.DateTimeField(_("录入时间"), auto_now_add=True)
+
+    history = tracked()
+
+    class Meta:
+        verbose_name = _("腾退土地")
+        verbose_name_plural = _("腾退土地")
+        ordering = ["township", "-freed_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["township", "name"],
+                condition=Q(deleted_at__isnull=True),
+                name="%(app_label)s_%(class)s_unique_name",
+            ),
+            models.CheckConstraint(condition=Q(area_mu__gt=0), name="%(app_label)s_%(class)s_area_positive"),
+            *(
+                models.CheckConstraint(
+                    condition=Q(**{f"{later}__isnull": True})
+                    | (Q(**{f"{earlier}__isnull": False}) & Q(**{f"{later}__gte": models.F(earlier)})),
+                    name=f"%(app_label)s_%(class)s_{later}_after_{earlier}",
+                )
+                for earlier, later in (
+                    ("freed_on", "supplied_on"),
+                    ("supplied_on", "started_on"),
+                    ("started_on", "producing_on"),
+                )
+            ),
+            models.CheckConstraint(
+                condition=Q(exited_on__isnull=True) | Q(exited_on__gte=models.F("freed_on")),
+                name="%(app_label)s_%(class)s_exited_after_freed",
+            ),
+        ]
+        indexes = [models.Index(fields=["township", "freed_on"], name="land_parcel_day_idx")]
+
+    def __str__(self):
+        return self.name
+
+
 class UnitDay(models.Model):
     """Alive units of a township identified on a day. Written only by database triggers."""
 
