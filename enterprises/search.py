@@ -67,13 +67,15 @@ def query_grams(term):
     the term holds too. Fewer lists to intersect than all its 2-grams, and as narrowing in practice.
 
     Grams of digits only ("91", "03") are in most credit codes and addresses: intersecting their long
-    lists costs more than they narrow, so they are left out when the term has other grams.
+    lists costs more than they narrow, so they are left out when the term has at least two other
+    grams. With fewer (a credit code: "92330381M00500" has only "m0", which nearly every code
+    holds), the digits are what tells the units apart, and they stay.
     """
     if len(term) <= 2:
         return [term]
     cover = list(dict.fromkeys([term[i : i + 2] for i in range(0, len(term) - 1, 2)] + [term[-2:]]))
     telling = [gram for gram in cover if not gram.isascii() or not gram.isdigit()]
-    return telling or cover
+    return telling if len(telling) >= 2 else cover
 
 
 def _fts_token(gram):

@@ -396,3 +396,17 @@ def test_the_database_finds_a_search_by_the_index(thousands, value):
         assert "SCAN enterprises_enterprise" not in text
     assert found(value) == expected(value, owner=True)
     assert found(value) or "龘" in value
+
+
+@pytest.mark.parametrize(
+    "term, looked_up",
+    [
+        ("五金", ["五金"]),
+        ("宏达五金厂", ["宏达", "五金", "金厂"]),
+        ("修店0050", ["修店", "00", "50"]),  # one telling gram: the digits narrow it too
+        ("解放路123号", ["解放", "路1", "3号"]),  # "23" is left out: three others tell enough
+        ("92330381m00500", ["92", "33", "03", "81", "m0", "05", "00"]),  # a credit code keeps its digits
+    ],
+)
+def test_the_grams_a_term_is_looked_up_by(term, looked_up):
+    assert search.query_grams(term) == looked_up
