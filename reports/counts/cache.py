@@ -35,9 +35,10 @@ from dataclasses import dataclass
 from reports.models import CountsVersion
 
 SIZE = 128
-# Of those, at most this many large ones (``renewed(…, large=True)``: a city's day-by-day counts
-# kept township by township, some MB at a million units); the least recently used goes first.
-LARGE = 2
+# Of those, at most this many large ones (``renewed(…, large=True)``: a campaign's day-by-day counts
+# kept township by township, and the city's sum of them, some MB at a million units); the least
+# recently used goes first.
+LARGE = 4
 
 _answers = OrderedDict()
 _large = OrderedDict()  # the keys of the large answers in _answers, least recently used first
@@ -191,18 +192,23 @@ def renewed(reads, key, version, first, renew, *, large=False):
     return value
 
 
-def per_township(reads, key, version, fetch):
+def per_township(reads, key, version, fetch, *, large=False):
     """``{township_id: value}`` for every township, kept here and renewed township by township.
 
     The first time, ``fetch(None)`` reads every township. Later, under a newer ``version`` (a
     ``Token``), only the townships whose version changed since are read again, with
     ``fetch(township_ids)``, and the others' values are kept: after one township's change a page
     asks the database about that township, not all of them. A township missing from what ``fetch``
-    returns has no value (nothing counted).
+    returns has no value (nothing counted). ``large``: as for ``renewed``.
     """
 
     return renewed(
-        reads, key, version, lambda: fetch(None), lambda values, stale: replaced(values, stale, fetch(stale))
+        reads,
+        key,
+        version,
+        lambda: fetch(None),
+        lambda values, stale: replaced(values, stale, fetch(stale)),
+        large=large,
     )
 
 

@@ -237,41 +237,33 @@ def horizon(campaign, as_of):
     return max(as_of, campaign.end)
 
 
-def daily_counts(campaign, as_of, *, township_id=None, city=False, version=None):
+def daily_counts(campaign, as_of, *, version=None):
     """{township_id: TownshipCounts} for every township with a unit, from three grouped queries.
 
     The queries read the per-township daily counts the database maintains (reports/counts/tables.py),
     never the register itself: their cost depends on the number of townships and days, not units.
     They read every day to the ``horizon`` (the campaign's end), so that one answer serves a report
-    on any day of the campaign: a report takes ``counts.upto(as_of)`` of each. ``township_id``
-    narrows to one township; ``city`` adds the townships up in the database and returns
-    ``{None: counts}``, the city's daily series. ``version``: the counts' version
-    (``reports.counts.token()``) when the caller has read it for its page already.
+    on any day of the campaign: a report takes ``counts.upto(as_of)`` of each. ``version``: the
+    counts' version (``reports.counts.token()``) when the caller has read it for its page already.
     """
     start, last = campaign.start, horizon(campaign, as_of)
-    version = version or cache.token()
-    # The answer is kept per process under the counts' versions (reports/counts/cache.py); the
-    # TownshipCounts in it are shared by the requests that read the same versions, and never changed.
-    if township_id is None and not city:
-        # Every township: renewed township by township, as their versions change.
-        return cache.per_township(
-            DAILY_COUNTS, (start, last), version, lambda ids: _daily_counts(start, last, ids, city)
-        )
-    mine = version if township_id is None else version.of(township_id)
-    key = (mine, start, last, township_id, city)
-    ids = None if township_id is None else [township_id]
-    return cache.answer(DAILY_COUNTS, key, lambda: _daily_counts(start, last, ids, city))
+    # The answer is kept per process under the counts' versions (reports/counts/cache.py), renewed
+    # township by township as their versions change; the TownshipCounts in it are shared by the
+    # requests that read the same versions, and never changed.
+    return cache.per_township(
+        DAILY_COUNTS, (start, last), version or cache.token(), lambda ids: _daily_counts(start, last, ids), large=True
+    )
 
 
-def _daily_counts(start, last, township_ids, city):
-    """The counts of ``township_ids`` (None: every township), or of their sum if ``city``, to ``last``."""
+def _daily_counts(start, last, township_ids):
+    """The counts of ``township_ids`` (None: every township) to ``last``."""
     counts = defaultdict(lambda: TownshipCounts(start=start))
-    units, starts, ends = _statements(connection.vendor, start, last, city, _size(township_ids))
+    units, starts, ends = _statements(connection.vendor, start, last, _size(township_ids))
 
     def owner(row):
-        return counts[None if city else row[0]]
+        return counts[row[0]]
 
-    skip = 0 if city else 1  # the township's id leads a row unless the townships are summed
+    skip = 1  # the township's id leads a row
     for row in units.rows(township_ids):
         c, day, total = owner(row), row[skip], row[skip + 1]
         if day is None:
@@ -355,15 +347,15 @@ def _with_day(row, column):
 
 
 @functools.lru_cache(maxsize=64)
-def _statements(vendor, start, last, city, size):
+def _statements(vendor, start, last, size):
     """The three grouped queries of ``_daily_counts`` for one shape, compiled (``_Statement``).
 
     ``size``: how many townships the queries are narrowed to (None: every township). ``vendor``
     is part of the key only so that a process never reuses one database's SQL on another.
     """
     null_day = Value(None, output_field=DateField())
-    group = () if city else ("township_id",)
-    lead = 0 if city else 1  # the township's id comes first
+    group = ("township_id",)
+    lead = 1  # the township's id comes first
 
     def scoped(queryset):
         if size is None:
@@ -413,40 +405,42 @@ def _statements(vendor, start, last, city, size):
 
 def series_counts(campaign, as_of, township_id=None, version=None):
     """Day-by-day counts of one township, or of the city when ``township_id`` is None (for charts),
-    with their figures stopping at ``as_of`` (the counters themselves run to the horizon)."""
+    with their figures stopping at ``as_of`` (the counters themselves run to the horizon). Both come
+    from the townships' counts a report of the same versions reads: no query of their own."""
+    version = version or cache.token()
     if township_id is None:
-        return _city_series(campaign.start, horizon(campaign, as_of), version or cache.token()).upto(as_of)
-    found = daily_counts(campaign, as_of, township_id=township_id, city=True, version=version)
-    return (found.get(None) or TownshipCounts(start=campaign.start)).upto(as_of)
+        return _city_series(campaign, as_of, version).upto(as_of)
+    found = daily_counts(campaign, as_of, version=version).get(township_id)
+    return (found or TownshipCounts(start=campaign.start)).upto(as_of)
 
 
-def _city_series(start, last, version):
-    """The city's day-by-day counts: the sum of its townships', kept with them in the cache.
+def _city_series(campaign, as_of, version):
+    """The city's day-by-day counts: the sum of its townships' (``daily_counts``), kept with them.
 
-    After a change, only the changed townships' days are read again, and the sum is renewed by
-    taking their old counts out and putting their new ones in: the dashboard's chart after a
-    rectification costs a read of one township's days, not the whole city's.
+    After a change, the sum is renewed by taking the changed townships' old counts out and putting
+    their new ones in: the dashboard's chart after a rectification costs no more than the report's
+    read of that one township's days.
     """
+    start = campaign.start
+    parts = daily_counts(campaign, as_of, version=version)
 
     def first():
-        parts = _daily_counts(start, last, None, False)
         total = TownshipCounts(start=start)
         for part in parts.values():
             total.add(part)
         return parts, total
 
     def renew(state, stale):
-        parts, total = state
-        fresh = _daily_counts(start, last, stale, False)
+        old, total = state
         total = total.copy()
         for township_id in stale:
+            if township_id in old:
+                total.subtract(old[township_id])
             if township_id in parts:
-                total.subtract(parts[township_id])
-            if township_id in fresh:
-                total.add(fresh[township_id])
-        return cache.replaced(parts, stale, fresh), total
+                total.add(parts[township_id])
+        return parts, total
 
-    return cache.renewed(CITY_SERIES, (start, last), version, first, renew, large=True)[1]
+    return cache.renewed(CITY_SERIES, (start, horizon(campaign, as_of)), version, first, renew, large=True)[1]
 
 
 def _m2(hundredths):

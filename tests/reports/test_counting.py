@@ -584,13 +584,16 @@ def test_only_a_few_large_answers_are_kept(campaign):
     campaigns = [campaign, make_campaign("c2019", year=2019), make_campaign("c2020", year=2020)]
     for each in campaigns:
         series_counts(each, each.start + datetime.timedelta(days=90))
-    assert len(reports.counts.cache._large) == LARGE == 2
+    # Each campaign's: its townships' day-by-day counts and the city's sum of them.
+    assert len(reports.counts.cache._large) == LARGE == 4
     with CaptureQueriesContext(connection) as queries:
         series_counts(campaigns[-1], campaigns[-1].start + datetime.timedelta(days=200))  # kept: any day
     assert not [q for q in queries if "_unitday" in q["sql"]]
+    assert not [key for key in reports.counts.cache._large if campaign.start in key]  # the oldest went first
     with CaptureQueriesContext(connection) as queries:
-        series_counts(campaign, D(2018, 6, 30))  # the least recently used, dropped: read again
+        series_counts(campaign, D(2018, 6, 30))  # dropped: read again
     assert len([q for q in queries if "_unitday" in q["sql"]]) == 1
+    assert len(reports.counts.cache._large) == LARGE
 
 
 def test_renewed_township_by_township_the_figures_equal_a_full_read_after_every_kind_of_write(campaign):

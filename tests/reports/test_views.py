@@ -23,11 +23,12 @@ pytestmark = pytest.mark.django_db
 
 # Fixed ceilings, with data big enough that one query per township, village or unit would break them:
 # session, the user with their role (core/backends.py), campaign, its campaigns list, milestones, targets,
-# three daily counts, townships (+ the township, its grouped village counts, its first overdue
-# findings and their units' names on a township page).
+# three daily counts (read once for the ranking, the city's series and a township's series alike),
+# townships (+ the township, its grouped village counts, its first overdue findings and their units'
+# names on a township page).
 # (with nothing cached, then with the counts cached: reports/counts/cache.py)
-DASHBOARD_QUERIES = (15, 8)
-TOWNSHIP_QUERIES = (19, 11)
+DASHBOARD_QUERIES = (12, 8)
+TOWNSHIP_QUERIES = (16, 11)
 
 
 @pytest.fixture
