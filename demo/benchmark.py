@@ -162,6 +162,10 @@ def build(*, units=100_000, townships=TOWNSHIPS, seed=YEAR, out=print):
         out(f"{units} units in {time.perf_counter() - began:.1f} s")
         _periods(rng, unit_ids, facts, stamp, out)
         _inspections(rng, campaign, unit_ids, facts, townships, stamp, out)
+    if connection.vendor == "sqlite":
+        # As the import leaves a city's tables (enterprises/importing/bulk.py refresh_statistics).
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
     if connection.vendor == "postgresql":
         # The tables as a real city's would be (autovacuum may be off or not have run yet): the
         # planner otherwise keeps the picture of the first insert, every unit open and unrectified;

@@ -22,7 +22,7 @@ from core.history import fill_audit_fields
 from .queries import _among, _chunks, _pg_array
 
 BATCH = 1000
-ANALYZE_AFTER = 10_000  # rows COPYed at once after which PostgreSQL's statistics are refreshed
+ANALYZE_AFTER = 10_000  # rows written at once after which the database's statistics are refreshed
 
 
 class Stamp(NamedTuple):
@@ -99,7 +99,17 @@ def _insert_columns(model: type[models.Model], names: tuple[str, ...], columns: 
                 params,
             )
             ids.extend(pk for (pk,) in cursor.fetchall())
+        if len(ids) >= ANALYZE_AFTER:
+            refresh_statistics(cursor, model._meta.db_table)
     return ids
+
+
+def refresh_statistics(cursor, table: str) -> None:
+    """Have the database's planner see ``table`` as it now is (ANALYZE; it counts this transaction's
+    rows). SQLite without statistics reads the register's partial index for every filter it cannot
+    use, one table lookup per unit, at ten times the cost of reading the table; with them it reads
+    the table (docs/performance.md, "Register")."""
+    cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
 
 
 def _copy_supported() -> bool:
@@ -197,10 +207,9 @@ def _copy(model: type[models.Model], fields: list[models.Field], columns: list[S
         with connection.wrap_database_errors:
             cursor.cursor.copy_expert(f"COPY {quote(table)} ({names}) FROM STDIN", source, size=1 << 16)
         if len(ids) >= ANALYZE_AFTER:
-            # A city's first list can be most of the table: refresh the planner's statistics (they
-            # count this transaction's own rows) so that the register's pages are planned for the
-            # table as it now is, also where autovacuum is off.
-            cursor.execute(f"ANALYZE {quote(table)}")
+            # A city's first list can be most of the table: refresh the planner's statistics so that
+            # the register's pages are planned for the table as it now is, also where autovacuum is off.
+            refresh_statistics(cursor, table)
     return ids
 
 

@@ -78,3 +78,23 @@ def test_a_status_filter_reads_its_units_through_the_status_index(client, regist
     plan = page_plan(client, query.format(township=register[1].pk))
     assert index in plan, plan
     assert "TEMP B-TREE" not in plan.upper() and '"Sort"' not in plan, plan  # already in the register's order
+
+
+def test_a_large_import_leaves_the_planner_statistics_of_the_units(monkeypatch):
+    """After a bulk write of many units, the database's statistics count them; on SQLite, without
+    them, a filter the indexes do not serve read the units through the partial register index."""
+    from enterprises.importing import bulk
+
+    monkeypatch.setattr(bulk, "ANALYZE_AFTER", 50)
+    township = make_township("统计镇")
+    names = ("name", "township_id", "identified_on", "unlicensed")
+    bulk.insert_rows(Enterprise, names, [(f"厂{i}", township.pk, D(2018, 3, 1), True) for i in range(60)])
+    table = Enterprise._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [table])
+            assert cursor.fetchone()[0] >= 60
+        else:
+            cursor.execute("SELECT stat FROM sqlite_stat1 WHERE tbl = %s", [table])
+            rows = [int(stat.split()[0]) for (stat,) in cursor.fetchall()]  # each index's rows first
+            assert rows and max(rows) >= 60, rows
