@@ -16,7 +16,17 @@ from django.utils.translation import gettext_lazy as _
 
 from core.access import Role, role_of
 
-from .models import DEFAULT_MILESTONES, Campaign, Milestone, TargetRevision, Township, Village
+from .models import (
+    DEFAULT_MILESTONES,
+    BuiltIn,
+    Campaign,
+    IndicatorRecord,
+    IndicatorTarget,
+    Milestone,
+    TargetRevision,
+    Township,
+    Village,
+)
 
 
 class ManageForm(forms.Form):
@@ -400,3 +410,184 @@ def photos_again_error():
     """Said beside the photos when a form is refused for its date: a browser never sends a file
     again by itself, so the person must choose the photos again."""
     return ValidationError(gettext("照片尚未保存：确认日期后请重新选择照片再提交"), code="photos_again")
+
+
+# --- Indicators (SPEC 5; campaign/indicator_views.py) --------------------------------------------
+
+
+class IndicatorCreateForm(ManageForm):
+    """A new indicator: the fields of ``create_indicator``; ``campaign.indicators.indicator_create`` checks them."""
+
+    key = forms.CharField(
+        label=_("指标代号"),
+        max_length=64,
+        help_text=_("内置指标（名称和单位可留空）：%(keys)s；其他代号为自定义指标，数值来自导入或录入的指标记录。"),
+    )
+    name = forms.CharField(label=_("指标名称"), max_length=64, required=False)
+    unit = forms.CharField(label=_("计量单位"), max_length=16, required=False)
+    target = forms.IntegerField(label=_("全市年度目标"), min_value=0)
+    weight = forms.DecimalField(
+        label=_("权重"), min_value=Decimal("0.01"), max_digits=6, decimal_places=2, initial=Decimal("1")
+    )
+    milestones = forms.CharField(
+        label=_("单独设置节点目标"),
+        max_length=200,
+        required=False,
+        help_text=_("留空则使用整治行动的节点目标；格式如 03-31:30,06-30:60,09-30:80,12-31:100。"),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        keys = "、".join(f"{key}（{label}）" for key, label in BuiltIn.choices)
+        self.fields["key"].help_text = self.fields["key"].help_text % {"keys": keys}
+        self.fields["key"].widget.attrs.update({"list": "built-in-keys", "autocomplete": "off", "spellcheck": "false"})
+
+
+class IndicatorEditForm(ManageForm):
+    name = forms.CharField(label=_("指标名称"), max_length=64)
+    unit = forms.CharField(label=_("计量单位"), max_length=16)
+    target = forms.IntegerField(label=_("全市年度目标"), min_value=0)
+    weight = forms.DecimalField(label=_("权重"), min_value=Decimal("0.01"), max_digits=6, decimal_places=2)
+    reason = forms.CharField(label=_("修改原因"), max_length=100, required=False)
+
+
+class ScoringForm(ManageForm):
+    rectified_weight = forms.DecimalField(
+        label=_("四无整治指标权重"), min_value=Decimal("0.01"), max_digits=6, decimal_places=2
+    )
+    score_cap = forms.DecimalField(
+        label=_("计分封顶(%)"),
+        min_value=Decimal("1"),
+        max_digits=6,
+        decimal_places=2,
+        help_text=_("单项完成率超过封顶值的部分不计入得分。"),
+    )
+    reason = forms.CharField(label=_("修改原因"), max_length=100, required=False)
+
+
+class IndicatorTargetForm(ManageModelForm):
+    """A new annual target of an indicator from a date on, with its reason (as ``TargetRevisionForm``)."""
+
+    correct_same_day = forms.BooleanField(
+        label=_("更正同一生效日期的已有记录"),
+        required=False,
+        help_text=_("同一乡镇(街道)同一生效日期已有记录时勾选；原记录保留在修改历史中。"),
+    )
+
+    class Meta:
+        model = IndicatorTarget
+        fields = ["township", "target", "effective_on", "reason"]
+        widgets = {"effective_on": DateInput(), "reason": forms.TextInput()}
+        help_texts = {"township": _("留空表示全市年度目标。")}
+
+    def __init__(self, *args, indicator, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.indicator = indicator
+        self.campaign = indicator.campaign
+        self.instance.indicator = indicator
+        self.fields["township"].empty_label = gettext("全市")
+        self.fields["township"].queryset = Township.objects.all()
+        self.fields["reason"].required = True
+        self.fields["reason"].error_messages["required"] = gettext("请填写调整原因。")
+        self.fields["effective_on"].widget.attrs.update(
+            {"min": self.campaign.start.isoformat(), "max": self.campaign.end.isoformat()}
+        )
+        self.existing = None
+
+    def clean_reason(self):
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise ValidationError(gettext("请填写调整原因。"))
+        return reason
+
+    def clean_effective_on(self):
+        day = self.cleaned_data["effective_on"]
+        if not self.campaign.contains(day):
+            raise ValidationError(
+                gettext("生效日期须在整治行动年度内（%(start)s 至 %(end)s）。")
+                % {"start": self.campaign.start.isoformat(), "end": self.campaign.end.isoformat()}
+            )
+        return day
+
+    def validate_unique(self):
+        data = self.cleaned_data
+        if "effective_on" not in data:
+            return
+        self.existing = IndicatorTarget.objects.filter(
+            indicator=self.indicator, township=data.get("township"), effective_on=data["effective_on"]
+        ).first()
+        if self.existing and not data.get("correct_same_day"):
+            self.add_error(
+                "effective_on",
+                gettext("该生效日期已有记录（年度目标 %(target)d）。如需更正，请勾选“更正同一生效日期的已有记录”。")
+                % {"target": self.existing.target},
+            )
+
+    def save(self, *, user):
+        target = self.existing or self.instance
+        target.township = self.cleaned_data["township"]
+        target.target = self.cleaned_data["target"]
+        target.effective_on = self.cleaned_data["effective_on"]
+        target.reason = self.cleaned_data["reason"]
+        target.created_by = user
+        target._change_reason = target.reason[:100]
+        target.save()
+        return target
+
+
+class IndicatorRecordForm(ManageModelForm):
+    """One record of an indicator that is not built in: township (the user's own for township staff),
+    name, date inside the campaign's year, amount ≥ 0 with at most 2 decimals, note."""
+
+    reason = forms.CharField(label=_("修改原因"), max_length=100, required=False)
+
+    class Meta:
+        model = IndicatorRecord
+        fields = ["township", "name", "date", "amount", "note"]
+        widgets = {"date": DateInput(), "note": forms.TextInput()}
+
+    def __init__(self, *args, indicator, townships, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.indicator = indicator
+        self.campaign = indicator.campaign
+        self.instance.indicator = indicator
+        self.fields["township"].queryset = townships
+        if townships.count() == 1 and not self.instance.pk:
+            self.fields["township"].initial = townships.first().pk
+        self.fields["amount"].widget.attrs.update({"min": "0", "step": "0.01", "inputmode": "decimal"})
+        self.fields["date"].widget.attrs.update(
+            {"min": self.campaign.start.isoformat(), "max": self.campaign.end.isoformat()}
+        )
+        if self.instance.pk is None:
+            del self.fields["reason"]
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise ValidationError(gettext("请填写名称。"))
+        return name
+
+    def clean_date(self):
+        day = self.cleaned_data["date"]
+        if not self.campaign.contains(day):
+            raise ValidationError(
+                gettext("日期须在整治行动年度内（%(start)s 至 %(end)s）。")
+                % {"start": self.campaign.start.isoformat(), "end": self.campaign.end.isoformat()}
+            )
+        return day
+
+    def validate_unique(self):
+        data = self.cleaned_data
+        if not data.get("township") or not data.get("name"):
+            return
+        clash = IndicatorRecord.objects.filter(indicator=self.indicator, township=data["township"], name=data["name"])
+        if clash.exclude(pk=self.instance.pk).exists():
+            self.add_error(
+                "name",
+                gettext("本乡镇(街道)已有名为“%(name)s”的记录；同一乡镇(街道)、同一名称是同一条记录，请修改那一条。")
+                % {"name": data["name"]},
+            )
+
+
+class RecordUploadForm(ManageForm):
+    file = forms.FileField(label=_("指标记录文件"))

@@ -5,6 +5,10 @@ Columns 乡镇街道, 年度任务 and optionally 生效日期 (a revision's dat
 and 调整原因. Townships the file names are created; a row named 全市 is the city's own target.
 Totals rows (合计, 总计, 小计) are skipped. All rows or none are written, and importing the same
 file again changes nothing.
+
+The same file gives the township targets of any other indicator (SPEC 5, ``--indicator KEY``):
+pass the ``Indicator`` and its rows go to ``IndicatorTarget`` instead of ``TargetRevision``; without
+one (or with ``RECTIFIED``) the targets are the 四无 count's.
 """
 
 import datetime
@@ -19,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from core.tabular import Column, Issue, Row, TableError, cell_text, is_blank, parse_date, read_table
 
-from .models import Campaign, TargetRevision, Township
+from .models import Campaign, Indicator, IndicatorTarget, TargetRevision, Township
 
 COLUMNS = (
     Column("township", "乡镇街道", required=True),
@@ -106,8 +110,15 @@ def read_township(value: Any) -> str:
     return name
 
 
-def parse_targets(source, campaign: Campaign) -> TargetPlan:
-    """Read and check a targets file against ``campaign``; writes nothing."""
+def _revisions(campaign: Campaign, indicator: Indicator | str | None):
+    """The revisions a targets file writes: the campaign's (``rectified``) or the indicator's."""
+    if isinstance(indicator, Indicator):
+        return indicator.targets.all()
+    return campaign.target_revisions.all()
+
+
+def parse_targets(source, campaign: Campaign, indicator: Indicator | str | None = None) -> TargetPlan:
+    """Read and check a targets file against ``campaign`` (and ``indicator``); writes nothing."""
     plan = TargetPlan()
     try:
         table = read_table(source, COLUMNS)
@@ -127,7 +138,7 @@ def parse_targets(source, campaign: Campaign) -> TargetPlan:
         seen[key] = row.number
         plan.rows.append(target_row)
     if not plan.errors:
-        _plan_changes(plan, campaign)
+        _plan_changes(plan, campaign, indicator)
     return plan
 
 
@@ -159,13 +170,13 @@ def _read_row(row: Row, campaign: Campaign, plan: TargetPlan) -> TargetRow | Non
     return TargetRow(row.number, township, values["target"], values["effective_on"], values["reason"])
 
 
-def _plan_changes(plan: TargetPlan, campaign: Campaign) -> None:
+def _plan_changes(plan: TargetPlan, campaign: Campaign, indicator=None) -> None:
     names = {row.township for row in plan.rows if row.township}
     known = set(Township.objects.filter(name__in=names).values_list("name", flat=True))
     plan.new_townships = [name for name in dict.fromkeys(row.township for row in plan.rows) if name in names - known]
     current = {
         (name or "", day): target
-        for name, day, target in campaign.target_revisions.values_list("township__name", "effective_on", "target")
+        for name, day, target in _revisions(campaign, indicator).values_list("township__name", "effective_on", "target")
     }
     for row in plan.rows:
         old = current.get((row.township, row.effective_on))
@@ -173,7 +184,7 @@ def _plan_changes(plan: TargetPlan, campaign: Campaign) -> None:
 
 
 @transaction.atomic
-def apply_targets(plan: TargetPlan, campaign: Campaign, user=None) -> None:
+def apply_targets(plan: TargetPlan, campaign: Campaign, user=None, indicator: Indicator | str | None = None) -> None:
     """Write a plan without errors: the new townships, then the created or changed revisions.
 
     A file names a few dozen townships, so each row is saved on its own and gets its history
@@ -186,17 +197,23 @@ def apply_targets(plan: TargetPlan, campaign: Campaign, user=None) -> None:
     for index, name in enumerate(plan.new_townships):
         _save(Township(name=name, kind=Township.kind_from_name(name), sort_order=order + index), user, reason)
     townships = dict(Township.objects.filter(name__in={row.township for row in plan.rows}).values_list("name", "id"))
-    current = {(rev.township_id, rev.effective_on): rev for rev in campaign.target_revisions.all()}
+    current = {(rev.township_id, rev.effective_on): rev for rev in _revisions(campaign, indicator)}
     for row in plan.rows:
         if row.action == "unchanged":
             continue
         township_id = townships.get(row.township)
-        revision = current.get((township_id, row.effective_on)) or TargetRevision(
-            campaign=campaign, township_id=township_id, effective_on=row.effective_on, created_by=user
+        revision = current.get((township_id, row.effective_on)) or _new_revision(
+            campaign, indicator, township_id=township_id, effective_on=row.effective_on, created_by=user
         )
         revision.target = row.target
         revision.reason = row.reason or revision.reason
         _save(revision, user, reason)
+
+
+def _new_revision(campaign, indicator, **fields):
+    if isinstance(indicator, Indicator):
+        return IndicatorTarget(indicator=indicator, **fields)
+    return TargetRevision(campaign=campaign, **fields)
 
 
 def _save(instance, user, reason: str) -> None:
