@@ -28,7 +28,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from campaign.forms import outside_year_error, photos_again_error
-from campaign.models import Township, Village
+from campaign.models import Park, Township, Village
 from core.access import Role, role_of, scope_townships, scope_units
 
 from . import photos as photo_rules
@@ -510,12 +510,19 @@ class RectificationForm(CampaignDateCheck, NoColonMixin, forms.Form):
         widget=forms.NumberInput(attrs={"min": "0", "step": "0.01", "inputmode": "decimal"}),
         help_text=_("整治方式为拆除时必填"),
     )
+    park = forms.ModelChoiceField(
+        label=_("入驻园区"),
+        queryset=Park.objects.select_related("township"),
+        required=False,
+        help_text=_("整治方式为搬迁入园时选择单位迁入的小微园，将同时登记入园"),
+    )
     note = forms.CharField(label=_("备注"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
     photos = MultiplePhotoField(label=_("现场照片"))
 
     def __init__(self, *args, enterprise, campaign=None, as_of=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.enterprise = enterprise
+        self.fields["park"].label_from_instance = lambda park: f"{park.township.name} · {park.name}"
         today = _today()
         self.fields["rectified_on"].widget.attrs.update(
             {"max": today.isoformat(), "min": enterprise.identified_on.isoformat()}
@@ -538,6 +545,8 @@ class RectificationForm(CampaignDateCheck, NoColonMixin, forms.Form):
         method, day, area = cleaned.get("method"), cleaned.get("rectified_on"), cleaned.get("demolished_m2")
         if method == Method.DEMOLISHED and "demolished_m2" in cleaned and not area:
             self.add_error("demolished_m2", gettext("整治方式为拆除时请填写拆除面积"))
+        if method and method != Method.RELOCATED and cleaned.get("park"):
+            self.add_error("park", gettext("只有整治方式为“搬迁入园”时才能选择入驻园区"))
         if method and day:
             errors = check_rectification(
                 enterprise=self.enterprise, method=method, rectified_on=day, demolished_m2=area
@@ -559,6 +568,7 @@ class RectificationForm(CampaignDateCheck, NoColonMixin, forms.Form):
                     demolished_m2=data.get("demolished_m2") or Decimal("0"),
                     note=data.get("note", ""),
                     user=user,
+                    park=data.get("park"),
                 )
                 photo_rules.attach_photos(rectification=rectification, photos=data.get("photos", []), user=user)
         except ValidationError as exc:

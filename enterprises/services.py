@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 
 from campaign.models import Township
 
-from .models import Enterprise, Method, Rectification, Relapse, Status, squash_spaces
+from .models import Enterprise, Method, ParkEntry, Rectification, Relapse, Status, squash_spaces
 
 # django-simple-history keeps 100 characters of a change reason; the full reason stays on the row.
 CHANGE_REASON_MAX = 100
@@ -233,11 +233,17 @@ def check_rectification(*, enterprise, method, rectified_on, demolished_m2, toda
 
 
 @transaction.atomic
-def rectification_record(*, enterprise, method, rectified_on, demolished_m2=None, note="", user=None):
-    """Record that ``enterprise`` was rectified; it counts from ``rectified_on``."""
+def rectification_record(*, enterprise, method, rectified_on, demolished_m2=None, note="", user=None, park=None):
+    """Record that ``enterprise`` was rectified; it counts from ``rectified_on``.
+
+    ``park``: for 搬迁入园, the small-micro park the unit moved into; its entry (SPEC 5) is recorded
+    with the rectification, on its date, in the same transaction.
+    """
     unit = _locked(enterprise)
     area = Decimal(demolished_m2 or 0)
     errors = check_rectification(enterprise=unit, method=method, rectified_on=rectified_on, demolished_m2=area)
+    if park is not None and method != Method.RELOCATED:
+        errors["park"] = _("只有整治方式为“搬迁入园”时才能选择入驻园区")
     if errors:
         raise ValidationError(errors)
     rectification = Rectification(
@@ -249,9 +255,29 @@ def rectification_record(*, enterprise, method, rectified_on, demolished_m2=None
         created_by=user,
     )
     attribute(rectification, user).save(force_insert=True)
+    if park is not None:
+        entry = ParkEntry(
+            park=park,
+            enterprise=unit,
+            rectification=rectification,
+            name=unit.name,
+            credit_code=unit.credit_code,
+            industry=unit.industry,
+            entered_on=rectified_on,
+            company_form=company_form_of(unit.credit_code),
+            created_by=user,
+        )
+        attribute(entry, user).save(force_insert=True)
     unit.status = Status.RECTIFIED
     _save_unit(unit, user, enterprise)
     return rectification
+
+
+def company_form_of(credit_code):
+    """公司制 as far as the register can tell (an entry recorded with a 搬迁入园 rectification): a code
+    registered as an enterprise (登记管理部门 9 工商, 机构类别 1 企业). A unit without a code, or an
+    individual business (92…), is not counted as one; the park's staff correct it on the entry."""
+    return (credit_code or "").startswith("91")
 
 
 def _save_unit(unit, user, enterprise=None, reason="", extra_fields=()):

@@ -23,6 +23,7 @@ urlpatterns = [
     path("units/", include("enterprises.urls")),
     path("inspections/", include("inspections.urls")),
     path("imports/", include("enterprises.import_urls")),
+    path("parks/", include("campaign.park_urls")),
     path("exports/", include("reports.export_urls")),
     path("notices/", include("reports.notices.urls")),
     path("", include("reports.urls")),

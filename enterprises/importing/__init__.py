@@ -81,6 +81,7 @@ from .write import (
     _create_villages,
     _townships,
     _update_units,
+    _write_park_entries,
     _write_rectifications,
     still_current,
 )
@@ -171,6 +172,7 @@ def apply(plan: UnitPlan, user=None, *, reread: Callable[[], UnitPlan] | None = 
             _create_units(plan, villages, stamp)
             _update_units(plan, villages, stamp)
             _write_rectifications(plan, stamp)
+            _write_park_entries(plan, stamp)
     except IntegrityError as exc:
         raise PlanError(
             _("写入时与系统中的数据冲突，未写入任何数据，请重新导入（%(reason)s）") % {"reason": exc}

@@ -25,6 +25,8 @@ COLUMNS = (
     Column("method", "整治方式"),
     Column("rectified_on", "整治完成日期"),
     Column("demolished_m2", "拆除面积", aliases=("拆除面积m2", "拆除面积平方米")),
+    # SPEC 5: the park (by name, in any township) a unit rectified by 搬迁入园 moved into.
+    Column("park", "入驻园区", aliases=("入驻小微园",)),
 )
 HEADERS = {column.key: column.header for column in COLUMNS}
 TEXT_FIELDS = ("grid", "owner", "industry", "premises")  # plain text copied as it is

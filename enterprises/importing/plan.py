@@ -99,17 +99,39 @@ class Period(NamedTuple):
     reopened_on: datetime.date | None
 
 
+class ParkChoice(NamedTuple):
+    """The park a row's 入驻园区 names (``values["park"]``), read from the parks of every township."""
+
+    id: int
+    name: str
+    township: str
+
+
+class Entry(NamedTuple):
+    """A park entry recorded with a matched unit's rectification (``rectification_id``)."""
+
+    id: int
+    rectification_id: int
+    park_id: int
+    park_name: str
+    entered_on: datetime.date
+    deleted: bool
+
+
 @dataclass(slots=True)
 class PlannedRow:
     """What one row of the list would do to the register.
 
     ``values`` holds the checked value of every cell that was filled in (blank optional cells are
     absent): ``township`` a Township, ``village`` the village name, dates as ``date``, defects as
-    bool, ``source``/``status``/``method`` as choice values, ``demolished_m2`` a Decimal.
+    bool, ``source``/``status``/``method`` as choice values, ``demolished_m2`` a Decimal,
+    ``park`` a ParkChoice.
     ``changes`` maps a field to ``(old, new)`` for display (townships and villages by name);
     the key ``"rectification"`` holds ``(method, rectified_on, demolished_m2)`` triples, old None
-    when a rectification is added. ``unit`` is the matched unit as it was when parsed;
-    ``unit_id`` its id, or the new unit's once the plan is applied.
+    when a rectification is added; the key ``"park"`` the park names of the entry recorded with the
+    row's rectification (old None when the entry is new), present only when the entry is written.
+    ``unit`` is the matched unit as it was when parsed; ``unit_id`` its id, or the new unit's once
+    the plan is applied.
     """
 
     number: int

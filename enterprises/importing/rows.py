@@ -14,10 +14,10 @@ from typing import Any, NamedTuple
 from django.db import models
 from django.utils.translation import gettext as _
 
-from campaign.models import Township, Village
+from campaign.models import Park, Township, Village
 from core.tabular import ColumnTable, Issue, cell_text, is_blank
 
-from ..models import DEFECT_FIELDS, Defect, Enterprise, Method, Rectification, Source, Status, squash_spaces
+from ..models import DEFECT_FIELDS, Defect, Enterprise, Method, ParkEntry, Rectification, Source, Status, squash_spaces
 from ..services import check_rectification, wait_for_writers
 from .cells import (
     _PLAIN,
@@ -34,7 +34,7 @@ from .cells import (
     read_phone,
 )
 from .columns import HEADERS, TEXT_FIELDS
-from .plan import _CURRENT_COLUMNS, Action, Current, Period, PlannedRow, UnitPlan
+from .plan import _CURRENT_COLUMNS, Action, Current, Entry, ParkChoice, Period, PlannedRow, UnitPlan
 from .queries import CHUNK, _among, _chunks
 
 _BLANK = object()  # a blank cell: says nothing
@@ -52,6 +52,8 @@ class _Planner:
         self.allowed = None if allowed is None else {township.pk for township in allowed}
         self.townships = {_township_key(t.name): t for t in Township.objects.all()}
         self.villages: dict[tuple[int, str], int] = {}
+        self.parks: dict[str, list[ParkChoice]] | None = None  # by name, read when a list has 入驻园区
+        self.entries: dict[int, Entry] = {}  # park entries of the matched units' periods, by period
         self.new_villages: dict[tuple[int, str], Township] = {}
         self.readers = self._readers()
         self.limits = {key: _max_length(Enterprise, key) for key in ("name", "address", "phone")}
@@ -80,6 +82,7 @@ class _Planner:
             "method": lambda value: _read_choice(value, methods),
             "rectified_on": read_date,
             "demolished_m2": read_area,
+            "park": self.read_park,
         }
 
     def error(self, row: int, column: str | None, message: str) -> None:
@@ -99,6 +102,8 @@ class _Planner:
         self.load_villages(rows)
         self.match(rows, units)
         periods = self.load_periods(row.unit_id for row in rows if row.valid and row.unit_id)
+        if "park" in self.present:
+            self.load_entries(rows, periods)
         for row in rows:
             if row.valid:
                 self.plan_row(row, periods.get(row.unit_id, []))
@@ -193,6 +198,22 @@ class _Planner:
             raise CellError(_("无权导入乡镇（街道）“%(name)s”的单位") % {"name": township.name})
         return township
 
+    def read_park(self, raw: Any) -> ParkChoice:
+        """SPEC 5: the park of that name in any township; none, or one in each of two, is an error."""
+        if self.parks is None:
+            self.parks = defaultdict(list)
+            for pk, name, township in Park.objects.values_list("id", "name", "township__name").order_by("township"):
+                self.parks[_township_key(name)].append(ParkChoice(pk, name, township))
+        name = cell_text(raw)
+        found = self.parks.get(_township_key(name), [])
+        if not found:
+            raise CellError(_("系统中没有名为“%(name)s”的小微园，请先导入该园区") % {"name": name})
+        if len(found) > 1:
+            townships = "、".join(park.township for park in found)
+            message = _("%(townships)s都有名为“%(name)s”的小微园，无法确定是哪一个")
+            raise CellError(message % {"townships": townships, "name": name})
+        return found[0]
+
     def check_row(self, row: PlannedRow, failed: set[str]) -> None:
         """The rules between cells of one row; ``failed`` are the cells that could not be read."""
         values, number = row.values, row.number
@@ -210,6 +231,8 @@ class _Planner:
             self.check_rectified(row, failed)
         elif "rectified_on" in values:
             self.error(number, "status", _("填写了整治完成日期，整治状态应为“已整治”"))
+        if "park" in values:
+            self.check_park(row, failed)
         if self.campaign is not None:
             for key in ("identified_on", "rectified_on"):
                 day = values.get(key)
@@ -222,6 +245,16 @@ class _Planner:
             "campaign": self.campaign.name,
             "end": self.campaign.end.isoformat(),
         }
+
+    def check_park(self, row: PlannedRow, failed: set[str]) -> None:
+        """入驻园区 belongs to a unit rectified by 搬迁入园 in this row (SPEC 5)."""
+        values = row.values
+        if values.get("status") != Status.RECTIFIED:
+            if "status" not in failed:
+                self.error(row.number, "park", _("只有整治状态为“已整治”、整治方式为“搬迁入园”的单位才能填写入驻园区"))
+        elif "method" in values and values["method"] != Method.RELOCATED:
+            message = _("整治方式为“%(method)s”：只有整治方式为“搬迁入园”的单位才能填写入驻园区")
+            self.error(row.number, "park", message % {"method": Method(values["method"]).label})
 
     def check_rectified(self, row: PlannedRow, failed: set[str]) -> None:
         values, number = row.values, row.number
@@ -296,6 +329,14 @@ class _Planner:
                 periods[period.enterprise_id].append(period)
         return periods
 
+    def load_entries(self, rows: list[PlannedRow], periods: dict[int, list[Period]]) -> None:
+        """The park entries (deleted ones too) of the periods of the matched units that name a park."""
+        ids = {p.id for row in rows if row.valid and row.unit_id and "park" in row.values for p in periods[row.unit_id]}
+        columns = ("id", "rectification_id", "park_id", "park__name", "entered_on", "deleted_at")
+        for matching in _among(ParkEntry.objects.all(), "rectification_id", ids):
+            for pk, period, park, name, day, deleted_at in matching.values_list(*columns):
+                self.entries[period] = Entry(pk, period, park, name, day, deleted_at is not None)
+
     def match(self, rows: list[PlannedRow], units: tuple[dict, dict]) -> None:
         by_code, by_identity = units
         seen: dict[int, int] = {}
@@ -343,11 +384,15 @@ class _Planner:
                 self.village_of(row)
             row.action = Action.CREATE
             row.rectification = "create" if row.values.get("status") == Status.RECTIFIED else ""
+            if "park" in row.values:
+                row.changes["park"] = (None, row.values["park"].name)
             return
         errors_before = len(self.plan.errors)
         self.diff_fields(row)
         self.diff_status(row, periods)
         self.check_identified_on(row, periods)
+        if "park" in row.values and len(self.plan.errors) == errors_before:
+            self.diff_park(row, periods)
         row.valid = len(self.plan.errors) == errors_before
         row.action = Action.UPDATE if row.changes else Action.UNCHANGED
 
@@ -416,6 +461,25 @@ class _Planner:
                 row.changes["rectification"] = (old, merged)
         if unit.status != Status.RECTIFIED:
             row.changes["status"] = (unit.status, Status.RECTIFIED)
+
+    def diff_park(self, row: PlannedRow, periods: list[Period]) -> None:
+        """The entry into the row's park recorded with the rectification the row states, once: on
+        the rectification's date; a correction of the park or the date moves the entry with it."""
+        park, day = row.values["park"], row.values["rectified_on"]
+        if row.rectification == "create":
+            period = None
+        elif row.rectification == "update":
+            period = row.period
+        else:
+            period = next((p for p in periods if p.rectified_on == day), None)
+        entry = self.entries.get(period.id) if period is not None else None
+        if entry is None:
+            row.changes["park"] = (None, park.name)
+        elif entry.deleted:
+            message = _("该单位此次搬迁入园的入园记录已被删除，本行不再重新登记（如需恢复，请在操作记录中撤销删除）")
+            self.warn(row.number, "park", message)
+        elif entry.park_id != park.id or entry.entered_on != day:
+            row.changes["park"] = (entry.park_name, park.name)
 
     def check_identified_on(self, row: PlannedRow, periods: list[Period]) -> None:
         first = min((p.rectified_on for p in periods if p is not row.period), default=None)

@@ -10,9 +10,10 @@ from typing import Any
 from django.db import connection, models
 from django.utils.translation import gettext as _
 
-from campaign.models import Township, Village
+from campaign.models import Park, Township, Village
 
-from ..models import DEFECT_FIELDS, Enterprise, Rectification, Relapse, Source, Status
+from ..models import DEFECT_FIELDS, Enterprise, ParkEntry, Rectification, Relapse, Source, Status
+from ..services import company_form_of
 from .bulk import Stamp, _insert_columns, _update, insert_rows, record_history
 from .columns import TEXT_FIELDS
 from .plan import Action, PlanError, PlannedRow, UnitPlan
@@ -116,7 +117,9 @@ def _create_units(plan: UnitPlan, villages: dict, stamp: Stamp) -> None:
 def _update_units(plan: UnitPlan, villages: dict, stamp: Stamp) -> None:
     changes = []
     for row in _rows(plan, Action.UPDATE):
-        values = dict(_new_value(row, name, villages) for name in row.changes.keys() - {"rectification"})
+        if row.changes.keys() == {"park"}:
+            continue  # the unit is as it was: only its park entry is new (_write_park_entries)
+        values = dict(_new_value(row, name, villages) for name in row.changes.keys() - {"rectification", "park"})
         changes.append((row.unit_id, values | {"updated_at": stamp.when}))
     # A unit's version moves with every change (Enterprise.version, optimistic concurrency), so an
     # edit that read the unit before the import can tell that it changed since.
@@ -150,17 +153,65 @@ def _write_rectifications(plan: UnitPlan, stamp: Stamp) -> None:
     record_history(Rectification, [period_id for period_id, _values in corrected], "~", stamp)
 
 
+def _write_park_entries(plan: UnitPlan, stamp: Stamp) -> None:
+    """SPEC 5: the entry of each unit rectified by 搬迁入园 into the park its row names, on the
+    rectification's date, recorded with that rectification (once: ``rows.diff_park`` plans only
+    entries that are new or whose park or date the row corrects)."""
+    rows = [row for row in plan.rows if row.valid and "park" in row.changes]
+    if not rows:
+        return
+    periods = {}
+    alive = Rectification.objects.filter(deleted_at__isnull=True)
+    for matching in _among(alive, "enterprise_id", {row.unit_id for row in rows}):
+        periods.update(
+            ((unit, day), pk) for pk, unit, day in matching.values_list("id", "enterprise_id", "rectified_on")
+        )
+    period_ids = [periods[(row.unit_id, row.values["rectified_on"])] for row in rows]
+    existing = {}
+    for matching in _among(ParkEntry.objects.all(), "rectification_id", set(period_ids)):
+        existing.update(matching.values_list("rectification_id", "id"))
+    created, corrected = [], []
+    for row, period_id in zip(rows, period_ids, strict=True):
+        park_id, day = row.values["park"].id, row.values["rectified_on"]
+        if period_id in existing:
+            corrected.append((existing[period_id], {"park_id": park_id, "entered_on": day}))
+            continue
+        unit = row.unit
+        code = row.values.get("credit_code", unit.credit_code if unit else "")
+        industry = row.values.get("industry", unit.industry if unit else "")
+        created.append(
+            (park_id, row.unit_id, period_id, row.values["name"], code, industry, day, company_form_of(code))
+            + (stamp.user_id, stamp.when)
+        )
+    fields = (
+        "park_id",
+        "enterprise_id",
+        "rectification_id",
+        "name",
+        "credit_code",
+        "industry",
+        "entered_on",
+        "company_form",
+        "created_by_id",
+        "created_at",
+    )
+    record_history(ParkEntry, insert_rows(ParkEntry, fields, created), "+", stamp)
+    _update(ParkEntry, corrected)
+    record_history(ParkEntry, [entry_id for entry_id, _values in corrected], "~", stamp)
+
+
 def _area(row: PlannedRow) -> Decimal:
     return row.values.get("demolished_m2") or Decimal("0.00")
 
 
 # Every write a plan depends on leaves a history row (django-simple-history) with its time: the
 # units and their rectifications and relapses, the villages and townships names are matched to.
-_PLAN_INPUTS = (Township, Village, Enterprise, Rectification, Relapse)
+_PLAN_INPUTS = (Township, Village, Enterprise, Rectification, Relapse, Park, ParkEntry)
 
 
 def still_current(plan: UnitPlan) -> bool:
-    """True when no unit, rectification, relapse, village or township changed since ``plan`` was parsed.
+    """True when no unit, rectification, relapse, village, township, park or park entry changed since
+    ``plan`` was parsed.
 
     Then the plan is exactly what parsing the file now would give. One query, an indexed probe per
     table (history_date); ``apply`` asks again inside its lock, and checks the matched units'

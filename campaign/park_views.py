@@ -1,0 +1,233 @@
+"""The 加法 side's pages (/parks/): small-micro parks and their entries, the parks upload, and the
+零四无 demonstrations from application to designation (docs/parks.md).
+
+Who may do what: every role reads the parks list and the demonstrations (township staff their own
+township's parks; demonstrations are a city-wide ranking); a park's page, with the enterprises in
+it, follows the township scope of the register; only city admins upload the parks list. The
+demonstration steps are the services' to allow or refuse (``demonstrations.may``): the place's page
+takes every writer's POST and answers a refusal with the page and its message.
+"""
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Prefetch, Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from core.access import (
+    ALL_ROLES,
+    CITY_ADMIN_ONLY,
+    Role,
+    allow,
+    get_scoped_or_404,
+    log_denial,
+    role_of,
+    scope_queryset,
+)
+from core.tabular import max_file_bytes
+
+from . import demonstrations as demos
+from .context_processors import picker_state
+from .models import Campaign, Demonstration, Park, Township, Village
+from .parks import ParkImportError, apply_parks, parse_parks
+
+# Apply, check and designate: township staff, inspectors and city admins may try (the service decides).
+STEP_WRITERS = frozenset({Role.CITY_ADMIN, Role.TOWNSHIP_STAFF, Role.INSPECTOR})
+SHOWN_ERRORS = 200
+
+
+# --- parks -----------------------------------------------------------------------------------------
+
+
+@allow(get=ALL_ROLES)
+def park_list(request):
+    """Parks by township: planned, started and completed, capacity, and the enterprises in them now."""
+    today = timezone.localdate()
+    in_park = Q(entries__deleted_at__isnull=True, entries__entered_on__lte=today) & (
+        Q(entries__left_on__isnull=True) | Q(entries__left_on__gt=today)
+    )
+    parks = scope_queryset(request.user, Park.objects.select_related("township")).annotate(
+        entry_count=Count("entries", filter=in_park)
+    )
+    return render(
+        request,
+        "parks/list.html",
+        {"parks": parks.order_by("township__sort_order", "township__name", "name"), "today": today},
+    )
+
+
+@allow(get=ALL_ROLES)
+def park_detail(request, pk):
+    park = get_scoped_or_404(request.user, Park.objects.select_related("township"), pk=pk)
+    entries = park.entries.filter(deleted_at__isnull=True).select_related("enterprise").order_by("-entered_on", "-id")
+    return render(request, "parks/detail.html", {"park": park, "entries": entries})
+
+
+class ParkUploadForm(forms.Form):
+    campaign = forms.ModelChoiceField(label=gettext_lazy("整治行动"), queryset=Campaign.objects.all())
+    file = forms.FileField(label=gettext_lazy("小微园清单文件"))
+    check_only = forms.BooleanField(label=gettext_lazy("只检查，不写入"), required=False)
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > max_file_bytes():
+            raise ValidationError(_("文件超过%(max)d MB 的上限") % {"max": max_file_bytes() // (1024 * 1024)})
+        return upload
+
+
+@allow(get=CITY_ADMIN_ONLY, post=CITY_ADMIN_ONLY)
+def park_upload(request):
+    """import_parks in the browser: check the file, then write all of it or nothing."""
+    picked = picker_state(request).campaign
+    form = ParkUploadForm(request.POST or None, request.FILES or None, initial={"campaign": picked})
+    context = {"form": form, "errors": [], "plan": None}
+    if request.method == "POST" and form.is_valid():
+        plan = parse_parks(form.cleaned_data["file"], form.cleaned_data["campaign"])
+        context.update(plan=plan, errors=[str(i) for i in plan.errors[:SHOWN_ERRORS]], error_count=len(plan.errors))
+        context["warnings"] = [str(issue) for issue in plan.warnings[:SHOWN_ERRORS]]
+        if plan.ok and not form.cleaned_data["check_only"]:
+            try:
+                apply_parks(plan, user=request.user)
+            except ParkImportError as exc:
+                context["errors"], context["error_count"] = [str(exc)], 1
+            else:
+                messages.success(request, _("导入完成：%(summary)s") % {"summary": plan.summary()})
+                return redirect("parks:list")
+    return render(request, "parks/upload.html", context)
+
+
+# --- 零四无 demonstrations -------------------------------------------------------------------------
+
+
+@allow(get=ALL_ROLES)
+def zero_list(request):
+    """Every township, its demonstration and its villages that have applied, for the picked campaign."""
+    campaign = picker_state(request).campaign
+    if campaign is None:
+        return render(request, "parks/zero_list.html", {"campaign": None, "townships": []})
+    demos_of = campaign.demonstrations.select_related("village", "applied_by", "checked_by", "designated_by")
+    townships = Township.objects.filter(is_active=True).prefetch_related(
+        Prefetch("demonstrations", queryset=demos_of.order_by("village__name"), to_attr="campaign_demos")
+    )
+    rows = []
+    for township in townships:
+        own = next((d for d in township.campaign_demos if d.village_id is None), None)
+        villages = [(d, demos.state_of(d)) for d in township.campaign_demos if d.village_id is not None]
+        rows.append({"township": township, "demo": own, "state": demos.state_of(own), "villages": villages})
+    designated = [d for row in rows for d in [row["demo"], *(v for v, _s in row["villages"])] if d and d.designated_on]
+    return render(
+        request,
+        "parks/zero_list.html",
+        {
+            "campaign": campaign,
+            "rows": rows,
+            "designated_townships": sum(1 for d in designated if d.village_id is None),
+            "designated_villages": sum(1 for d in designated if d.village_id is not None),
+            "clean_days": demos.CLEAN_DAYS,
+        },
+    )
+
+
+class StepForm(forms.Form):
+    step = forms.ChoiceField(choices=[(demos.APPLY, ""), (demos.CHECK, ""), (demos.DESIGNATE, "")])
+    day = forms.DateField(label=gettext_lazy("日期"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    note = forms.CharField(
+        label=gettext_lazy("验收意见"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+STEP_LABELS = {
+    demos.APPLY: gettext_lazy("申报日期"),
+    demos.CHECK: gettext_lazy("验收日期"),
+    demos.DESIGNATE: gettext_lazy("命名日期"),
+}
+
+
+@allow(get=ALL_ROLES, post=STEP_WRITERS)
+def zero_township(request, slug, township_pk):
+    return _zero_place(request, slug, township_pk, None)
+
+
+@allow(get=ALL_ROLES, post=STEP_WRITERS)
+def zero_village(request, slug, township_pk, village_pk):
+    return _zero_place(request, slug, township_pk, village_pk)
+
+
+def _zero_place(request, slug, township_pk, village_pk):
+    """A township's or a village's demonstration: its steps so far, the form of its next step (for
+    those who may take it), whether it is clean today; a township's page lists its villages too."""
+    campaign = get_object_or_404(Campaign, slug=slug)
+    township = get_object_or_404(Township, pk=township_pk)
+    village = get_object_or_404(Village, pk=village_pk, township=township) if village_pk else None
+    if (
+        request.method == "POST"
+        and role_of(request.user) == Role.TOWNSHIP_STAFF
+        and not demos.may(request.user, demos.APPLY, township)
+    ):
+        raise_404_outside(request, township)
+    demo = (
+        Demonstration.objects.filter(campaign=campaign, township=township, village=village)
+        .select_related("applied_by", "checked_by", "designated_by")
+        .first()
+    )
+    step = demos.next_step(demo)
+    today = timezone.localdate()
+    form = StepForm(request.POST or None, initial={"step": step, "day": campaign.clamp(today)})
+    if request.method == "POST" and form.is_valid():
+        try:
+            _take(form.cleaned_data, campaign, township, village, demo, request.user)
+        except PermissionDenied:
+            form.add_error(None, _("您无权进行这一步"))
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error(None, message)
+        else:
+            messages.success(request, _("已保存"))
+            return redirect(request.path)
+    context = {
+        "campaign": campaign,
+        "township": township,
+        "village": village,
+        "place": village or township,
+        "demo": demo,
+        "state": demos.state_of(demo),
+        "step": step,
+        "step_label": STEP_LABELS.get(step, ""),
+        "may_step": step is not None and demos.may(request.user, step, township),
+        "form": form,
+        "clean": demos.eligibility(township=township, village=village, day=campaign.clamp(today)),
+        "clean_days": demos.CLEAN_DAYS,
+        "history": demo.history.select_related("history_user").order_by("history_id") if demo else [],
+    }
+    if village is None:
+        states = {
+            d.village_id: d
+            for d in Demonstration.objects.filter(campaign=campaign, township=township, village__isnull=False)
+        }
+        context["villages"] = [(v, demos.state_of(states.get(v.pk))) for v in township.villages.order_by("name")]
+    return render(request, "parks/zero_place.html", context)
+
+
+def raise_404_outside(request, township):
+    """Another township's staff: the place answers like one that does not exist (as units do)."""
+    log_denial(request.user, "outside scope", obj=township)
+    raise Http404(_("找不到该记录"))
+
+
+def _take(data, campaign, township, village, demo, user):
+    step, day = data["step"], data["day"]
+    if step != demos.next_step(demo):
+        raise ValidationError(_("该示范创建当前不在这一步，请刷新页面"))
+    if step == demos.APPLY:
+        demos.demonstration_apply(campaign=campaign, township=township, village=village, applied_on=day, user=user)
+    elif step == demos.CHECK:
+        demos.demonstration_check(demonstration=demo, checked_on=day, note=data.get("note", ""), user=user)
+    else:
+        demos.demonstration_designate(demonstration=demo, designated_on=day, user=user)
