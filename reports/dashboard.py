@@ -16,6 +16,7 @@ from campaign.models import Village
 from . import charts, counts, projection
 from .progress import Row, progress_report
 from .projection import Projection
+from .scorecard import scorecard
 
 OVERDUE_SHOWN = 50  # overdue findings listed on a township page (oldest deadline first)
 
@@ -121,6 +122,8 @@ def dashboard_context(campaign, as_of, township_id=None):
     scope = focus or city
     overdue = counts.overdue_counts(as_of, version)
     return {
+        # The 赛马 scorecard (SPEC 5): shown when the campaign has indicators besides ``rectified``.
+        "scorecard": scorecard(campaign, as_of, version=version, report=report),
         "overdue": [(s.row, overdue[s.row.township_id]) for s in ranking if overdue.get(s.row.township_id)],
         "overdue_total": sum(overdue.values()),
         "report": report,
@@ -206,11 +209,16 @@ def township_context(campaign, as_of, township, detail=True):
     else:
         overdue, villages = [], []
         overdue_total = counts.overdue_counts(as_of, version).get(township.pk, 0)
+    card = scorecard(campaign, as_of, version=version, report=report)
     context = {
         "report": report,
         "campaign": campaign,
         "as_of": as_of,
         "township": township,
+        # The township's row on every indicator (None where it has none) and its score.
+        "scorecard": card,
+        "score_line": card.line_for(township.pk),
+        "indicator_rows": [(indicator, indicator.row_for(township.pk)) for indicator in card.indicators],
         "city": report.city,
         "ranked_count": sum(1 for r in report.townships if r.rank is not None),
         "milestones": report.milestones,

@@ -8,4 +8,5 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("townships/<int:pk>/", views.township, name="township"),
     path("api/progress", views.progress_api, name="progress_api"),
+    path("api/scorecard", views.scorecard_api, name="scorecard_api"),
 ]

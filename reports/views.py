@@ -10,6 +10,7 @@ from core.access import ALL_ROLES, Role, allow, can_read_township_records, role_
 
 from .dashboard import dashboard_context, township_context
 from .progress import ReportError, progress_report
+from .scorecard import scorecard
 
 
 # Every role reads every report: township staff see city-wide rankings too (SPEC 4).
@@ -66,3 +67,26 @@ def progress_api(request):
     except ReportError as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     return JsonResponse(report.as_json(), json_dumps_params={"ensure_ascii": False})
+
+
+@allow(get=ALL_ROLES)
+@require_GET
+def scorecard_api(request):
+    """SPEC 5: the same document as `manage.py scorecard --json`, for a logged-in user; the same
+    arguments and errors as ``progress_api``."""
+    try:
+        slug = params.slug(request.GET.get("campaign"))
+    except params.BadParameter:
+        return JsonResponse({"error": _("campaign 须为整治行动代号")}, status=400)
+    try:
+        as_of = params.day(request.GET.get("as_of"))
+    except params.BadParameter:
+        as_of = None
+    if as_of is None:
+        return JsonResponse({"error": _("as_of 须为 YYYY-MM-DD 格式的日期")}, status=400)
+    campaign = get_object_or_404(Campaign, slug=slug or "")
+    try:
+        card = scorecard(campaign, as_of)
+    except ReportError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    return JsonResponse(card.as_json(), json_dumps_params={"ensure_ascii": False})

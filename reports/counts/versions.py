@@ -8,11 +8,13 @@ which changes no count table but does change the township page's villages. The c
 
 This module declares the triggers' SQL (``statements``), as the database is expected to hold it now.
 reports/migrations/0002 carries its own literal copy of the text it installed (0004: the triggers on
-the village count tables); a change here comes
+the village count tables; 0005: on the scorecard's sources, the indicator records, parks, park
+entries, freed land and demonstrations); a change here comes
 with a new migration carrying the new text (docs/counting.md, "The counts unit").
 """
 
-from enterprises.models import Enterprise, PeriodDay, UnitDay, VillageDay, VillagePeriodDay
+from campaign.models import Demonstration, IndicatorRecord, Park
+from enterprises.models import Enterprise, LandParcel, ParkEntry, PeriodDay, UnitDay, VillageDay, VillagePeriodDay
 from inspections.models import Finding
 from reports.models import CountsVersion
 
@@ -27,7 +29,16 @@ COUNTED = (
     Finding._meta.db_table,
     VillageDay._meta.db_table,
     VillagePeriodDay._meta.db_table,
+    # The scorecard's indicator values (reports/scorecard.py) are read from these directly (reports 0005).
+    IndicatorRecord._meta.db_table,
+    Park._meta.db_table,
+    LandParcel._meta.db_table,
+    Demonstration._meta.db_table,
 )
+# A park entry's township is its park's: its triggers move the version of the park's township (a
+# park moved to another township moves both townships' versions by the park's own triggers).
+ENTRIES = ParkEntry._meta.db_table
+PARKS = Park._meta.db_table
 SEQUENCE = "siwu_counts_version_seq"
 UNITS = Enterprise._meta.db_table
 
@@ -71,9 +82,28 @@ BEGIN
 END $$;
 """
 
+
+def _entries_of(rows):
+    return f"SELECT DISTINCT p.township_id AS t FROM {rows} e JOIN {PARKS} p ON p.id = e.park_id"
+
+
+_PG_ENTRY_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION siwu_park_entry_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    {_pg_bump(_entries_of("new_rows"))}
+  ELSIF TG_OP = 'DELETE' THEN
+    {_pg_bump(_entries_of("old_rows"))}
+  ELSE
+    {_pg_bump(_entries_of("new_rows") + " UNION " + _entries_of("old_rows"))}
+  END IF;
+  RETURN NULL;
+END $$;
+"""
+
 # What each PostgreSQL trigger function acts on when its table is updated (None: any column); see
 # tables.WATCHES.
-WATCHES = {"siwu_counts_version": None, "siwu_village_version": ("village_id",)}
+WATCHES = {"siwu_counts_version": None, "siwu_village_version": ("village_id",), "siwu_park_entry_version": None}
 
 
 def _sqlite_bump(row):
@@ -90,9 +120,29 @@ _SQLITE_EVENTS = {
 }
 
 
+def _sqlite_entry_bump(row):
+    # The WHERE clause keeps SQLite from reading ON CONFLICT as a join constraint of the SELECT.
+    return (
+        f"INSERT INTO {VERSIONS} (township_id, version) SELECT township_id, random() FROM {PARKS} "  # nosec B608  # SQL from module constants (table names from _meta)
+        f"WHERE id = {row}.park_id ON CONFLICT (township_id) DO UPDATE SET version = excluded.version;"
+    )
+
+
+_SQLITE_ENTRY_EVENTS = {
+    "INSERT": _sqlite_entry_bump("NEW"),
+    "UPDATE": _sqlite_entry_bump("OLD") + " " + _sqlite_entry_bump("NEW"),
+    "DELETE": _sqlite_entry_bump("OLD"),
+}
+
+
 def _statements(vendor):
     if vendor == "postgresql":
-        statements = [f"CREATE SEQUENCE IF NOT EXISTS {SEQUENCE}", _PG_FUNCTION, _PG_VILLAGE_FUNCTION]
+        statements = [
+            f"CREATE SEQUENCE IF NOT EXISTS {SEQUENCE}",
+            _PG_FUNCTION,
+            _PG_VILLAGE_FUNCTION,
+            _PG_ENTRY_FUNCTION,
+        ]
         statements += [
             f"DROP TRIGGER IF EXISTS siwu_version_village ON {UNITS}",
             f"CREATE TRIGGER siwu_version_village AFTER UPDATE ON {UNITS} "
@@ -101,14 +151,15 @@ def _statements(vendor):
         ]
         for table in COUNTED:
             statements += statement_triggers("siwu_version", table, "siwu_counts_version")
+        statements += statement_triggers("siwu_version", ENTRIES, "siwu_park_entry_version")
         return statements
     statements = [
         f"DROP TRIGGER IF EXISTS {UNITS}_version_village",
         f"CREATE TRIGGER {UNITS}_version_village AFTER UPDATE OF village_id ON {UNITS} FOR EACH ROW "
         f"WHEN OLD.village_id IS NOT NEW.village_id BEGIN {_sqlite_bump('NEW')} END",
     ]
-    for table in COUNTED:
-        for event, body in _SQLITE_EVENTS.items():
+    for table, events in [*((table, _SQLITE_EVENTS) for table in COUNTED), (ENTRIES, _SQLITE_ENTRY_EVENTS)]:
+        for event, body in events.items():
             name = f"{table}_version_{event.lower()}"
             statements += [
                 f"DROP TRIGGER IF EXISTS {name}",

@@ -67,8 +67,8 @@ def _kinds():
 
 def test_the_migrated_database_holds_the_declared_triggers():
     declared = counts.declared(connection.vendor)
-    assert len(declared.triggers) == 31  # days 6, statuses 3, villages 6, versions 16
-    assert len(declared.functions) == (7 if connection.vendor == "postgresql" else 0)
+    assert len(declared.triggers) == 46  # days 6, statuses 3, villages 6, versions 31
+    assert len(declared.functions) == (8 if connection.vendor == "postgresql" else 0)
     assert counts.drift(connection) == []
     assert _check_errors() == []
     out = io.StringIO()

@@ -1,0 +1,483 @@
+"""The 赛马 scorecard of SPEC 5: every indicator's standing per township on a day, and the score.
+
+``scorecard(campaign, as_of)`` is the one entry point; the JSON document of SPEC 5 is
+``card.as_json()``, served by ``manage.py scorecard --json`` and ``GET /api/scorecard``.
+
+- The indicator ``rectified`` is the progress report (reports/progress.py): its rows, targets,
+  colours and ranks are exactly the report's, with ``value`` in place of ``rectified``.
+- Every other indicator's value of a township on a day is a prefix sum of dated events (a park
+  started, an entry and its leaving, a parcel freed, a designation, an imported record), read for
+  the whole campaign year in one grouped query per source table and kept per process under the
+  townships' counts versions (reports/counts/versions.py: the triggers on those tables move them).
+  So a scorecard on any day costs the same fixed handful of queries, however many indicators,
+  townships and records there are.
+- The arithmetic is reports.rules' (rate, required counts, expected rate, colour, ranks, score).
+
+The choices SPEC leaves open are written down in docs/scorecard.md.
+"""
+
+import bisect
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+
+from django.db.models import Count, Q, Sum
+
+from campaign.models import (
+    RECTIFIED,
+    BuiltIn,
+    Demonstration,
+    IndicatorRecord,
+    IndicatorTarget,
+    Park,
+    Township,
+)
+from enterprises.models import LandParcel, ParkEntry
+
+from . import counts, rules
+
+__all__ = ["ReportError", "Scorecard", "scorecard", "scorecard_json"]
+from .progress import CITY_NAME, ReportError, _number, progress_report
+
+# The indicator ``rectified`` is no row: its name and unit in the document (data, like "全市").
+RECTIFIED_NAME = "四无生产经营单位整治"  # as the indicators page (campaign/indicators.py) names it
+RECTIFIED_UNIT = "家"
+
+# Built-in keys by the table their values come from; a key of none of them sums imported records.
+PARK_KEYS = frozenset({BuiltIn.PARKS_STARTED, BuiltIn.PARK_STARTED_MU, BuiltIn.PARK_COMPLETED_M2})
+ENTRY_KEYS = frozenset({BuiltIn.PARK_ENTRIES, BuiltIn.INDIVIDUAL_TO_COMPANY})
+LAND_KEYS = frozenset({BuiltIn.LAND_FREED_MU})
+DEMONSTRATION_KEYS = frozenset({BuiltIn.ZERO_SIWU_VILLAGES, BuiltIn.ZERO_SIWU_TOWNSHIPS})
+# Keys whose values are areas or amounts (2 decimals); the others count items (integers).
+DECIMAL_KEYS = frozenset({BuiltIn.PARK_STARTED_MU, BuiltIn.PARK_COMPLETED_M2, BuiltIn.LAND_FREED_MU})
+
+# What the cached read below reads (reports/counts/cache.py); version triggers follow every column.
+INDICATOR_VALUES = counts.reads(
+    "indicator-values",
+    (IndicatorRecord, "pk", "indicator", "township", "date", "amount"),
+    (Park, "pk", "township", "started_on", "started_mu", "completed_on", "completed_m2"),
+    (ParkEntry, "pk", "park", "entered_on", "left_on", "individual_to_company", "deleted_at"),
+    (LandParcel, "pk", "township", "freed_on", "area_mu", "deleted_at"),
+    (Demonstration, "pk", "campaign", "township", "village", "designated_on"),
+)
+
+
+def is_decimal(key):
+    """Whether an indicator's values are amounts with 2 decimals (records, areas) or counts."""
+    return key in DECIMAL_KEYS or key not in BuiltIn.values
+
+
+# --- values: dated events, summed up to a day ----------------------------------------------------
+
+
+class Series:
+    """An indicator's value of one township (or the city) on any day: the sum of its events' deltas
+    dated on or before that day. Built from (day, delta) pairs; shared and read-only once made."""
+
+    __slots__ = ("_days", "_totals", "_zero")
+
+    def __init__(self, events=(), zero=0):
+        merged = defaultdict(lambda: zero)
+        for day, delta in events:
+            merged[day] += delta
+        self._days = sorted(merged)
+        self._totals, total = [], zero
+        for day in self._days:
+            total += merged[day]
+            self._totals.append(total)
+        self._zero = zero
+
+    @classmethod
+    def combined(cls, many, zero=0):
+        return cls(((day, delta) for series in many for day, delta in series.events()), zero)
+
+    def events(self):
+        previous = self._zero
+        for day, total in zip(self._days, self._totals, strict=True):
+            yield day, total - previous
+            previous = total
+
+    def at(self, day):
+        found = bisect.bisect_right(self._days, day)
+        return self._totals[found - 1] if found else self._zero
+
+    def first_day(self):
+        return self._days[0] if self._days else None
+
+
+def _fetch_events(campaign, indicators, township_ids):
+    """{township_id: {key: ((day, delta), …)}} for the campaign's year, of ``township_ids`` (None:
+    every township): one grouped query per source table the indicators need."""
+    first, last = campaign.start, campaign.end
+    keys = {indicator.key for indicator in indicators}
+    found = defaultdict(lambda: defaultdict(list))
+
+    def only(queryset, column="township_id"):
+        return queryset if township_ids is None else queryset.filter(**{f"{column}__in": township_ids})
+
+    records = {indicator.pk: indicator.key for indicator in indicators if indicator.key not in BuiltIn.values}
+    if records:
+        rows = only(
+            IndicatorRecord.objects.filter(indicator_id__in=records, date__range=(first, last))
+            .values("indicator_id", "township_id", "date")
+            .annotate(total=Sum("amount"))
+            .order_by()
+        )
+        for row in rows:
+            found[row["township_id"]][records[row["indicator_id"]]].append((row["date"], row["total"]))
+    if keys & PARK_KEYS:
+        parks = only(
+            Park.objects.filter(Q(started_on__range=(first, last)) | Q(completed_on__range=(first, last))).values_list(
+                "township_id", "started_on", "started_mu", "completed_on", "completed_m2"
+            )
+        )
+        for township_id, started_on, started_mu, completed_on, completed_m2 in parks:
+            if started_on is not None and first <= started_on <= last:
+                found[township_id][BuiltIn.PARKS_STARTED].append((started_on, 1))
+                found[township_id][BuiltIn.PARK_STARTED_MU].append((started_on, started_mu))
+            if completed_on is not None and first <= completed_on <= last:
+                found[township_id][BuiltIn.PARK_COMPLETED_M2].append((completed_on, completed_m2))
+    if keys & ENTRY_KEYS:
+        entries = only(
+            ParkEntry.objects.filter(deleted_at__isnull=True, entered_on__range=(first, last))
+            .values("park__township_id", "entered_on", "left_on", "individual_to_company")
+            .annotate(n=Count("id"))
+            .order_by(),
+            "park__township_id",
+        )
+        for row in entries:
+            into = found[row["park__township_id"]]
+            flagged = [BuiltIn.PARK_ENTRIES] + ([BuiltIn.INDIVIDUAL_TO_COMPANY] if row["individual_to_company"] else [])
+            for key in flagged:
+                into[key].append((row["entered_on"], row["n"]))
+                if row["left_on"] is not None:  # counted until it leaves: from that day on, no more
+                    into[key].append((row["left_on"], -row["n"]))
+    if keys & LAND_KEYS:
+        parcels = only(
+            LandParcel.objects.filter(deleted_at__isnull=True, freed_on__range=(first, last))
+            .values("township_id", "freed_on")
+            .annotate(area=Sum("area_mu"))
+            .order_by()
+        )
+        for row in parcels:
+            found[row["township_id"]][BuiltIn.LAND_FREED_MU].append((row["freed_on"], row["area"]))
+    if keys & DEMONSTRATION_KEYS:
+        designations = only(
+            Demonstration.objects.filter(campaign=campaign, designated_on__range=(first, last))
+            .values("township_id", "designated_on")
+            .annotate(
+                villages=Count("id", filter=Q(village__isnull=False)),
+                townships=Count("id", filter=Q(village__isnull=True)),
+            )
+            .order_by()
+        )
+        for row in designations:
+            into = found[row["township_id"]]
+            into[BuiltIn.ZERO_SIWU_VILLAGES].append((row["designated_on"], row["villages"]))
+            into[BuiltIn.ZERO_SIWU_TOWNSHIPS].append((row["designated_on"], row["townships"]))
+    return {
+        township_id: {key: tuple(events) for key, events in by_key.items()} for township_id, by_key in found.items()
+    }
+
+
+def indicator_events(campaign, indicators, version=None):
+    """{township_id: {key: ((day, delta), …)}} of ``indicators`` over the campaign's year, kept per
+    process under the counts' versions and renewed township by township (``counts.per_township``)."""
+    indicators = [indicator for indicator in indicators if indicator.key != RECTIFIED]
+    if not indicators:
+        return {}
+    version = version or counts.token()
+    key = (campaign.pk, campaign.start, campaign.end, tuple(sorted((i.pk, i.key) for i in indicators)))
+    return counts.per_township(
+        INDICATOR_VALUES, key, version, lambda township_ids: _fetch_events(campaign, indicators, township_ids)
+    )
+
+
+# --- rows ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class IndicatorRow:
+    """One township's (or the city's) standing on one indicator: SPEC 5's IROW."""
+
+    name: str
+    township: Township | None
+    target: int
+    value: Decimal | int
+    rate: Decimal | None
+    expected_rate: Decimal
+    colour: str | None
+    milestone_due: dict | None
+    milestone_next: dict | None
+    rank: int | None = None
+
+    @property
+    def township_id(self):
+        return self.township.pk if self.township else None
+
+    @property
+    def shortfall(self):
+        return None if self.milestone_next is None else self.milestone_next["shortfall"]
+
+    def as_json(self):
+        def milestone(m):
+            return None if m is None else {k: _number(v) for k, v in m.items()}
+
+        return {
+            "name": self.name,
+            "target": self.target,
+            "value": _number(self.value),
+            "rate": _number(self.rate),
+            "expected_rate": _number(self.expected_rate),
+            "colour": self.colour,
+            "rank": self.rank,
+            "milestone_due": milestone(self.milestone_due),
+            "milestone_next": milestone(self.milestone_next),
+        }
+
+
+@dataclass
+class IndicatorCard:
+    """One indicator's city row and township rows (in its rank order) on the day."""
+
+    key: str
+    name: str
+    unit: str
+    weight: Decimal
+    city: IndicatorRow
+    townships: list[IndicatorRow]
+    milestones: list[rules.MilestoneSpec]
+    series: dict = field(default_factory=dict, repr=False)  # township_id (None: city) -> Series
+
+    def row_for(self, township_id):
+        return next((row for row in self.townships if row.township_id == township_id), None)
+
+    def as_json(self):
+        return {
+            "key": self.key,
+            "name": self.name,
+            "unit": self.unit,
+            "weight": _number(self.weight),
+            "city": self.city.as_json(),
+            "townships": [row.as_json() for row in self.townships],
+        }
+
+
+@dataclass
+class ScoreLine:
+    """A township's score and rank, and its row on each indicator (None where it has none)."""
+
+    township: Township
+    score: Decimal | None
+    rank: int | None
+    rows: list  # [IndicatorRow | None], in the indicators' order
+
+    @property
+    def name(self):
+        return self.township.name
+
+    @property
+    def township_id(self):
+        return self.township.pk
+
+    def as_json(self):
+        return {"name": self.name, "score": _number(self.score), "rank": self.rank}
+
+
+@dataclass
+class Scorecard:
+    campaign: object
+    as_of: datetime.date
+    indicators: list[IndicatorCard]
+    ranking: list[ScoreLine]
+    report: object  # the progress report the indicator ``rectified`` is
+
+    def as_json(self):
+        return {
+            "campaign": self.campaign.slug,
+            "as_of": self.as_of.isoformat(),
+            "indicators": [card.as_json() for card in self.indicators],
+            "ranking": [line.as_json() for line in self.ranking],
+        }
+
+    def line_for(self, township_id):
+        return next((line for line in self.ranking if line.township_id == township_id), None)
+
+    @property
+    def ranked_count(self):
+        return sum(1 for line in self.ranking if line.rank is not None)
+
+
+@dataclass(frozen=True)
+class _Day:
+    as_of: datetime.date
+    band: Decimal
+    expected: Decimal
+    due: rules.MilestoneSpec | None
+    next: rules.MilestoneSpec | None
+
+    @classmethod
+    def of(cls, campaign, as_of, milestones):
+        return cls(
+            as_of=as_of,
+            band=campaign.band,
+            expected=rules.expected_rate(as_of, campaign.start, milestones),
+            due=rules.milestone_due(as_of, milestones),
+            next=rules.milestone_next(as_of, milestones),
+        )
+
+
+def _row(name, township, series, revisions, default_target, day):
+    """SPEC 2's row with ``value`` in place of ``rectified`` (reports/progress.py ``_row``)."""
+    target = rules.target_on(revisions, day.as_of, default_target)
+    value = series.at(day.as_of)
+    rate = rules.completion_rate(Fraction(value), target)
+    due = None
+    if day.due is not None:
+        due = rules.due_status(
+            day.due, rules.target_on(revisions, day.due.date, default_target), series.at(day.due.date)
+        )
+    return IndicatorRow(
+        name=name,
+        township=township,
+        target=target,
+        value=value,
+        rate=rate,
+        expected_rate=day.expected,
+        colour=rules.colour(rate, day.expected, day.band),
+        milestone_due=due,
+        milestone_next=rules.next_status(day.next, day.as_of, target, value),
+    )
+
+
+def _ranked(rows):
+    for row, rank in zip(rows, rules.ranks([(r.rate, r.value) for r in rows]), strict=True):
+        row.rank = rank
+    # Ranked townships first; the unranked (no target) after them, largest value first (as progress).
+    rows.sort(key=lambda r: (r.rank is None, r.rank or 0, -r.value))
+    return rows
+
+
+def _from_progress(row):
+    return IndicatorRow(
+        name=row.name,
+        township=row.township,
+        target=row.target,
+        value=row.rectified,
+        rate=row.rate,
+        expected_rate=row.expected_rate,
+        colour=row.colour,
+        milestone_due=row.milestone_due,
+        milestone_next=row.milestone_next,
+        rank=row.rank,
+    )
+
+
+def _rectified_card(campaign, report):
+    return IndicatorCard(
+        key=RECTIFIED,
+        name=RECTIFIED_NAME,
+        unit=RECTIFIED_UNIT,
+        weight=campaign.rectified_weight,
+        city=_from_progress(report.city),
+        townships=[_from_progress(row) for row in report.townships],
+        milestones=report.milestones,
+    )
+
+
+def scorecard(campaign, as_of, *, version=None, report=None):
+    """The scorecard of ``campaign`` as of ``as_of`` (inclusive, inside the campaign's year).
+
+    Queries: those of the progress report, then the indicators, their milestones and their targets
+    (one each; the milestones and targets only when there are indicators), the townships named
+    beyond the report's, and the indicators' values (``indicator_events``: nothing when
+    kept, else one grouped query per source table), however many indicators there are.
+    """
+    version = version or counts.token()
+    # The progress report refuses a day outside the campaign (ReportError), before anything else is
+    # read. ``report``: the page's own progress report of the same day and versions, when it has one.
+    if report is None:
+        report = progress_report(campaign, as_of, version=version)
+    indicators = list(campaign.indicators.order_by("id").prefetch_related("milestones"))
+    targets = defaultdict(lambda: defaultdict(list))  # indicator id -> township id (None: city) -> revisions
+    if indicators:
+        for indicator_id, township_id, effective_on, target in IndicatorTarget.objects.filter(
+            indicator__campaign=campaign
+        ).values_list("indicator_id", "township_id", "effective_on", "target"):
+            targets[indicator_id][township_id].append((effective_on, target))
+    events = indicator_events(campaign, indicators, version)
+
+    # The townships on the card: the report's, and those with a target or a value of an indicator.
+    listed = {}
+    for indicator in indicators:
+        ids = {t for t in targets[indicator.pk] if t is not None}
+        ids |= {t for t, by_key in events.items() if _counted_by(by_key.get(indicator.key), as_of)}
+        listed[indicator.pk] = ids
+    townships = {row.township.pk: row.township for row in report.townships}
+    wanted = set().union(*listed.values()) - set(townships) if listed else set()
+    if wanted:
+        townships.update({t.pk: t for t in Township.objects.filter(pk__in=wanted)})
+    order = sorted(townships.values(), key=lambda t: (t.sort_order, t.name))
+
+    cards = [_rectified_card(campaign, report)]
+    for indicator in indicators:
+        cards.append(
+            _indicator_card(campaign, report.milestones, indicator, as_of, order, listed[indicator.pk], targets, events)
+        )
+    return Scorecard(
+        campaign=campaign, as_of=as_of, indicators=cards, ranking=_ranking(campaign, cards, order), report=report
+    )
+
+
+def _counted_by(events, day):
+    return bool(events) and min(d for d, _delta in events) <= day
+
+
+def _indicator_card(campaign, campaign_milestones, indicator, as_of, order, listed, targets, events):
+    zero = Decimal("0.00") if is_decimal(indicator.key) else 0
+    own = [rules.MilestoneSpec(m.date, m.percent) for m in indicator.milestones.all()]
+    # An indicator created with its own milestones uses them; one without any uses the campaign's.
+    milestones = own if indicator.own_milestones and own else campaign_milestones
+    day = _Day.of(campaign, as_of, milestones)
+    series = {t.pk: Series(events.get(t.pk, {}).get(indicator.key, ()), zero) for t in order if t.pk in listed}
+    rows = [_row(t.name, t, series[t.pk], targets[indicator.pk].get(t.pk, []), 0, day) for t in order if t.pk in listed]
+    # The city's value sums every township's, listed or not.
+    city_series = Series.combined((Series(by_key.get(indicator.key, ()), zero) for by_key in events.values()), zero)
+    series[None] = city_series
+    city_revisions = sorted(targets[indicator.pk].get(None, []))
+    if not city_revisions or city_revisions[0][0] > campaign.start:
+        city_revisions.insert(0, (campaign.start, indicator.target))
+    city = _row(CITY_NAME, None, city_series, city_revisions, indicator.target, day)
+    return IndicatorCard(
+        key=indicator.key,
+        name=indicator.name,
+        unit=indicator.unit,
+        weight=indicator.weight,
+        city=city,
+        townships=_ranked(rows),
+        milestones=milestones,
+        series=series,
+    )
+
+
+def _ranking(campaign, cards, order):
+    lines = []
+    for township in order:
+        rows = [card.row_for(township.pk) for card in cards]
+        if all(row is None for row in rows):
+            continue
+        pairs = [(row.rate, card.weight) for card, row in zip(cards, rows, strict=True) if row is not None]
+        lines.append(ScoreLine(township=township, score=rules.score(pairs, campaign.score_cap), rank=None, rows=rows))
+    for line, rank in zip(lines, rules.score_ranks([line.score for line in lines]), strict=True):
+        line.rank = rank
+    lines.sort(key=lambda line: (line.rank is None, line.rank or 0))
+    return lines
+
+
+def scorecard_json(campaign, as_of):
+    """The SPEC 5 document, as ``manage.py scorecard --json`` prints it: the bench's row
+    (``timed(lambda: scorecard_json(campaign, day))``, with ``reports.counts.clear`` as ``before``
+    for the first request after a change, without it for a page asked again)."""
+    return scorecard(campaign, as_of).as_json()
