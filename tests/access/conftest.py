@@ -15,6 +15,8 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, override_settings
 
+from campaign.indicators import indicator_create
+from campaign.models import IndicatorRecord, Park
 from enterprises.models import ImportBatch, Method
 from enterprises.photos import attach_photos, clean_photos
 from enterprises.services import rectification_record, unit_delete
@@ -186,6 +188,13 @@ def build_world():
         campaign=campaign, township=town_a, notice=notice, held_on=TODAY, summoned="街道主任 王某某", created_by=admin
     )
     commitment = Commitment.objects.create(interview=interview, text="七月底前完成剩余单位整治", due_on=D(2018, 7, 31))
+    # An indicator whose records townships keep, and one record of township A's.
+    indicator = indicator_create(campaign, "new_jobs", 100, name="新增就业", unit="人", user=admin)
+    indicator_record = IndicatorRecord.objects.create(
+        indicator=indicator, township=town_a, name="东城新增就业项目", date=D(2018, 5, 2), created_by=users["staff_a"]
+    )
+
+    park_a = Park.objects.create(township=town_a, name="东城小微园", started_on=D(2018, 4, 1), started_mu=50)
 
     clients = {"anon": Client()}
     for role, user in users.items():
@@ -228,4 +237,7 @@ def build_world():
         interview=interview,
         commitment=commitment,
         assessment=assessment,
+        indicator=indicator,
+        indicator_record=indicator_record,
+        park_a=park_a,
     )

@@ -60,6 +60,20 @@ ARGS = {
     "manage:milestones": lambda w: {"slug": w.campaign.slug},
     "manage:targets": lambda w: {"slug": w.campaign.slug},
     "manage:target_add": lambda w: {"slug": w.campaign.slug},
+    "manage:indicators": lambda w: {"slug": w.campaign.slug},
+    "manage:indicator_create": lambda w: {"slug": w.campaign.slug},
+    "manage:indicator_scoring": lambda w: {"slug": w.campaign.slug},
+    "manage:indicator_edit": lambda w: {"slug": w.campaign.slug, "key": w.indicator.key},
+    "manage:indicator_targets": lambda w: {"slug": w.campaign.slug, "key": w.indicator.key},
+    "manage:indicator_target_add": lambda w: {"slug": w.campaign.slug, "key": w.indicator.key},
+    "manage:indicator_records": lambda w: {"slug": w.campaign.slug, "key": w.indicator.key},
+    "manage:indicator_record_add": lambda w: {"slug": w.campaign.slug, "key": w.indicator.key},
+    "manage:indicator_import": lambda w: {"slug": w.campaign.slug, "key": w.indicator.key},
+    "manage:indicator_import_confirm": lambda w: {"slug": w.campaign.slug, "key": w.indicator.key},
+    "manage:indicator_record_edit": lambda w: {"pk": w.indicator_record.pk},
+    "parks:detail": lambda w: {"pk": w.park_a.pk},
+    "parks:zero_township": lambda w: {"slug": w.campaign.slug, "township_pk": w.town_a.pk},
+    "parks:zero_village": lambda w: {"slug": w.campaign.slug, "township_pk": w.town_a.pk, "village_pk": w.village_a.pk},
     "inspections:detail": lambda w: {"pk": w.inspection.pk},
     "inspections:photo": lambda w: {"pk": w.inspection.pk, "photo_pk": w.inspection_photo.pk},
     "inspections:follow_up": lambda w: {"pk": w.follow_up.pk},
@@ -90,9 +104,11 @@ ARGS = {
 }
 QUERY = {
     "reports:progress_api": "?campaign=c2018&as_of=2018-03-31",
+    "reports:scorecard_api": "?campaign=c2018&as_of=2018-03-31",
     "report_exports:progress": "?campaign=c2018&as_of=2018-03-31",
     "report_exports:ledger": "?campaign=c2018&as_of=2018-03-31",
     "notices:assessment_preview": "?date=2018-06-30",
+    "parks:zero": "?campaign=c2018",
 }
 
 # fmt: off
@@ -117,6 +133,8 @@ reports:township          GET     login  ok      ok      ok        ok     ok    
 reports:township          POST    405    405     405     405       405    405   405
 reports:progress_api      GET     login  ok      ok      ok        ok     ok    login
 reports:progress_api      POST    405    405     405     405       405    405   405
+reports:scorecard_api     GET     login  ok      ok      ok        ok     ok    login
+reports:scorecard_api     POST    405    405     405     405       405    405   405
 # --- the unit register: read by all, written by city admins and the unit's own township -----
 enterprises:list          GET     login  ok      ok      ok        ok     ok    login
 enterprises:list          POST    405    405     405     405       405    405   405
@@ -243,6 +261,47 @@ manage:targets            GET     login  403     403     403       403    ok    
 manage:targets            POST    login  403     403     403       403    ok    login
 manage:target_add         GET     login  403     403     403       403    ok    login
 manage:target_add         POST    login  403     403     403       403    ok    login
+# --- indicators: defined by city admins; records read by all in scope, written by city admins and
+# --- the record's own township (another township's record: 404)
+manage:indicators                GET     login  403     403     403       403    ok    login
+manage:indicators                POST    login  403     403     403       403    ok    login
+manage:indicator_create          GET     login  403     403     403       403    ok    login
+manage:indicator_create          POST    login  403     403     403       403    ok    login
+manage:indicator_scoring         GET     login  403     403     403       403    ok    login
+manage:indicator_scoring         POST    login  403     403     403       403    ok    login
+manage:indicator_edit            GET     login  403     403     403       403    ok    login
+manage:indicator_edit            POST    login  403     403     403       403    ok    login
+manage:indicator_targets         GET     login  403     403     403       403    ok    login
+manage:indicator_targets         POST    login  403     403     403       403    ok    login
+manage:indicator_target_add      GET     login  403     403     403       403    ok    login
+manage:indicator_target_add      POST    login  403     403     403       403    ok    login
+manage:records_home              GET     login  ok      ok      ok        ok     ok    login
+manage:records_home              POST    405    405     405     405       405    405   405
+manage:indicator_records         GET     login  ok      ok      ok        ok     ok    login
+manage:indicator_records         POST    405    405     405     405       405    405   405
+manage:indicator_record_add      GET     login  ok      ok      403       403    ok    login
+manage:indicator_record_add      POST    login  ok      ok      403       403    ok    login
+manage:indicator_record_edit     GET     login  ok      404     403       403    ok    login
+manage:indicator_record_edit     POST    login  ok      404     403       403    ok    login
+manage:indicator_import          GET     login  ok      ok      403       403    ok    login
+manage:indicator_import          POST    login  400     400     403       403    400   login
+manage:indicator_import_confirm  GET     405    405     405     405       405    405   405
+manage:indicator_import_confirm  POST    login  go      go      403       403    go    login
+# --- parks and 零四无 demonstrations: read by all (a park of another township: 404 for its staff);
+# --- parks imported by city admins; a demonstration applied for by its own township, checked by
+# --- inspectors and city admins, designated by city admins (the form answers what the user may do)
+parks:list                       GET     login  ok      ok      ok        ok     ok    login
+parks:list                       POST    405    405     405     405       405    405   405
+parks:upload                     GET     login  403     403     403       403    ok    login
+parks:upload                     POST    login  403     403     403       403    ok    login
+parks:detail                     GET     login  ok      404     ok        ok     ok    login
+parks:detail                     POST    405    405     405     405       405    405   405
+parks:zero                       GET     login  ok      ok      ok        ok     ok    login
+parks:zero                       POST    405    405     405     405       405    405   405
+parks:zero_township              GET     login  ok      ok      ok        ok     ok    login
+parks:zero_township              POST    login  ok      404     ok        403    ok    login
+parks:zero_village               GET     login  ok      ok      ok        ok     ok    login
+parks:zero_village               POST    login  ok      404     ok        403    ok    login
 # --- inspections: read by all in scope; inspectors and city admins record and verify; township B
 # --- inspects A in the world's cross round, so staff_b records a cross inspection and reads A read-only
 inspections:list                    GET     login  ok      ok      ok        ok     ok    login
