@@ -7,9 +7,13 @@ is read from the dates the finding carries, so a page for a past week shows that
 """
 
 import datetime
+from bisect import bisect_left, bisect_right
+from collections import Counter, defaultdict
 from dataclasses import dataclass
+from itertools import accumulate
 
-from django.db.models import Count, Q
+from django.db.models import BooleanField, Case, Count, DateField, F, Q, Value, When
+from django.db.models.functions import Coalesce, Greatest, Least
 
 from enterprises.models import Enterprise
 from inspections.models import Finding
@@ -80,14 +84,67 @@ def overdue_list(day, township, limit, version=None):
     ]
 
 
+class _OverdueDays:
+    """One township's findings as two day-by-day tallies, from which the number overdue on any day is
+    two binary searches: a finding is overdue from the day after its deadline until the first day it
+    has been reported rectified or closed off (``end``; one done by its deadline ends the day it
+    would have begun), so
+
+        overdue(d) = #(deadline < d) − #(end ≤ d).
+
+    (The deadline is never before the finding was made: a database constraint.)"""
+
+    __slots__ = ("deadlines", "due_before", "ends", "ended_by")
+
+    def __init__(self, deadlines, ends):
+        self.deadlines, self.due_before = _running(deadlines)
+        self.ends, self.ended_by = _running(ends)
+
+    def on(self, day):
+        return self.due_before[bisect_left(self.deadlines, day)] - self.ended_by[bisect_right(self.ends, day)]
+
+
+def _running(tally):
+    days = sorted(tally)
+    return days, list(accumulate((tally[d] for d in days), initial=0))
+
+
+_NEVER = datetime.date(9999, 12, 31)
+ONE_DAY = datetime.timedelta(days=1)
+
+
+def _overdue_days(township_ids):
+    """{township id: _OverdueDays} of the alive findings of ``township_ids`` (None: every township),
+    from two grouped queries whose rows are a township's days, not its findings."""
+    found = Finding.objects.alive()
+    if township_ids is not None:
+        found = found.filter(township_id__in=township_ids)
+    deadlines, ends = defaultdict(Counter), defaultdict(Counter)
+    for township_id, day, n in found.values_list("township_id", "deadline").annotate(n=Count("id")).order_by():
+        deadlines[township_id][_date(day)] += n
+    # A finding done (or closed off) by its deadline was never overdue: it ends, in the tally, the
+    # day after its deadline, the day it would have begun.
+    never = Value(_NEVER, output_field=DateField())
+    end = Least(Coalesce("rectified_on", never), Coalesce("closed_on", never))
+    ended = found.annotate(end=end).filter(end__lt=never)
+    ended = ended.annotate(
+        day=Greatest("end", "deadline"),
+        late=Case(When(end__gt=F("deadline"), then=Value(True)), default=Value(False), output_field=BooleanField()),
+    )
+    for township_id, day, late, n in ended.values_list("township_id", "day", "late").annotate(n=Count("id")).order_by():
+        ends[township_id][_date(day) if late else _date(day) + ONE_DAY] += n
+    return {t: _OverdueDays(deadlines[t], ends[t]) for t in deadlines}
+
+
+def _date(value):
+    # SQLite gives a computed date (LEAST of two columns) as its ISO text.
+    return datetime.date.fromisoformat(value) if isinstance(value, str) else value
+
+
 def overdue_counts(day, version=None):
-    """{township id: findings overdue on ``day``}, from one grouped query, kept per process and
-    renewed township by township as findings change (reports/counts/cache.py)."""
-
-    def grouped(township_ids):
-        found = Finding.objects.alive().filter(_as_of(day)).exclude(closed_on__lte=day)
-        if township_ids is not None:
-            found = found.filter(township_id__in=township_ids)
-        return dict(found.values_list("township_id").annotate(n=Count("id")).values_list("township_id", "n"))
-
-    return cache.per_township(OVERDUE_COUNTS, (day,), version or cache.token(), grouped)
+    """{township id: findings overdue on ``day``}: the townships' findings are read as day-by-day
+    tallies once, kept per process and renewed township by township as findings change
+    (reports/counts/cache.py), so any day costs what today does."""
+    tallies = cache.per_township(OVERDUE_COUNTS, ("days",), version or cache.token(), _overdue_days)
+    found = {township_id: tally.on(day) for township_id, tally in tallies.items()}
+    return {township_id: n for township_id, n in found.items() if n}

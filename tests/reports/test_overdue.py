@@ -168,3 +168,44 @@ def test_the_cached_overdue_list_follows_findings_and_names(city, frozen_today):
     assert [f.unit_name for f in overdue_list(D(2018, 3, 12), town, 50)] == ["城东五金加工点（已更名）"]
     finding_rectified(finding=finding, rectified_on=D(2018, 3, 10), note="已拆除", user=staff)
     assert overdue_list(D(2018, 3, 12), town, 50) == []
+
+
+def test_overdue_counts_on_any_day_equal_the_rule_read_from_the_findings(city):
+    """The day-by-day tallies (read once, kept) give, on every day, the counts of the rule itself
+    (``overdue_on``): deadlines, completions and close-offs on and around the days, deletions."""
+    import random
+    from collections import Counter
+
+    from django.utils import timezone
+
+    from inspections.models import Finding
+
+    town, other, finding, _inspector = city
+    rng = random.Random(2018)
+    start = D(2018, 2, 1)
+    rows = []
+    for i in range(120):
+        found = start + datetime.timedelta(days=rng.randrange(40))
+        deadline = found + datetime.timedelta(days=rng.choice([0, 1, 5, 15]))
+        done = deadline + datetime.timedelta(days=rng.randrange(-3, 20)) if rng.random() < 0.6 else None
+        done = max(done, found) if done else None
+        closed = (done or deadline) + datetime.timedelta(days=rng.randrange(0, 10)) if rng.random() < 0.4 else None
+        rows.append(
+            Finding(
+                inspection=finding.inspection,
+                enterprise=finding.enterprise,
+                township=rng.choice([town, other]),
+                kind=finding.kind,
+                description=f"问题{i}",
+                found_on=found,
+                deadline=deadline,
+                rectified_on=done,
+                closed_on=closed,
+                deleted_at=timezone.now() if rng.random() < 0.1 else None,
+            )
+        )
+    Finding.objects.bulk_create(rows)
+    for offset in range(0, 80):
+        day = start + datetime.timedelta(days=offset)
+        expected = Counter(overdue_on(day).values_list("township_id", flat=True))
+        assert overdue_counts(day) == dict(expected), day
