@@ -283,7 +283,7 @@ class UnitFilterSet(django_filters.FilterSet):
         found = unit_search.terms(value)
         if not found:
             return queryset
-        return queryset.filter(unit_search.UnitSearch(found, owner=self.search_owner))
+        return unit_search.narrowed(queryset, found, owner=self.search_owner)
 
     def filter_method(self, queryset, name, value):
         if not value:

@@ -202,7 +202,10 @@ def _estimate(queryset, statuses):
     """
     chosen = [s for s in Status.values if statuses is None or s in statuses]
     parts = [queryset.filter(status=status).values("id") for status in chosen]
-    plan = json.loads(parts[0].union(*parts[1:], all=True).explain(format="json"))[0]["Plan"]
+    explained = parts[0].union(*parts[1:], all=True).explain(format="json")
+    if not explained:  # a query that can select nothing (a search that found no unit): Django runs none
+        return dict.fromkeys(Status.values, 0), 0
+    plan = json.loads(explained)[0]["Plan"]
     branches = [plan]
     if len(chosen) > 1:
         append = plan
