@@ -9,6 +9,12 @@ a valid credit code; sources, industries and premises vary, so every register fi
 find. ``measure(...)`` times pages through Django's test client as a city admin: median and p95
 server time and query count.
 
+The campaign also has the 加法 side of SPEC 5 (``add_addition``): twelve indicators (the eight
+built-in ones and four kept as records), their township targets, as many records as units spread
+over the year, parks, entries (relocated units and others), freed parcels and 零四无 demonstrations,
+so that the scorecard and the dashboard's 赛马 section have a city's worth to read. A campaign built
+before it had them gets them added when it is reused (once).
+
 One synthetic city per database: the register and the reports read every unit of a database, so a
 second city would be timed along with the first. ``build`` refuses to add one of another shape or
 scale (``OtherCity``); each shape gets a database of its own (DATABASE_URL).
@@ -25,13 +31,24 @@ from django.db import connection, transaction
 from django.db.backends.signals import connection_created
 from django.test.utils import CaptureQueriesContext
 
-from campaign.models import Campaign, TargetRevision, Township, Village
+from campaign.indicators import indicator_create
+from campaign.models import (
+    BuiltIn,
+    Campaign,
+    Demonstration,
+    IndicatorRecord,
+    IndicatorTarget,
+    Park,
+    TargetRevision,
+    Township,
+    Village,
+)
 from campaign.services import campaign_create
 from enterprises.credit_code import make_credit_code
 from enterprises.importing import Stamp as _Stamp
 from enterprises.importing import insert_rows as _insert
 from enterprises.importing import record_history as _record_history
-from enterprises.models import Enterprise, Method, Rectification, Relapse, Source
+from enterprises.models import Enterprise, LandParcel, Method, ParkEntry, Rectification, Relapse, Source
 from inspections.models import Finding, Inspection, Lookback
 
 PREFIX = "bench"
@@ -39,6 +56,7 @@ YEAR = 2025
 TOWNSHIPS = 30  # the city shape; a province has ~1,300
 VILLAGES_EACH = 20
 START = datetime.date(YEAR, 1, 1)
+END = datetime.date(YEAR, 12, 31)
 AS_OF = datetime.date(YEAR, 9, 30)
 CHUNK = 50_000
 # The units' kinds: name, industry (the 行业 filter offers the values in use).
@@ -53,6 +71,21 @@ KINDS = (
 PREMISES = ("厂房", "民房", "临时搭建", "沿街店面")
 REGIONS = ("330381", "330382", "330327", "330326")  # 瑞安, 乐清, 苍南, 平阳
 CODED = 0.7  # the share of units with a credit code
+
+
+# The 加法 side (add_addition): indicators kept as records besides the eight built-in ones (twelve in
+# all), and how much of everything there is per unit or per township.
+CUSTOM_INDICATORS = (
+    ("tech_sme", "科技型中小企业", "家"),
+    ("new_jobs", "新增就业", "人"),
+    ("listed_firms", "股改上市企业", "家"),
+    ("tax_projects", "亩均税收提升项目", "个"),
+)
+RECORDS_PER_UNIT = 1  # 100,000 records at 100,000 units
+ENTRIES_PER_UNIT = 0.05
+PARCELS_PER_UNIT = 0.02
+PARKS_EACH = 5
+DEMONSTRATIONS_EACH = 3  # villages per township; a township of three applies itself
 
 
 class OtherCity(RuntimeError):
@@ -94,6 +127,8 @@ def build(*, units=100_000, townships=TOWNSHIPS, seed=YEAR, out=print):
         have = Enterprise.objects.filter(township__name__startswith="基准").count()
         if have == units:
             out(f"reusing the benchmark city {wanted} ({have} units, {townships} townships)")
+            if add_addition(existing, units=units, seed=seed, out=out):  # built before it had them
+                _analyze()
             return existing
         raise OtherCity(f"campaign {wanted} exists with {have} units; use a fresh database for {units}")
     rng = random.Random(seed)  # noqa: S311 - synthetic data
@@ -162,6 +197,13 @@ def build(*, units=100_000, townships=TOWNSHIPS, seed=YEAR, out=print):
         out(f"{units} units in {time.perf_counter() - began:.1f} s")
         _periods(rng, unit_ids, facts, stamp, out)
         _inspections(rng, campaign, unit_ids, facts, townships, stamp, out)
+        add_addition(campaign, units=units, seed=seed, out=out)
+    _analyze()
+    out(f"benchmark city built in {time.perf_counter() - began:.1f} s")
+    return campaign
+
+
+def _analyze():
     if connection.vendor == "sqlite":
         # As the import leaves a city's tables (enterprises/importing/bulk.py refresh_statistics).
         with connection.cursor() as cursor:
@@ -174,8 +216,6 @@ def build(*, units=100_000, townships=TOWNSHIPS, seed=YEAR, out=print):
         with connection.cursor() as cursor:
             # VACUUM cannot run in a transaction (the tests build the city inside theirs).
             cursor.execute("ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE")
-    out(f"benchmark city built in {time.perf_counter() - began:.1f} s")
-    return campaign
 
 
 def _periods(rng, unit_ids, facts, stamp, out):
@@ -286,6 +326,187 @@ def _inspections(rng, campaign, unit_ids, facts, townships, stamp, out):
     )
     _insert(Lookback, fields, lookbacks)
     out(f"{len(inspections)} inspections, {len(findings)} findings, {len(lookbacks)} look-backs")
+
+
+# --- the 加法 side -----------------------------------------------------------------------------------
+
+
+def add_addition(campaign, *, units, seed=YEAR, out=print):
+    """Give the synthetic campaign its indicators, targets, records, parks, entries, parcels and
+    demonstrations, unless it has indicators already. Returns whether it wrote anything."""
+    if campaign.indicators.exists():
+        return False
+    rng = random.Random(f"{seed}/addition")  # noqa: S311 - synthetic data
+    began = time.perf_counter()
+    stamp = _Stamp(user_id=None, when=datetime.datetime.now(datetime.UTC), reason="benchmark")
+    with transaction.atomic():
+        townships = list(Township.objects.filter(name__startswith="基准").order_by("pk"))
+        per_township = max(1, units // len(townships))
+        records_each = max(1, round(units * RECORDS_PER_UNIT / len(CUSTOM_INDICATORS) / len(townships)))
+        base = {
+            BuiltIn.PARKS_STARTED: 2,
+            BuiltIn.PARK_STARTED_MU: 200,
+            BuiltIn.PARK_COMPLETED_M2: 100_000,
+            BuiltIn.PARK_ENTRIES: max(1, round(per_township * ENTRIES_PER_UNIT)),
+            BuiltIn.INDIVIDUAL_TO_COMPANY: max(1, round(per_township * ENTRIES_PER_UNIT * 0.3)),
+            BuiltIn.LAND_FREED_MU: max(1, round(per_township * PARCELS_PER_UNIT * 3)),
+            BuiltIn.ZERO_SIWU_VILLAGES: 2,
+            BuiltIn.ZERO_SIWU_TOWNSHIPS: 1,
+        }
+        defined = [(key, None, None) for key in BuiltIn.values] + list(CUSTOM_INDICATORS)
+        # Each township's target, a little above or below the plan; the city's is their sum.
+        shares = {
+            key: [round(base.get(key, records_each * 2) * rng.uniform(0.6, 1.3)) for _ in townships]
+            for key, _name, _unit in defined
+        }
+        indicators = [
+            indicator_create(campaign, key, sum(shares[key]), name=name, unit=unit) for key, name, unit in defined
+        ]
+        IndicatorTarget.objects.bulk_create(
+            IndicatorTarget(indicator=indicator, township=township, target=target, effective_on=START)
+            for indicator in indicators
+            for township, target in zip(townships, shares[indicator.key], strict=True)
+        )
+        _records(rng, indicators[len(BuiltIn.values) :], townships, units, stamp)
+        parks = _parks(rng, townships)
+        entries = _entries(rng, townships, parks, units, stamp)
+        parcels = _parcels(rng, townships, units, stamp)
+        demonstrations = _demonstrations(rng, campaign, townships)
+    out(
+        f"加法: {len(indicators)} indicators, {units * RECORDS_PER_UNIT} records, {len(parks)} parks, "
+        f"{entries} entries, {parcels} parcels, {demonstrations} demonstrations in {time.perf_counter() - began:.1f} s"
+    )
+    return True
+
+
+def _records(rng, indicators, townships, units, stamp):
+    """``units * RECORDS_PER_UNIT`` records over the indicators kept as records, every day of the year."""
+    days = (END - START).days + 1
+    total = units * RECORDS_PER_UNIT
+    for first in range(0, total, CHUNK):
+        rows = []
+        for i in range(first, min(total, first + CHUNK)):
+            rows.append(
+                (
+                    indicators[i % len(indicators)].pk,
+                    rng.choice(townships).pk,
+                    f"基准记录{i:07d}",
+                    START + datetime.timedelta(days=rng.randrange(days)),
+                    rng.choice((1, 1, 1, 2, 3)),
+                    "",
+                    stamp.when,
+                    stamp.when,
+                )
+            )
+        fields = ("indicator_id", "township_id", "name", "date", "amount", "note", "created_at", "updated_at")
+        _record_history(IndicatorRecord, _insert(IndicatorRecord, fields, rows), "+", stamp)
+
+
+def _parks(rng, townships):
+    """``PARKS_EACH`` parks a township: in use since last year, completing, started this year, planned."""
+    parks = []
+    for township in townships:
+        for j in range(PARKS_EACH):
+            mu = round(rng.uniform(30, 200), 2)
+            started = completed = None
+            if j == 0:
+                started, completed = datetime.date(YEAR - 2, 3, 1), datetime.date(YEAR - 1, 6, 30)
+            elif j < PARKS_EACH - 1:
+                started = _day(rng, datetime.date(YEAR - 1, 1, 1), END)
+                if started < START or rng.random() < 0.3:
+                    completed = _day(rng, max(started, START), END)
+            parks.append(
+                Park(
+                    township=township,
+                    name=f"{township.name}基准小微园{j + 1}",
+                    planned_mu=mu,
+                    started_on=started,
+                    started_mu=mu if started else None,
+                    completed_on=completed,
+                    completed_m2=round(mu * 666.67 * 1.8, 2) if completed else None,
+                    capacity=200,
+                )
+            )
+    return Park.objects.bulk_create(parks)
+
+
+def _entries(rng, townships, parks, units, stamp):
+    """Relocated units into a park of their township on their rectification day (as the screening
+    list records them), and enterprises new to the register; a few leave, some are 个转企."""
+    by_township = {t.pk: [p for p in parks if p.township_id == t.pk] for t in townships}
+    relocated = list(
+        Rectification.objects.filter(method=Method.RELOCATED, enterprise__township__in=townships)
+        .order_by("pk")
+        .values_list("pk", "enterprise_id", "enterprise__township_id", "rectified_on", "enterprise__name")
+    )
+    wanted = round(units * ENTRIES_PER_UNIT)
+    linked = rng.sample(relocated, min(len(relocated), wanted // 2))
+    rows = []
+    for period_id, unit_id, township_id, day, name in linked:
+        rows.append((rng.choice(by_township[township_id]).pk, unit_id, period_id, name, day))
+    for i in range(wanted - len(linked)):
+        township = rng.choice(townships)
+        rows.append(
+            (rng.choice(by_township[township.pk]).pk, None, None, f"基准入园企业{i:07d}", _day(rng, START, END))
+        )
+    entries = []
+    for park_id, unit_id, period_id, name, day in rows:
+        left = _day(rng, day, END) if rng.random() < 0.05 else None
+        converted = rng.random() < 0.3
+        entries.append((park_id, unit_id, period_id, name, day, left, converted, True, stamp.when))
+    fields = ("park_id", "enterprise_id", "rectification_id", "name", "entered_on", "left_on")
+    fields += ("individual_to_company", "company_form", "created_at")
+    _record_history(ParkEntry, _insert(ParkEntry, fields, entries), "+", stamp)
+    return len(entries)
+
+
+def _parcels(rng, townships, units, stamp):
+    """Freed parcels: the sites of demolitions, at their stages."""
+    demolished = list(
+        Rectification.objects.filter(method=Method.DEMOLISHED, enterprise__township__in=townships)
+        .order_by("pk")
+        .values_list("enterprise_id", "enterprise__township_id", "rectified_on")
+    )
+    rows = []
+    for i, (unit_id, township_id, day) in enumerate(
+        rng.sample(demolished, min(len(demolished), round(units * PARCELS_PER_UNIT)))
+    ):
+        supplied = _day(rng, day, END) if rng.random() < 0.4 else None
+        rows.append(
+            (township_id, f"基准地块{i:07d}", round(rng.uniform(0.5, 6), 2), unit_id, day, supplied, stamp.when)
+        )
+    fields = ("township_id", "name", "area_mu", "source_id", "freed_on", "supplied_on", "created_at")
+    _record_history(LandParcel, _insert(LandParcel, fields, rows), "+", stamp)
+    return len(rows)
+
+
+def _demonstrations(rng, campaign, townships):
+    """``DEMONSTRATIONS_EACH`` villages of every township apply; most are checked, some designated."""
+    villages = {t.pk: [] for t in townships}
+    for village in Village.objects.filter(township__in=townships).order_by("pk"):
+        villages[village.township_id].append(village)
+    rows = []
+    for index, township in enumerate(townships):
+        places = [(township, v) for v in villages[township.pk][:DEMONSTRATIONS_EACH]]
+        if index % 3 == 0:
+            places.append((township, None))
+        for place_township, village in places:
+            applied = _day(rng, START, END - datetime.timedelta(days=60))
+            checked = applied + datetime.timedelta(days=rng.randrange(10, 40)) if rng.random() < 0.7 else None
+            designated = (
+                checked + datetime.timedelta(days=rng.randrange(5, 20)) if checked and rng.random() < 0.7 else None
+            )
+            rows.append(
+                Demonstration(
+                    campaign=campaign,
+                    township=place_township,
+                    village=village,
+                    applied_on=applied,
+                    checked_on=checked,
+                    designated_on=designated,
+                )
+            )
+    return len(Demonstration.objects.bulk_create(rows))
 
 
 # --- measuring ---------------------------------------------------------------------------------

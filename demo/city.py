@@ -39,11 +39,33 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 
-from campaign.models import Campaign, Milestone, TargetRevision, Township, Village
+from campaign.models import (
+    Campaign,
+    Demonstration,
+    Indicator,
+    IndicatorRecord,
+    IndicatorTarget,
+    Milestone,
+    Park,
+    TargetRevision,
+    Township,
+    Village,
+)
 from campaign.services import assign_role, campaign_create
 from core.access import Role
+from demo import addition
 from enterprises.credit_code import ALPHABET, make_credit_code
-from enterprises.models import DEFECT_FIELDS, Enterprise, Method, Rectification, Relapse, Source, Status
+from enterprises.models import (
+    DEFECT_FIELDS,
+    Enterprise,
+    LandParcel,
+    Method,
+    ParkEntry,
+    Rectification,
+    Relapse,
+    Source,
+    Status,
+)
 from reports import rules
 
 DEFAULT_SEED = 2018
@@ -67,6 +89,12 @@ RAISED_BY = 0.2
 RAISE_REASON = "上半年回头看新增排查底数，经市整治办同意调增年度任务"
 
 DAY = datetime.timedelta(days=1)
+
+# What the fingerprint reads of the 加法 tables besides their natural keys.
+PARK_FIELDS = ("planned_mu", "started_on", "started_mu", "completed_on", "completed_m2", "capacity")
+ENTRY_FIELDS = ("name", "credit_code", "industry", "entered_on", "left_on", "individual_to_company", "company_form")
+ENTRY_FIELDS += ("note",)
+PARCEL_FIELDS = ("name", "area_mu", "freed_on", "supplied_on", "started_on", "producing_on", "exited_on", "note")
 
 
 @dataclass(frozen=True)
@@ -725,6 +753,7 @@ class SeedSummary:
     rectifications: int = 0
     relapses: int = 0
     inspections: int = 0
+    addition: object = None  # demo.addition.AdditionSummary
     users_created: list = field(default_factory=list)
     seconds: float = 0.0
 
@@ -776,15 +805,21 @@ def seed_demo(*, seed=DEFAULT_SEED, scale=1, batch_size=1000, users=True):
         )
         summary = SeedSummary(campaign=campaign, townships=len(townships), villages=len(villages))
         summary.users_created = created
+        facts = addition.Facts()
         for township, plan in zip(townships, city.townships):
             units = plan_township(city, plan)
             ids = [village_ids[(township.pk, v.name)] for v in plan.villages]
+            gathered = facts.township(township, plan, units)
             for first in range(0, len(units), batch_size):
-                _write(township, ids, units[first : first + batch_size], summary)
+                batch = units[first : first + batch_size]
+                facts.written(gathered, batch, *_write(township, ids, batch, summary))
         if users:
             from demo.inspections import seed_inspections
 
             summary.inspections = seed_inspections(campaign, seed=seed)
+        # The 加法 year (indicators, parks, entries, freed land, demonstrations): after the
+        # inspections, which it leaves as they were.
+        summary.addition = addition.seed_addition(campaign, facts, seed=seed, scale=scale)
     # The planner's statistics for the tables just filled, as autovacuum would gather them a minute
     # later (or never, where it is off): planned on empty tables' estimates, the register's first
     # page joins every open rectification to every unit (seconds instead of milliseconds).
@@ -834,6 +869,7 @@ def _write(township, village_ids, units, summary):
     summary.units += len(rows)
     summary.rectifications += len(rectifications)
     summary.relapses += len(relapses)
+    return rows, periods, rectifications
 
 
 def _create_users():
@@ -893,6 +929,23 @@ def fingerprint():
     unit_fields += ["premises", *DEFECT_FIELDS, "identified_on", "source", "status"]
     period_fields = ["rectified_on", "method", "demolished_m2", "note", "reopened_on", "relapses__found_on"]
     period_fields += ["relapses__note"]
+    # The 加法 year (demo/addition.py).
+    feed(Indicator.objects.values_list("campaign__slug", "key", "name", "unit", "target", "weight", "own_milestones"))
+    feed(IndicatorTarget.objects.values_list("indicator__key", "township__name", "effective_on", "target", "reason"))
+    feed(IndicatorRecord.objects.values_list("indicator__key", "township__name", "name", "date", "amount", "note"))
+    feed(Park.objects.values_list("township__name", "name", *PARK_FIELDS))
+    feed(
+        ParkEntry.objects.values_list(
+            "park__name", "enterprise__name", "enterprise__address", "rectification__rectified_on", *ENTRY_FIELDS
+        )
+    )
+    feed(LandParcel.objects.values_list("township__name", "source__name", "source__address", *PARCEL_FIELDS))
+    feed(
+        Demonstration.objects.values_list(
+            "campaign__slug", "township__name", "village__name", "applied_on", "applied_by__username", "checked_on",
+            "checked_by__username", "check_note", "designated_on", "designated_by__username",
+        )
+    )  # fmt: skip
     for township_id, name in sorted(Township.objects.values_list("id", "name"), key=lambda t: t[1]):
         digest.update(name.encode())
         feed(Enterprise.objects.filter(township_id=township_id).values_list(*unit_fields).iterator(chunk_size=2000))

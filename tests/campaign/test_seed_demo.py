@@ -290,3 +290,168 @@ def test_the_planner_has_statistics_for_the_seeded_tables(seeded, db):
             assert cursor.fetchone()[0] == 1
             cursor.execute("SELECT count(*) FROM sqlite_stat1 WHERE tbl = %s", [table])
             assert cursor.fetchone()[0] > 0
+
+
+# --- the 加法 year (demo/addition.py) --------------------------------------------------------------
+
+PLAN_KEYS = [
+    "rectified",
+    "parks_started",
+    "park_started_mu",
+    "park_completed_m2",
+    "park_entries",
+    "individual_to_company",
+    "land_freed_mu",
+    "zero_siwu_villages",
+    "zero_siwu_townships",
+    "tech_sme",
+]
+
+
+def test_the_scorecard_on_march_31_ranks_every_township_on_the_2018_plan(demo_campaign):
+    from reports.rules import GREEN, RED
+    from reports.scorecard import scorecard
+
+    card = scorecard(demo_campaign, D(2018, 3, 31))
+
+    assert [c.key for c in card.indicators] == PLAN_KEYS
+    targets = {c.key: c.city.target for c in card.indicators}
+    assert targets == {
+        "rectified": 9000,
+        "parks_started": 6,
+        "park_started_mu": 1000,
+        "park_completed_m2": 550000,
+        "park_entries": 1370,
+        "individual_to_company": 420,
+        "land_freed_mu": 1150,
+        "zero_siwu_villages": 4,
+        "zero_siwu_townships": 2,
+        "tech_sme": 120,
+    }
+    for indicator in card.indicators:
+        assert indicator.townships, indicator.key
+        # The townships' targets add up to the city's.
+        assert sum(row.target for row in indicator.townships) == indicator.city.target, indicator.key
+        if indicator.key != "zero_siwu_townships":  # no township of the demo is clean: below
+            assert indicator.city.value > 0, indicator.key
+    # Every township has a score and a rank; some are green and some red on an indicator of the plan.
+    assert len(card.ranking) == 22 and all(line.score is not None and line.rank for line in card.ranking)
+    added = [c for c in card.indicators if c.key not in ("rectified", "zero_siwu_townships")]
+    assert all({GREEN, RED} <= {row.colour for row in c.townships} for c in added), [
+        (c.key, {row.colour for row in c.townships}) for c in added
+    ]
+    document = card.as_json()
+    assert [i["key"] for i in document["indicators"]] == PLAN_KEYS and len(document["ranking"]) == 22
+
+
+def test_the_city_reaches_most_of_the_plan_by_the_year_end(demo_campaign):
+    from reports.scorecard import scorecard
+
+    card = scorecard(demo_campaign, D(2018, 12, 31))
+    rates = {c.key: c.city.rate for c in card.indicators}
+
+    assert all(Decimal("100") <= rate <= Decimal("130") for key, rate in rates.items() if key != "zero_siwu_townships")
+    assert rates["zero_siwu_townships"] == 0
+    # A value is a prefix sum of the year: the end of the year counts at least what March did.
+    march = {c.key: c.city.value for c in scorecard(demo_campaign, D(2018, 3, 31)).indicators}
+    assert all(c.city.value >= march[c.key] for c in card.indicators)
+
+
+def test_park_entries_are_the_relocations_into_parks_and_new_enterprises(demo_campaign):
+    from enterprises.models import ParkEntry
+
+    entries = list(ParkEntry.objects.select_related("park", "rectification", "enterprise"))
+    from_units = [e for e in entries if e.rectification_id]
+    new = [e for e in entries if not e.rectification_id]
+
+    assert from_units and new
+    for entry in from_units:
+        period = entry.rectification
+        assert period.method == Method.RELOCATED and period.note == "已搬入小微企业园"
+        assert entry.enterprise_id == period.enterprise_id and entry.name == entry.enterprise.name
+        assert entry.entered_on == period.rectified_on
+        assert entry.park.township_id == entry.enterprise.township_id
+        # A unit found operating again (死灰复燃) left its park on that day.
+        if period.reopened_on is not None:
+            assert entry.left_on == period.reopened_on
+        assert entry.company_form == (entry.credit_code.startswith("91") or entry.individual_to_company)
+    assert any(e.rectification.reopened_on for e in from_units)
+    for entry in entries:
+        assert entry.park.completed_on is not None and entry.park.completed_on <= entry.entered_on
+        assert entry.left_on is None or entry.left_on >= entry.entered_on
+        assert not entry.individual_to_company or entry.company_form
+    assert sum(e.individual_to_company for e in entries) > 0 and any(e.left_on for e in new)
+    relocated = Rectification.objects.filter(method=Method.RELOCATED, note="已搬入小微企业园").count()
+    assert len(from_units) == relocated
+
+
+def test_parks_are_in_use_under_way_started_and_planned(demo_campaign):
+    from campaign.models import Park
+
+    parks = list(Park.objects.all())
+    in_use = {p.township_id for p in parks if p.completed_on and p.completed_on < demo_campaign.start}
+
+    assert in_use == set(Township.objects.values_list("pk", flat=True))
+    assert len([p for p in parks if p.started_on and p.started_on.year == 2018]) == 7
+    assert len([p for p in parks if p.completed_on and p.completed_on.year == 2018]) == 9
+    assert [p for p in parks if p.started_on is None and p.planned_mu]
+    assert all(p.capacity >= p.entries.count() for p in parks if p.completed_on)
+
+
+def test_freed_land_is_the_sites_of_demolitions_at_every_stage(demo_campaign):
+    from enterprises.models import LandParcel
+
+    parcels = list(LandParcel.objects.select_related("source"))
+
+    assert parcels
+    for parcel in parcels:
+        demolished = parcel.source.rectifications.filter(method=Method.DEMOLISHED, rectified_on__lte=parcel.freed_on)
+        assert demolished.exists() and parcel.source.township_id == parcel.township_id
+    assert all(parcel.area_mu > 0 for parcel in parcels)
+    stages = Counter(
+        "exited" if p.exited_on else "producing" if p.producing_on else "started" if p.started_on else
+        "supplied" if p.supplied_on else "freed"
+        for p in parcels
+    )  # fmt: skip
+    assert set(stages) == {"freed", "supplied", "started", "producing", "exited"}
+
+
+def test_demonstrations_pass_the_products_own_check_and_no_township_is_clean(demo_campaign):
+    from campaign.demonstrations import eligibility
+    from campaign.models import Demonstration
+
+    places = list(Demonstration.objects.select_related("township", "village"))
+    villages = [d for d in places if d.village_id]
+    townships = [d for d in places if not d.village_id]
+
+    designated = [d for d in villages if d.designated_on]
+    assert len(designated) == 5 and any(d.designated_on <= D(2018, 3, 31) for d in designated)
+    assert any(d.checked_on and not d.designated_on for d in villages)
+    assert any(not d.checked_on for d in villages)
+    for demonstration in villages:
+        if demonstration.checked_on:
+            assert eligibility(
+                township=demonstration.township, village=demonstration.village, day=demonstration.checked_on
+            ).ok
+            # Each step went through the service and left its history row with its reason.
+            reasons = set(demonstration.history.values_list("history_change_reason", flat=True))
+            assert {"申报零四无示范", "零四无示范验收"} <= reasons
+    assert len(townships) == 2 and not any(d.checked_on for d in townships)
+    for demonstration in townships:
+        assert not eligibility(township=demonstration.township, day=D(2018, 12, 31)).ok
+
+
+def test_the_custom_indicator_is_kept_as_records_in_batches(demo_campaign):
+    from campaign.models import Indicator, IndicatorRecord
+
+    indicator = Indicator.objects.get(campaign=demo_campaign, key="tech_sme")
+    records = IndicatorRecord.objects.filter(indicator=indicator)
+
+    assert (indicator.name, indicator.unit, indicator.built_in) == ("科技型中小企业", "家", False)
+    assert records.count() > indicator.target
+    assert len(set(records.values_list("date", flat=True))) == 4
+    assert set(records.values_list("township", flat=True)) == set(Township.objects.values_list("pk", flat=True))
+
+
+def test_the_printed_summary_names_the_addition(seeded):
+    assert "加法：9 个考核指标" in seeded.output and "零四无示范创建" in seeded.output

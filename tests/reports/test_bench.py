@@ -8,12 +8,14 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from campaign.models import Demonstration, IndicatorRecord, Park
 from demo import benchmark
 from enterprises.credit_code import credit_code_error
-from enterprises.models import Enterprise
+from enterprises.models import Enterprise, LandParcel, ParkEntry
 from inspections.models import Finding, Lookback
 from reports import counts
 from reports.progress import progress_report
+from reports.scorecard import scorecard
 
 pytestmark = pytest.mark.django_db
 
@@ -135,6 +137,46 @@ def test_the_benchmark_builds_a_consistent_city_and_times_every_page(settings, t
     # One synthetic city per database: another shape or scale is refused, not mixed in.
     with pytest.raises(benchmark.OtherCity):
         benchmark.build(units=600, townships=40, out=lambda *_: None)
+
+    # The 赛马 scorecard: twelve indicators over the 30 townships, as many records as units.
+    campaign = benchmark.build(units=600, out=lambda *_: None)
+    card = scorecard(campaign, benchmark.AS_OF)
+    assert len(card.indicators) == 13 and all(len(c.townships) == 30 for c in card.indicators)
+    assert IndicatorRecord.objects.filter(indicator__campaign=campaign).count() == 600
+    assert Park.objects.exists() and ParkEntry.objects.filter(rectification__isnull=False).exists()
+    assert LandParcel.objects.exists() and Demonstration.objects.filter(designated_on__isnull=False).exists()
+    assert all(c.city.value > 0 for c in card.indicators) and len(card.ranking) == 30
+    for name in ("scorecard JSON", "scorecard JSON, any day", "dashboard with the scorecard"):
+        assert rows[name][3].split()[0] == "50", name  # the target at 100,000 units and below
+    warm, cold = queries("scorecard JSON"), queries("scorecard JSON, nothing cached")
+    assert warm <= queries("scorecard JSON, any day") <= cold and warm < cold
+    assert queries("dashboard with the scorecard") == queries("dashboard")
+    assert saved["summary"]["scorecard_days_asked"] == 3  # a day of its own for each request
+    assert {"scorecard JSON", "scorecard JSON, nothing cached", "dashboard with the scorecard"} <= {
+        r["key"] for r in saved["rows"]
+    }
+
+
+def test_a_benchmark_city_built_before_the_addition_gets_it_once():
+    campaign = benchmark.build(units=300, out=lambda *_: None)
+    # As a database built before the 加法 side was: none of it.
+    IndicatorRecord.objects.all().delete()
+    campaign.indicators.all().delete()
+    ParkEntry.objects.all().delete()
+    LandParcel.objects.all().delete()
+    Demonstration.objects.all().delete()
+    Park.objects.all().delete()
+    said = []
+
+    again = benchmark.build(units=300, out=said.append)
+
+    assert again == campaign and any(line.startswith("加法: 12 indicators") for line in said)
+    before = [IndicatorRecord.objects.count(), Park.objects.count(), ParkEntry.objects.count()]
+    assert before == [300, 30 * benchmark.PARKS_EACH, 15]
+    said.clear()
+    benchmark.build(units=300, out=said.append)
+    assert [IndicatorRecord.objects.count(), Park.objects.count(), ParkEntry.objects.count()] == before
+    assert not any("加法" in line for line in said)
 
 
 def test_the_random_days_never_repeat_and_never_ask_for_the_cached_day():

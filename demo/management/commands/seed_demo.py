@@ -40,6 +40,11 @@ class Command(SpecCommand):
             f"{summary.villages} 个村（社区）、{summary.units} 家四无单位、{summary.rectifications} 条整治记录、"
             f"{summary.relapses} 起死灰复燃、{summary.inspections} 次督查，用时 {summary.seconds:.1f} 秒。"
         )
+        extra = summary.addition
+        self.stdout.write(
+            f"加法：{extra.indicators} 个考核指标、{extra.parks} 个小微园、{extra.entries} 家入园企业、"
+            f"{extra.parcels} 宗腾退土地、{extra.records} 条指标记录、{extra.demonstrations} 个零四无示范创建。"
+        )
         self.stdout.write(
             f"{campaign.name}：全市年度任务 {campaign.target}；截至 {demo.Q1_END:%Y-%m-%d} 已整治 "
             f"{report.city.rectified} 家（完成率 {report.city.rate}%），一季度新排查 {report.city.identified} 家。"
