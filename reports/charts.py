@@ -208,3 +208,95 @@ def figure_json(fig):
     for char, escape in _SCRIPT_ESCAPES:
         text = text.replace(char, escape)
     return mark_safe(text)  # noqa: S308 - JSON with <, > and & escaped  # nosec B308, B703
+
+
+def indicator_figure(card, township_id, campaign, as_of):
+    """One indicator of the 赛马 scorecard (reports.scorecard.IndicatorCard) for a township (None:
+    the city): its value day by day against its milestone staircase and the pro-rata expected line,
+    as ``progress_figure`` draws the 四无 count. None when the indicator does not list the township.
+
+    Read from the card alone (its rows, milestones and per-township series): no query.
+    """
+    row = card.city if township_id is None else card.row_for(township_id)
+    series = card.series.get(township_id)
+    if row is None or series is None:
+        return None
+    unit = card.unit
+    start, as_of_text = campaign.start, as_of.isoformat()
+    days = sorted({day for day, _delta in series.events() if start <= day <= as_of} | {start, as_of})
+    values = [float(series.at(day)) for day in days]
+    steps = projection.milestone_steps(row.target, card.milestones)
+    expected = projection.expected_line(start, row.target, card.milestones)
+    value_format = "%{y:,}" if all(value == int(value) for value in values) else "%{y:,.2f}"
+    data = [
+        {
+            "customdata": [0] + [float(pct) for _day, pct, _req in steps],
+            "hovertemplate": _hover(
+                _("%(day)s<br>节点目标 %(pct)s：%(value)s")
+                % {"day": "%{x|%Y-%m-%d}", "pct": "%{customdata}%", "value": "%{y:,} " + unit}
+            ),
+            "line": {"color": RED, "dash": "dash", "shape": "hv", "width": 2},
+            "marker": {"size": 7},
+            "mode": "lines+markers",
+            "name": _("节点目标"),
+            "x": [start.isoformat()] + [day.isoformat() for day, _pct, _req in steps],
+            "y": [0] + [required for _day, _pct, required in steps],
+            "type": "scatter",
+        },
+        {
+            "hovertemplate": _hover(
+                _("%(day)s<br>序时进度：%(value)s") % {"day": "%{x|%Y-%m-%d}", "value": "%{y:,.2f} " + unit}
+            ),
+            "line": {"color": GREY, "dash": "dot", "width": 2},
+            "mode": "lines",
+            "name": _("序时进度"),
+            "x": _dates(day for day, _value in expected),
+            "y": [float(value) for _day, value in expected],
+            "type": "scatter",
+        },
+        {
+            "hovertemplate": _hover(
+                _("%(day)s<br>完成值：%(value)s") % {"day": "%{x|%Y-%m-%d}", "value": value_format + " " + unit}
+            ),
+            "line": {"color": GREEN, "shape": "hv", "width": 3},
+            "mode": "lines",
+            "name": _("完成值"),
+            "x": _dates(days),
+            "y": values,
+            "type": "scatter",
+        },
+    ]
+    largest = max([row.target, *values])
+    axis = {"rangemode": "tozero"}  # the unit is in the chart's caption and its hover text
+    if largest <= 8 and all(value == int(value) for value in values):
+        axis.update(tick0=0, dtick=1)
+    layout = _layout(
+        height=300,
+        xaxis={"type": "date", "range": [start.isoformat(), campaign.end.isoformat()], "showgrid": True},
+        yaxis=axis,
+        shapes=[
+            {
+                "line": {"color": BLUE, "dash": "dot", "width": 1},
+                "type": "line",
+                "x0": as_of_text,
+                "x1": as_of_text,
+                "xref": "x",
+                "y0": 0,
+                "y1": 1,
+                "yref": "paper",
+            }
+        ],
+    )
+    return {"data": data, "layout": layout}
+
+
+def indicator_charts(card, township_id, campaign, as_of):
+    """(indicator card, its row, figure JSON) for every indicator beside ``rectified`` that lists
+    ``township_id`` (None: the city), in the scorecard's order; the 四无 count has its own chart."""
+    charts = []
+    for indicator in card.indicators[1:]:
+        figure = indicator_figure(indicator, township_id, campaign, as_of)
+        if figure is not None:
+            row = indicator.city if township_id is None else indicator.row_for(township_id)
+            charts.append((indicator, row, figure_json(figure)))
+    return charts

@@ -16,7 +16,7 @@ from campaign.models import Village
 from . import charts, counts, projection
 from .progress import Row, progress_report
 from .projection import Projection
-from .scorecard import scorecard
+from .scorecard import compare_with, has_indicators, last_frozen, scorecard
 
 OVERDUE_SHOWN = 50  # overdue findings listed on a township page (oldest deadline first)
 
@@ -121,9 +121,19 @@ def dashboard_context(campaign, as_of, township_id=None):
     focus = next((s for s in ranking if township_id is not None and s.row.township_id == township_id), None)
     scope = focus or city
     overdue = counts.overdue_counts(as_of, version)
+    card = scorecard(campaign, as_of, version=version, report=report)
+    indicator_charts = []
+    if has_indicators(card):
+        # Each township's rank change against the last scorecard frozen with a quarterly assessment
+        # on or before the day (one query); and a chart per indicator for the page's scope.
+        compare_with(card, last_frozen(campaign, as_of))
+        indicator_charts = charts.indicator_charts(card, scope.row.township_id, campaign, as_of)
     return {
         # The 赛马 scorecard (SPEC 5): shown when the campaign has indicators besides ``rectified``.
-        "scorecard": scorecard(campaign, as_of, version=version, report=report),
+        "scorecard": card,
+        # Each line with its (indicator, row) pairs, so every cell knows its column (phone layout).
+        "scorecard_rows": [(line, list(zip(card.indicators, line.rows, strict=True))) for line in card.ranking],
+        "indicator_charts": indicator_charts,
         "overdue": [(s.row, overdue[s.row.township_id]) for s in ranking if overdue.get(s.row.township_id)],
         "overdue_total": sum(overdue.values()),
         "report": report,
@@ -211,6 +221,8 @@ def township_context(campaign, as_of, township, detail=True):
         overdue_total = counts.overdue_counts(as_of, version).get(township.pk, 0)
     card = scorecard(campaign, as_of, version=version, report=report)
     context = {
+        # A chart per indicator beside ``rectified`` that lists the township (no query: the card's).
+        "indicator_charts": charts.indicator_charts(card, township.pk, campaign, as_of),
         "report": report,
         "campaign": campaign,
         "as_of": as_of,

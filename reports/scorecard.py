@@ -24,6 +24,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from django.db.models import Count, Q, Sum
+from django.utils.translation import gettext as _
 
 from campaign.models import (
     RECTIFIED,
@@ -38,7 +39,19 @@ from enterprises.models import LandParcel, ParkEntry
 
 from . import counts, rules
 
-__all__ = ["ReportError", "Scorecard", "scorecard", "scorecard_json"]
+__all__ = [
+    "ReportError",
+    "Scorecard",
+    "compare_with",
+    "frozen_card",
+    "lagging",
+    "last_frozen",
+    "movement",
+    "movement_text",
+    "scorecard",
+    "scorecard_json",
+]
+from .models import Assessment
 from .progress import CITY_NAME, ReportError, _number, progress_report
 
 # The indicator ``rectified`` is no row: its name and unit in the document (data, like "全市").
@@ -273,6 +286,12 @@ class ScoreLine:
     score: Decimal | None
     rank: int | None
     rows: list  # [IndicatorRow | None], in the indicators' order
+    # Against the last frozen scorecard (``compare_with``): (kind, places), or None when none was frozen.
+    movement: tuple | None = None
+
+    @property
+    def movement_text(self):
+        return movement_text(self.movement)
 
     @property
     def name(self):
@@ -293,6 +312,8 @@ class Scorecard:
     indicators: list[IndicatorCard]
     ranking: list[ScoreLine]
     report: object  # the progress report the indicator ``rectified`` is
+    # The day of the frozen scorecard the lines' ``movement`` compares with (``compare_with``), if any.
+    compared_with: datetime.date | None = None
 
     def as_json(self):
         return {
@@ -481,3 +502,131 @@ def scorecard_json(campaign, as_of):
     (``timed(lambda: scorecard_json(campaign, day))``, with ``reports.counts.clear`` as ``before``
     for the first request after a change, without it for a page asked again)."""
     return scorecard(campaign, as_of).as_json()
+
+
+# --- the quarter's scorecard, frozen with its assessment, and the rank change against it ----------
+#
+# SPEC 5: "A quarter's scorecard is frozen when it is issued, like a notice, and shows each
+# township's rank change against the previous frozen one." The frozen scorecard is part of the
+# assessment's archived figures (reports.notices.content.assessment_content), so it never changes
+# once issued; pages compare today's ranks with the last one frozen (``last_frozen``).
+
+
+def has_indicators(card):
+    """Whether the campaign ranks on more than ``rectified`` (the scorecard adds something)."""
+    return len(card.indicators) > 1
+
+
+def last_frozen(campaign, day, *, before=False):
+    """(milestone date, frozen scorecard dict) of the latest assessment of ``campaign`` frozen with
+    a scorecard on or before ``day`` (strictly before it with ``before``), or None. One query."""
+    days = {"milestone_date__lt" if before else "milestone_date__lte": day}
+    found = (
+        Assessment.objects.filter(campaign=campaign, figures__has_key="scorecard", **days)
+        .order_by("-milestone_date")
+        .values_list("milestone_date", "figures__scorecard")
+        .first()
+    )
+    return None if found is None else (found[0], found[1])
+
+
+def movement(rank, previous_ranks, township_id):
+    """A township's rank change against a frozen scorecard: (kind, places).
+
+    ``previous_ranks``: {township_id: rank or None} of the frozen scorecard, None when there is
+    none (no comparison: None). kind: "up"/"down" by ``places``, "same", "new" (ranked now, not
+    ranked then), or "none" (not ranked now).
+    """
+    if previous_ranks is None:
+        return None
+    if rank is None:
+        return ("none", 0)
+    was = previous_ranks.get(township_id)
+    if was is None:
+        return ("new", 0)
+    if was > rank:
+        return ("up", was - rank)
+    if was < rank:
+        return ("down", rank - was)
+    return ("same", 0)
+
+
+def movement_text(moved):
+    """↑n / ↓n / 新 / — as pages and documents print a rank change; "" when nothing was compared."""
+    if moved is None:
+        return ""
+    kind, places = moved
+    if kind == "up":
+        return f"↑{places}"
+    if kind == "down":
+        return f"↓{places}"
+    if kind == "new":
+        return _("新")
+    return "—"
+
+
+def _previous_ranks(frozen):
+    return None if frozen is None else {t["township_id"]: t["rank"] for t in frozen[1]["townships"]}
+
+
+def compare_with(card, frozen):
+    """Set each line's ``movement`` against ``frozen`` (``last_frozen``'s answer, or None)."""
+    ranks = _previous_ranks(frozen)
+    card.compared_with = None if frozen is None else frozen[0]
+    for line in card.ranking:
+        line.movement = movement(line.rank, ranks, line.township_id)
+    return card
+
+
+def _cell(row):
+    if row is None:
+        return None
+    return {"value": _number(row.value), "target": row.target, "rate": _number(row.rate), "colour": row.colour}
+
+
+def frozen_card(card, previous=None):
+    """The scorecard as a quarterly assessment archives it (plain JSON values): every indicator,
+    each township's cells (value, target, rate, colour; None where it has no row), score, rank and
+    rank change against ``previous`` (``last_frozen``'s answer, or None)."""
+    ranks = _previous_ranks(previous)
+    townships = []
+    for line in card.ranking:
+        moved = movement(line.rank, ranks, line.township_id)
+        townships.append(
+            {
+                "township_id": line.township_id,
+                "name": line.name,
+                "score": _number(line.score),
+                "rank": line.rank,
+                "previous_rank": None if ranks is None else ranks.get(line.township_id),
+                "change": None if moved is None else moved[0],
+                "places": None if moved is None else moved[1],
+                "cells": [_cell(row) for row in line.rows],
+            }
+        )
+    return {
+        "as_of": card.as_of.isoformat(),
+        "score_cap": _number(Decimal(card.campaign.score_cap)),
+        "previous_date": None if previous is None else previous[0].isoformat(),
+        "indicators": [
+            {"key": i.key, "name": i.name, "unit": i.unit, "weight": _number(Decimal(i.weight))}
+            for i in card.indicators
+        ],
+        "city": [_cell(i.city) for i in card.indicators],
+        "townships": townships,
+    }
+
+
+def lagging(card):
+    """Per indicator beside ``rectified``: its key, name, unit and the townships coloured red on the
+    card's day, in the indicator's rank order (the weekly notice's 赛马指标预警)."""
+    return [
+        {
+            "key": i.key,
+            "name": i.name,
+            "unit": i.unit,
+            "townships": [row.name for row in i.townships if row.colour == "red"],
+        }
+        for i in card.indicators
+        if i.key != RECTIFIED
+    ]

@@ -28,9 +28,10 @@ from enterprises.models import Enterprise, Rectification, Relapse
 from inspections.models import Finding, Inspection, Kind
 
 from .. import projection, rules
-from ..counts import overdue_counts
+from ..counts import overdue_counts, token
 from ..models import FORMATS, Assessment, Commitment, Notice, NoticeSettings
 from ..progress import ReportError, _number, progress_report
+from ..scorecard import frozen_card, has_indicators, lagging, last_frozen, scorecard
 
 DOCUMENT_LANGUAGE = "zh-hans"  # a notice is an official Chinese document whatever the UI language
 ONE_DAY = datetime.timedelta(days=1)
@@ -345,13 +346,14 @@ def notice_content(campaign, as_of, serial, *, draft, issued_on=None, config=Non
     # The date the notice is signed with (成文日期): its week's as-of day, or the day it is issued.
     issued_on = config.dated_on(as_of, issued_on or timezone.localdate())
     with translation.override(DOCUMENT_LANGUAGE):
-        report = progress_report(campaign, as_of)
+        version = token()  # one read of the counts' versions: the report's and the scorecard's
+        report = progress_report(campaign, as_of, version=version)
         week = projection.this_week(as_of, campaign.start)
         previous = previous_notice(campaign, as_of)
         before = {r["township_id"]: r for r in previous.figures["townships"]} if previous else {}
         rows = _township_rows(report, week, before)
         red, watched = _red_list(rows, config.red_rule, previous)
-        return {
+        content = {
             "kind": "notice",
             "campaign": {"slug": campaign.slug, "name": campaign.name, "year": campaign.year},
             "serial": serial,
@@ -377,6 +379,12 @@ def notice_content(campaign, as_of, serial, *, draft, issued_on=None, config=Non
             "changes": _changes(campaign, previous),
             "chart": _chart(report),
         }
+        # SPEC 5: the indicators beside the 四无 count, each naming its townships in red. Only a
+        # campaign that has such indicators gets the key (a notice without them is as before).
+        card = scorecard(campaign, as_of, version=version, report=report)
+        if has_indicators(card):
+            content["indicators_lagging"] = lagging(card)
+        return content
 
 
 def draft_content(campaign, as_of, *, numbered=True):
@@ -516,7 +524,8 @@ def assessment_content(campaign, milestone_date, verdict, *, draft, issued_on=No
     if milestone_date not in dates:
         raise ReportError(_("%(day)s 不是该整治行动的节点日期") % {"day": milestone_date.isoformat()})
     with translation.override(DOCUMENT_LANGUAGE):
-        report = progress_report(campaign, milestone_date)
+        version = token()
+        report = progress_report(campaign, milestone_date, version=version)
         earlier = [d for d in dates if d < milestone_date]
         previous_day = earlier[-1] if earlier else None
         frozen = None
@@ -552,9 +561,19 @@ def assessment_content(campaign, milestone_date, verdict, *, draft, issued_on=No
                     "score": _number(rules.score([(row.rate, 1)])),
                 }
             )
+        # SPEC 5: the 赛马 scorecard of the milestone day, frozen with the assessment, with each
+        # township's rank change against the previous frozen one. Only when the campaign ranks on
+        # indicators beside the 四无 count; then a township's score is the scorecard's.
+        card = scorecard(campaign, milestone_date, version=version, report=report)
+        quarter_card = None
+        if has_indicators(card):
+            quarter_card = frozen_card(card, last_frozen(campaign, milestone_date, before=True))
+            scores = {line["township_id"]: line["score"] for line in quarter_card["townships"]}
+            for row in rows:
+                row["score"] = scores.get(row["township_id"])
         city_due = report.city.milestone_due or {}
         percent = city_due.get("percent")
-        return {
+        content = {
             "kind": "assessment",
             "campaign": {"slug": campaign.slug, "name": campaign.name, "year": campaign.year},
             "score_cap": rules.SCORE_CAP,
@@ -579,6 +598,10 @@ def assessment_content(campaign, milestone_date, verdict, *, draft, issued_on=No
             "verdict": verdict,
             "chart": _chart(report),
         }
+        if quarter_card is not None:
+            content["score_cap"] = quarter_card["score_cap"]
+            content["scorecard"] = quarter_card
+        return content
 
 
 @transaction.atomic

@@ -320,6 +320,49 @@ def _notice_body(doc, content):
         headers = [_("乡镇(街道)"), _("原累计整治"), _("现累计整治"), _("原完成率(%)"), _("现完成率(%)"), _("变化原因")]
         _table(doc, headers, rows, [24, 18, 18, 18, 18, 60])
 
+    if "indicators_lagging" in content:  # SPEC 5: only a campaign with indicators beside the 四无 count
+        _heading(doc, _("八、其他考核指标预警"))
+        _paragraph(doc, fmt.lagging_intro(content))
+        for line in fmt.lagging_lines(content):
+            _paragraph(doc, line)
+
+
+# Light fills of the 三色预警 for the scorecard's cells (the text stays black, readable in print).
+FILLS = {"green": "D8EFDD", "yellow": "FFF1C2", "red": "F8D0D0"}
+
+
+def _fill(cell, colour):
+    shading = OxmlElement("w:shd")
+    for key, value in (("val", "clear"), ("color", "auto"), ("fill", colour)):
+        shading.set(qn(f"w:{key}"), value)
+    cell._tc.get_or_add_tcPr().append(shading)
+
+
+def _scorecard(doc, content):
+    card = content["scorecard"]
+    _heading(doc, _("三、赛马综合排名"))
+    _paragraph(doc, fmt.scorecard_intro(content))
+    fixed = [10, 22, 14, 14]
+    each = (TEXT_WIDTH_MM - sum(fixed)) // max(1, len(card["indicators"]))
+    table = _table(
+        doc,
+        fmt.scorecard_headers(card),
+        [fmt.scorecard_cells(entry) for entry in card["townships"]],
+        fixed + [each] * len(card["indicators"]),
+    )
+    for row, entry in zip(table.rows[1:], card["townships"]):
+        for cell, value in zip(row.cells[len(fixed) :], entry["cells"]):
+            cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER  # _table left-aligns a long last cell
+            if value is not None and value["colour"] in FILLS:
+                _fill(cell, FILLS[value["colour"]])
+    _paragraph(
+        doc,
+        _("表中每项指标为“完成值/年度目标”及完成率；底色绿、黄、红为三色预警。"),
+        font=TABLE_FONT,
+        size=10.5,
+        indent=False,
+    )
+
 
 def _assessment_body(doc, content):
     _heading(doc, _("一、节点目标完成情况"))
@@ -332,7 +375,11 @@ def _assessment_body(doc, content):
         [fmt.assessment_cells(r) for r in content["townships"]],
         [10, 24, 14, 16, 14, 16, 16, 14, 16, 16],
     )
-    _heading(doc, _("三、考核意见"))
+    if content.get("scorecard"):  # SPEC 5: the quarter's 赛马 scorecard, frozen with the assessment
+        _scorecard(doc, content)
+        _heading(doc, _("四、考核意见"))
+    else:
+        _heading(doc, _("三、考核意见"))
     for line in content["verdict"].splitlines() or [""]:
         if line.strip():
             _paragraph(doc, line.strip())

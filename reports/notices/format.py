@@ -7,6 +7,8 @@ import datetime
 
 from django.utils.translation import gettext as _
 
+from ..scorecard import movement_text
+
 
 def chinese_date(text):
     """'2018-03-31' → '2018年3月31日' (公文 dates have no leading zeros)."""
@@ -246,3 +248,90 @@ def assessment_cells(row):
         rank_change(row["rank_change"], row["previous_rank"]),
         pct(row.get("score")),  # assessments frozen before scores existed have none
     ]
+
+
+# --- the 赛马 scorecard frozen with a quarterly assessment (content["scorecard"], SPEC 5) ---------
+
+
+def _amount(value):
+    """A value as printed: 3, 2.5 → 2.50 (areas and amounts keep their 2 decimals)."""
+    if value is None:
+        return "—"
+    return str(value) if isinstance(value, int) else f"{value:.2f}"
+
+
+def scorecard_change(entry):
+    """↑n / ↓n / 新 / — against the previous frozen scorecard ("—" also when there was none)."""
+    if entry["change"] is None:
+        return "—"
+    return movement_text((entry["change"], entry["places"]))
+
+
+def scorecard_cell(cell):
+    """One township's standing on one indicator: "value/target" and its rate (or 无目标)."""
+    if cell is None:
+        return "—"
+    rate = _("无目标") if cell["rate"] is None else f"{pct(cell['rate'])}%"
+    return f"{_amount(cell['value'])}/{cell['target']}\n{rate}"
+
+
+def scorecard_headers(card):
+    return [
+        _("排名"),
+        _("乡镇(街道)"),
+        _("得分"),
+        _("较上季度"),
+        *(f"{i['name']}（{i['unit']}）" for i in card["indicators"]),
+    ]
+
+
+def scorecard_cells(entry):
+    return [
+        number(entry["rank"]),
+        entry["name"],
+        pct(entry["score"]),
+        scorecard_change(entry),
+        *(scorecard_cell(cell) for cell in entry["cells"]),
+    ]
+
+
+def scorecard_intro(content):
+    card = content["scorecard"]
+    weights = "、".join(f"{i['name']}{i['weight']}" for i in card["indicators"])
+    text = _(
+        "截至%(day)s，按各项指标完成率（单项最高计%(cap)s分）的加权平均计算综合得分并排名，"
+        "没有年度目标的指标不计入；权重：%(weights)s。"
+    ) % {"day": chinese_date(card["as_of"]), "cap": card["score_cap"], "weights": weights}
+    if card["previous_date"]:
+        text += _("“较上季度”为与%(day)s节点季度督考的赛马排名相比。") % {"day": chinese_date(card["previous_date"])}
+    else:
+        text += _("此前没有发布过赛马排名，不比较名次变化。")
+    return text
+
+
+# --- the weekly notice's indicators in red (content["indicators_lagging"], SPEC 5) ---------------
+
+
+def lagging_lines(content):
+    """One line per indicator beside the 四无 count: the townships coloured red on the notice's day."""
+    lines = []
+    for indicator in content["indicators_lagging"]:
+        names = "、".join(indicator["townships"]) or _("无")
+        lines.append(_("%(name)s：%(names)s") % {"name": indicator["name"], "names": names})
+    return lines
+
+
+def lagging_intro(content):
+    if not any(indicator["townships"] for indicator in content["indicators_lagging"]):
+        return _("截至%(day)s，其他考核指标均无乡镇(街道)处于红色预警。") % {"day": chinese_date(content["as_of"])}
+    return _("截至%(day)s，以下考核指标有乡镇(街道)落后序时进度较多（红色预警），请抓紧推进：") % {
+        "day": chinese_date(content["as_of"])
+    }
+
+
+COLOURS = {"green": "绿", "yellow": "黄", "red": "红"}
+
+
+def colour_label(colour):
+    """绿 / 黄 / 红 of a colour, "—" without one (no target)."""
+    return _(COLOURS[colour]) if colour in COLOURS else "—"

@@ -18,6 +18,28 @@ def _rows(headers, cells, content):
     return [(row, list(zip(headers, cells(row)))) for row in content["townships"]]
 
 
+def _scorecard(content):
+    """The frozen 赛马 scorecard of an assessment, when it has one: each township's cells with their
+    column label and colour (the phone layout labels every cell)."""
+    card = content.get("scorecard")
+    if not card:
+        return {}
+    labels = fmt.scorecard_headers(card)
+    rows = []
+    for entry in card["townships"]:
+        fixed = fmt.scorecard_cells(entry)[:4]
+        cells = [
+            (label, text, (cell or {}).get("colour"))
+            for label, text, cell in zip(labels[4:], fmt.scorecard_cells(entry)[4:], entry["cells"])
+        ]
+        rows.append((entry, list(zip(labels[:4], fixed)), cells))
+    return {
+        "scorecard_intro": fmt.scorecard_intro(content),
+        "scorecard_headers": labels,
+        "scorecard_rows": rows,
+    }
+
+
 def context(content):
     """What templates/reports/notice_body.html needs, all derived from ``content``."""
     png = chart.render_png(content["chart"])
@@ -31,12 +53,18 @@ def context(content):
         "chart_uri": "data:image/png;base64," + base64.b64encode(png).decode("ascii"),
     }
     if content["kind"] == "assessment":
-        return shared | {
-            "overview": fmt.assessment_overview(content),
-            "headers": fmt.assessment_headers(),
-            "rows": _rows(fmt.assessment_headers(), fmt.assessment_cells, content),
-            "verdict_lines": [line.strip() for line in content["verdict"].splitlines() if line.strip()],
-        }
+        return (
+            shared
+            | _scorecard(content)
+            | {
+                "overview": fmt.assessment_overview(content),
+                "headers": fmt.assessment_headers(),
+                "rows": _rows(fmt.assessment_headers(), fmt.assessment_cells, content),
+                "verdict_lines": [line.strip() for line in content["verdict"].splitlines() if line.strip()],
+            }
+        )
+    if "indicators_lagging" in content:
+        shared |= {"lagging_intro": fmt.lagging_intro(content), "lagging_lines": fmt.lagging_lines(content)}
     return shared | {
         "as_of_text": fmt.chinese_date(content["as_of"]),
         "overview": fmt.overview(content),

@@ -162,6 +162,13 @@ def _notice(book, content):
     ]
     headers = [_("乡镇(街道)"), _("原累计整治"), _("现累计整治"), _("原完成率(%)"), _("现完成率(%)"), _("变化原因")]
     _sheet(book, _("往期数据变化"), headers, rows, [16, 12, 12, 12, 12, 60])
+    if "indicators_lagging" in content:  # SPEC 5: only a campaign with indicators beside the 四无 count
+        rows = [
+            [i["name"], i["unit"], len(i["townships"]), "、".join(i["townships"]) or _("无")]
+            for i in content["indicators_lagging"]
+        ]
+        headers = [_("指标"), _("单位"), _("红色预警数"), _("红色预警乡镇(街道)")]
+        _sheet(book, _("其他指标预警"), headers, rows, [24, 8, 12, 80])
 
 
 def _assessment(book, content):
@@ -189,6 +196,37 @@ def _assessment(book, content):
         for r in content["townships"]
     ]
     _sheet(book, _("季度排名"), fmt.assessment_headers(), rows)
+    if content.get("scorecard"):
+        _scorecard(book, content["scorecard"])
+
+
+def _scorecard(book, card):
+    """The frozen 赛马 scorecard: per indicator its value, target, rate and colour, numbers as numbers."""
+    headers = [_("排名"), _("乡镇(街道)"), _("得分"), _("较上季度"), _("上季度排名")]
+    for i in card["indicators"]:
+        headers += [
+            _("%(name)s完成值（%(unit)s）") % {"name": i["name"], "unit": i["unit"]},
+            _("%(name)s年度目标") % {"name": i["name"]},
+            _("%(name)s完成率(%%)") % {"name": i["name"]},
+            _("%(name)s预警") % {"name": i["name"]},
+        ]
+    rows = []
+    for entry in card["townships"]:
+        line = [
+            entry["rank"],
+            entry["name"],
+            _rate(entry["score"]),
+            fmt.scorecard_change(entry),
+            entry["previous_rank"],
+        ]
+        for cell in entry["cells"]:
+            if cell is None:
+                line += [None, None, None, "—"]
+            else:
+                value = cell["value"] if isinstance(cell["value"], int) else _rate(cell["value"])
+                line += [value, cell["target"], _rate(cell["rate"]), fmt.colour_label(cell["colour"])]
+        rows.append(line)
+    _sheet(book, _("赛马综合排名"), headers, rows, [8, 16, 10, 10, 10] + [14] * (len(headers) - 5))
 
 
 def render(content):

@@ -24,8 +24,8 @@ pytestmark = pytest.mark.django_db
 # Fixed ceilings, with data big enough that one query per township, village or unit would break them:
 # session, the user with their role (core/backends.py), campaign, its campaigns list, milestones, targets,
 # three daily counts (read once for the ranking, the city's series and a township's series alike),
-# the overdue findings' two day-by-day tallies, townships (+ the township, its grouped village counts, its first overdue findings and their units'
-# names on a township page).
+# the overdue findings' two day-by-day tallies, townships (+ the township, its grouped village
+# counts, its first overdue findings and their units' names on a township page).
 # (with nothing cached, then with the counts cached: reports/counts/cache.py)
 # + the campaign's scorecard indicators (reports/scorecard.py; none here, so nothing more is read).
 DASHBOARD_QUERIES = (14, 9)
