@@ -23,6 +23,7 @@ from .models import (
     IndicatorRecord,
     IndicatorTarget,
     Milestone,
+    Park,
     TargetRevision,
     Township,
     Village,
@@ -591,3 +592,56 @@ class IndicatorRecordForm(ManageModelForm):
 
 class RecordUploadForm(ManageForm):
     file = forms.FileField(label=_("指标记录文件"))
+
+
+# --- small-micro parks and freed land (docs/parks.md) --------------------------------------------
+
+
+class ParkForm(ManageModelForm):
+    """A park's facts and entry rules, edited with a reason kept in its history."""
+
+    reason = forms.CharField(label=_("修改原因"), max_length=100, required=False)
+
+    class Meta:
+        model = Park
+        fields = [
+            "name",
+            "operator",
+            "planned_mu",
+            "started_on",
+            "started_mu",
+            "completed_on",
+            "completed_m2",
+            "capacity",
+            "negative_list",
+            "min_tax_per_mu",
+        ]
+        widgets = {
+            "started_on": DateInput(),
+            "completed_on": DateInput(),
+            "negative_list": forms.Textarea(attrs={"rows": 2}),
+        }
+        help_texts = {"negative_list": _("不接受入园的行业，用逗号或顿号分隔，如：电镀、印染")}
+
+    def clean(self):
+        data = super().clean()
+        started_on, started_mu = data.get("started_on"), data.get("started_mu")
+        completed_on, completed_m2 = data.get("completed_on"), data.get("completed_m2")
+        if started_on and started_mu is None:
+            self.add_error("started_mu", gettext("填写了开工日期时必须填写开工面积"))
+        if completed_on:
+            if completed_m2 is None:
+                self.add_error("completed_m2", gettext("填写了竣工日期时必须填写竣工面积"))
+            if not started_on:
+                self.add_error("started_on", gettext("填写了竣工日期时必须填写开工日期"))
+            elif completed_on < started_on:
+                self.add_error("completed_on", gettext("竣工日期不能早于开工日期"))
+        return data
+
+
+class LandSettingsForm(ManageModelForm):
+    """The campaign's settings for freed land: the idle warning and the 亩均税收 standard."""
+
+    class Meta:
+        model = Campaign
+        fields = ["idle_days", "tax_standard_per_mu"]

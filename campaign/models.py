@@ -5,6 +5,7 @@ percent and the annual target in force on the milestone's date (reports.rules.re
 """
 
 import datetime
+import re
 from decimal import Decimal
 
 from django.conf import settings
@@ -122,6 +123,17 @@ class Campaign(models.Model):
         default=Decimal("120"),
         validators=[MinValueValidator(Decimal("1"))],
     )
+    # Freed land (腾退土地, docs/parks.md): a parcel freed and not supplied for this many days is idle
+    # (闲置); a parcel in production whose 亩均税收 (万元/亩) is below the standard is listed for 退出 review.
+    idle_days = models.PositiveSmallIntegerField(_("闲置预警天数"), default=180, validators=[MinValueValidator(1)])
+    tax_standard_per_mu = models.DecimalField(
+        _("亩均税收标准(万元/亩)"),
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 
     objects = CampaignQuerySet.as_manager()
@@ -140,6 +152,11 @@ class Campaign(models.Model):
                 condition=Q(rectified_weight__gt=0), name="%(app_label)s_%(class)s_rectified_weight_positive"
             ),
             models.CheckConstraint(condition=Q(score_cap__gt=0), name="%(app_label)s_%(class)s_score_cap_positive"),
+            models.CheckConstraint(condition=Q(idle_days__gt=0), name="%(app_label)s_%(class)s_idle_days_positive"),
+            models.CheckConstraint(
+                condition=Q(tax_standard_per_mu__isnull=True) | Q(tax_standard_per_mu__gte=0),
+                name="%(app_label)s_%(class)s_tax_standard_not_negative",
+            ),
         ]
 
     def __str__(self):
@@ -458,6 +475,9 @@ class IndicatorRecord(models.Model):
         return f"{self.name} {self.amount} ({self.date:%Y-%m-%d})"
 
 
+NEGATIVE_LIST_SEPARATORS = re.compile(r"[,，、;；\n\r]+")
+
+
 class Park(models.Model):
     """A small-micro enterprise park project (小微园) of a township, from planning to completion.
     The same park is the same township and name (SPEC 5, ``import_parks``)."""
@@ -476,6 +496,18 @@ class Park(models.Model):
         _("竣工面积(平方米)"), max_digits=14, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
     )
     capacity = models.PositiveIntegerField(_("入驻容量(家)"), null=True, blank=True)
+    operator = models.CharField(_("运营主体"), max_length=128, blank=True)
+    # Industries the park refuses (负面清单), names separated by commas or 、; and the least 亩均税收
+    # an entry must declare (准入门槛). The entry rules are enterprises/parks.py's (docs/parks.md).
+    negative_list = models.TextField(_("负面清单"), blank=True)
+    min_tax_per_mu = models.DecimalField(
+        _("准入门槛：亩均税收(万元/亩)"),
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("修改时间"), auto_now=True)
 
@@ -503,6 +535,10 @@ class Park(models.Model):
 
     def __str__(self):
         return self.name
+
+    def refused_industries(self) -> list[str]:
+        """The negative list as names: split at commas (half- or full-width), 、, semicolons and lines."""
+        return [name for name in (part.strip() for part in NEGATIVE_LIST_SEPARATORS.split(self.negative_list)) if name]
 
 
 class Demonstration(models.Model):

@@ -12,7 +12,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Prefetch, Q
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,17 +27,33 @@ from core.access import (
     log_denial,
     role_of,
     scope_queryset,
+    township_id_of,
 )
+from core.sheets import Table, table_file
 from core.tabular import max_file_bytes
 
 from . import demonstrations as demos
 from .context_processors import picker_state
+from .forms import LandSettingsForm, ParkForm
 from .models import Campaign, Demonstration, Park, Township, Village
-from .parks import ParkImportError, apply_parks, parse_parks
+from .parks import (
+    COMPANY_FORM_FLOOR,
+    ParkImportError,
+    apply_parks,
+    occupancy,
+    park_land_mu,
+    park_tax_by_year,
+    parse_parks,
+    share_percent,
+)
+from .parks import park_edit as park_edit_service
 
 # Apply, check and designate: township staff, inspectors and city admins may try (the service decides).
 STEP_WRITERS = frozenset({Role.CITY_ADMIN, Role.TOWNSHIP_STAFF, Role.INSPECTOR})
 SHOWN_ERRORS = 200
+# Editing a park: city admins, and the staff of its township (may_write_park says which park).
+PARK_WRITERS = frozenset({Role.CITY_ADMIN, Role.TOWNSHIP_STAFF})
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 # --- parks -----------------------------------------------------------------------------------------
@@ -47,11 +63,8 @@ SHOWN_ERRORS = 200
 def park_list(request):
     """Parks by township: planned, started and completed, capacity, and the enterprises in them now."""
     today = timezone.localdate()
-    in_park = Q(entries__deleted_at__isnull=True, entries__entered_on__lte=today) & (
-        Q(entries__left_on__isnull=True) | Q(entries__left_on__gt=today)
-    )
     parks = scope_queryset(request.user, Park.objects.select_related("township")).annotate(
-        entry_count=Count("entries", filter=in_park)
+        entry_count=Count("entries", filter=_in_park(today))
     )
     return render(
         request,
@@ -62,9 +75,126 @@ def park_list(request):
 
 @allow(get=ALL_ROLES)
 def park_detail(request, pk):
+    """A park and its register as of the picked day: occupancy and vacancy, the company-form share
+    against its floor, its 亩均税收 by year, and its entries with their actions for its writers."""
     park = get_scoped_or_404(request.user, Park.objects.select_related("township"), pk=pk)
+    day = picker_state(request).as_of or timezone.localdate()
     entries = park.entries.filter(deleted_at__isnull=True).select_related("enterprise").order_by("-entered_on", "-id")
-    return render(request, "parks/detail.html", {"park": park, "entries": entries})
+    return render(
+        request,
+        "parks/detail.html",
+        {
+            "park": park,
+            "entries": entries,
+            "day": day,
+            "occupancy": occupancy(park, day),
+            "floor": COMPANY_FORM_FLOOR,
+            "tax_years": park_tax_by_year(park),
+            "land_mu": park_land_mu(park),
+            "refused": park.refused_industries(),
+            "may_write": may_write_park(request.user, park),
+            "today": timezone.localdate(),
+        },
+    )
+
+
+def may_write_park(user, park):
+    """City admins, and the staff of the park's own township."""
+    role = role_of(user)
+    return role == Role.CITY_ADMIN or (role == Role.TOWNSHIP_STAFF and township_id_of(user) == park.township_id)
+
+
+@allow(get=PARK_WRITERS, post=PARK_WRITERS)
+def park_edit(request, pk):
+    """Edit a park's facts and entry rules (with a reason kept in its history)."""
+    park = get_scoped_or_404(request.user, Park.objects.select_related("township"), pk=pk)
+    if not may_write_park(request.user, park):
+        raise PermissionDenied
+    form = ParkForm(request.POST or None, instance=Park.objects.get(pk=park.pk))
+    if request.method == "POST" and form.is_valid():
+        data = {name: form.cleaned_data[name] for name in ParkForm.Meta.fields}
+        try:
+            park_edit_service(park=park, data=data, user=request.user, reason=form.cleaned_data["reason"])
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field, errors)
+        else:
+            messages.success(request, _("已保存"))
+            return redirect("parks:detail", park.pk)
+    history = park.history.select_related("history_user").order_by("-history_id")
+    return render(request, "parks/park_form.html", {"park": park, "form": form, "history": history})
+
+
+@allow(get=ALL_ROLES)
+def park_export(request):
+    """The parks list as .xlsx: each park's facts, rules and occupancy on the picked day."""
+    day = picker_state(request).as_of or timezone.localdate()
+    parks = scope_queryset(request.user, Park.objects.select_related("township")).annotate(
+        entry_count=Count("entries", filter=_in_park(day)),
+        company_count=Count("entries", filter=_in_park(day) & Q(entries__company_form=True)),
+    )
+    headers = [
+        _("乡镇(街道)"),
+        _("园区名称"),
+        _("运营主体"),
+        _("规划用地(亩)"),
+        _("开工日期"),
+        _("开工面积(亩)"),
+        _("竣工日期"),
+        _("竣工面积(平方米)"),
+        _("入驻容量(家)"),
+        _("在园企业(家)"),
+        _("空余(家)"),
+        _("公司制占比(%)"),
+        _("负面清单"),
+        _("准入门槛：亩均税收(万元/亩)"),
+    ]
+    rows = []
+    for park in parks.order_by("township__sort_order", "township__name", "name"):
+        vacancy = None if park.capacity is None else max(park.capacity - park.entry_count, 0)
+        rows.append(
+            [
+                park.township.name,
+                park.name,
+                park.operator,
+                park.planned_mu,
+                park.started_on,
+                park.started_mu,
+                park.completed_on,
+                park.completed_m2,
+                park.capacity,
+                park.entry_count,
+                vacancy,
+                share_percent(park.company_count, park.entry_count),
+                "、".join(park.refused_industries()),
+                park.min_tax_per_mu,
+            ]
+        )
+    name = _("小微园-%(day)s") % {"day": f"{day:%Y%m%d}"}
+    file = table_file(Table(_("小微园"), headers, rows), "xlsx")
+    return FileResponse(file, as_attachment=True, filename=f"{name}.xlsx", content_type=XLSX)
+
+
+def _in_park(day):
+    """park.entries in the park on ``day`` (campaign.parks.in_park_on, through the relation)."""
+    return Q(entries__deleted_at__isnull=True, entries__entered_on__lte=day) & (
+        Q(entries__left_on__isnull=True) | Q(entries__left_on__gt=day)
+    )
+
+
+@allow(get=CITY_ADMIN_ONLY, post=CITY_ADMIN_ONLY)
+def land_settings(request, slug):
+    """A campaign's freed-land settings: 闲置预警天数 and the 亩均税收 standard (city admins)."""
+    campaign = get_object_or_404(Campaign, slug=slug)
+    form = LandSettingsForm(request.POST or None, instance=campaign)
+    if request.method == "POST" and form.is_valid():
+        saved = form.save(commit=False)
+        saved._history_user = request.user
+        saved._change_reason = _("修改腾退土地设置")
+        saved.save(update_fields=["idle_days", "tax_standard_per_mu"])
+        messages.success(request, _("已保存"))
+        return redirect("land:list")
+    return render(request, "parks/land_settings.html", {"campaign": campaign, "form": form})
 
 
 class ParkUploadForm(forms.Form):

@@ -22,11 +22,15 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Q, Sum
 from django.utils.translation import gettext as _
 
+from core.numbers import round_half_up
 from core.tabular import Column, Issue, Row, TableError, cell_text, is_blank, parse_date, parse_decimal, read_table
 
 from .models import Campaign, Park, Township
@@ -314,3 +318,108 @@ def apply_parks(plan: ParkPlan, user=None) -> ParkPlan:
             _("写入时与系统中的数据冲突，未写入任何数据，请重新导入（%(reason)s）") % {"reason": exc}
         ) from exc
     return plan
+
+
+# --- the register of a park: occupancy, company-form share, 亩均税收 (docs/parks.md) -------------
+#
+# The entries and their tax returns are the register's (enterprises.ParkEntry, TaxReturn); the
+# campaign app reads them through the park's reverse relations, as the demonstrations read units,
+# and imports nothing from above. The entry rules that write are enterprises/parks.py's.
+
+COMPANY_FORM_FLOOR = Decimal("80")  # % of a park's entries in company form (公司制), the 2018 plan's floor
+
+
+def tax_per_mu(tax, land) -> Decimal | None:
+    """亩均税收: tax (万元) ÷ land (亩), rounded half-up to 2 decimals (SPEC 5); None without land."""
+    if tax is None or not land:
+        return None
+    return round_half_up(Fraction(Decimal(tax)) / Fraction(Decimal(land)))
+
+
+def share_percent(part: int, whole: int) -> Decimal | None:
+    """part ÷ whole as a percentage, rounded half-up to 2 decimals; None when whole is 0."""
+    return round_half_up(Fraction(part * 100, whole)) if whole else None
+
+
+def in_park_on(day: datetime.date) -> Q:
+    """Entries (alive) in their park on ``day``: entered on or before it, not left on or before it."""
+    return Q(deleted_at__isnull=True, entered_on__lte=day) & (Q(left_on__isnull=True) | Q(left_on__gt=day))
+
+
+@dataclass(frozen=True)
+class Occupancy:
+    day: datetime.date
+    entries: int
+    capacity: int | None
+    company_form: int
+
+    @property
+    def vacancy(self) -> int | None:
+        return None if self.capacity is None else max(self.capacity - self.entries, 0)
+
+    @property
+    def full(self) -> bool:
+        return self.capacity is not None and self.entries >= self.capacity
+
+    @property
+    def company_form_share(self) -> Decimal | None:
+        return share_percent(self.company_form, self.entries)
+
+    @property
+    def below_floor(self) -> bool:
+        share = self.company_form_share
+        return share is not None and share < COMPANY_FORM_FLOOR
+
+
+def occupancy(park: Park, day: datetime.date) -> Occupancy:
+    """The park on ``day``: entries in it, its capacity and vacancy, and its company-form entries."""
+    counts = park.entries.filter(in_park_on(day)).aggregate(
+        n=Count("pk"), company=Count("pk", filter=Q(company_form=True))
+    )
+    return Occupancy(day=day, entries=counts["n"], capacity=park.capacity, company_form=counts["company"])
+
+
+def park_land_mu(park: Park) -> Decimal | None:
+    """A park's land for its 亩均税收: its started area (开工面积), else its planned land."""
+    return park.started_mu if park.started_mu is not None else park.planned_mu
+
+
+@dataclass(frozen=True)
+class YearTax:
+    year: int
+    tax: Decimal
+    land: Decimal | None
+    returns: int
+
+    @property
+    def per_mu(self) -> Decimal | None:
+        return tax_per_mu(self.tax, self.land)
+
+
+def park_tax_by_year(park: Park) -> list[YearTax]:
+    """The park's 亩均税收 by year: its (alive) entries' tax of that year ÷ the park's land."""
+    land = park_land_mu(park)
+    rows = (
+        park.entries.filter(deleted_at__isnull=True)
+        .values("tax_returns__year")
+        .exclude(tax_returns__year__isnull=True)
+        .annotate(tax=Sum("tax_returns__tax_10k_yuan"), n=Count("tax_returns"))
+        .order_by("-tax_returns__year")
+    )
+    return [YearTax(row["tax_returns__year"], row["tax"], land, row["n"]) for row in rows]
+
+
+@transaction.atomic
+def park_edit(*, park: Park, data: dict, user, reason: str = "") -> Park:
+    """Save a park's edited fields with its history row (who, and the reason)."""
+    locked = Park.objects.select_for_update().get(pk=park.pk)
+    for key, value in data.items():
+        setattr(locked, key, value)
+    locked._history_user = user
+    locked._change_reason = reason or _("修改小微园")
+    try:
+        with transaction.atomic():
+            locked.save()
+    except IntegrityError:
+        raise ValidationError({"name": _("该乡镇（街道）已有同名园区")}) from None
+    return locked

@@ -429,6 +429,19 @@ class ParkEntry(SoftDeletable):
     left_on = models.DateField(_("退园日期"), null=True, blank=True)
     individual_to_company = models.BooleanField(_("个转企"), default=False)
     company_form = models.BooleanField(_("公司制"), default=True)
+    tech_sme = models.BooleanField(_("科技型中小企业"), default=False)
+    # The 亩均税收 (万元/亩) the enterprise declared on entry, held against the park's 准入门槛; and the
+    # reason recorded for an entry let in despite a rule (a city admin's exception to the negative
+    # list or the threshold, or anyone's reason for entering a full park). enterprises/parks.py.
+    declared_tax_per_mu = models.DecimalField(
+        _("申报亩均税收(万元/亩)"),
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    exception_reason = models.CharField(_("例外准入理由"), max_length=500, blank=True)
     note = models.CharField(_("备注"), max_length=500, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -531,6 +544,71 @@ class LandParcel(SoftDeletable):
 
     def __str__(self):
         return self.name
+
+
+class TaxReturn(models.Model):
+    """A year's tax (万元) of a park entry or of a freed parcel, with the land (亩) it was earned on:
+    its 亩均税收 is ``tax_10k_yuan / land_mu`` rounded half-up to 2 decimals (SPEC 5). One per year of
+    each; exactly one of ``entry`` and ``parcel`` is set."""
+
+    entry = models.ForeignKey(
+        ParkEntry,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tax_returns",
+        verbose_name=_("入园企业"),
+    )
+    parcel = models.ForeignKey(
+        LandParcel,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tax_returns",
+        verbose_name=_("腾退土地"),
+    )
+    year = models.PositiveSmallIntegerField(_("年度"), validators=[MinValueValidator(2000)])
+    tax_10k_yuan = models.DecimalField(
+        _("税收(万元)"), max_digits=14, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+    )
+    land_mu = models.DecimalField(
+        _("用地(亩)"), max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("录入人"),
+    )
+    created_at = models.DateTimeField(_("录入时间"), auto_now_add=True)
+
+    history = tracked()
+
+    class Meta:
+        verbose_name = _("亩均税收")
+        verbose_name_plural = _("亩均税收")
+        ordering = ["-year", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(entry__isnull=False, parcel__isnull=True) | Q(entry__isnull=True, parcel__isnull=False),
+                name="%(app_label)s_%(class)s_entry_or_parcel",
+            ),
+            models.UniqueConstraint(
+                fields=["entry", "year"], condition=Q(entry__isnull=False), name="%(app_label)s_%(class)s_entry_year"
+            ),
+            models.UniqueConstraint(
+                fields=["parcel", "year"],
+                condition=Q(parcel__isnull=False),
+                name="%(app_label)s_%(class)s_parcel_year",
+            ),
+            models.CheckConstraint(condition=Q(tax_10k_yuan__gte=0), name="%(app_label)s_%(class)s_tax_not_negative"),
+            models.CheckConstraint(condition=Q(land_mu__gt=0), name="%(app_label)s_%(class)s_land_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.year} {self.tax_10k_yuan}/{self.land_mu}"
 
 
 class UnitDay(models.Model):

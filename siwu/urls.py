@@ -24,6 +24,8 @@ urlpatterns = [
     path("inspections/", include("inspections.urls")),
     path("imports/", include("enterprises.import_urls")),
     path("parks/", include("campaign.park_urls")),
+    path("parks/", include("enterprises.park_urls")),
+    path("land/", include("enterprises.land_urls")),
     path("exports/", include("reports.export_urls")),
     path("notices/", include("reports.notices.urls")),
     path("", include("reports.urls")),

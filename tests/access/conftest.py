@@ -17,7 +17,7 @@ from django.test import Client, override_settings
 
 from campaign.indicators import indicator_create
 from campaign.models import IndicatorRecord, Park
-from enterprises.models import ImportBatch, Method
+from enterprises.models import ImportBatch, LandParcel, Method, ParkEntry
 from enterprises.photos import attach_photos, clean_photos
 from enterprises.services import rectification_record, unit_delete
 from inspections import services as inspection_services
@@ -195,6 +195,8 @@ def build_world():
     )
 
     park_a = Park.objects.create(township=town_a, name="东城小微园", started_on=D(2018, 4, 1), started_mu=50)
+    entry_a = ParkEntry.objects.create(park=park_a, name="东城入园五金厂", entered_on=D(2018, 5, 1))
+    parcel_a = LandParcel.objects.create(township=town_a, name="东城旧厂地块", area_mu=12, freed_on=D(2018, 2, 1))
 
     clients = {"anon": Client()}
     for role, user in users.items():
@@ -240,4 +242,6 @@ def build_world():
         indicator=indicator,
         indicator_record=indicator_record,
         park_a=park_a,
+        entry_a=entry_a,
+        parcel_a=parcel_a,
     )

@@ -72,6 +72,12 @@ ARGS = {
     "manage:indicator_import_confirm": lambda w: {"slug": w.campaign.slug, "key": w.indicator.key},
     "manage:indicator_record_edit": lambda w: {"pk": w.indicator_record.pk},
     "parks:detail": lambda w: {"pk": w.park_a.pk},
+    "parks:edit": lambda w: {"pk": w.park_a.pk},
+    "parks:land_settings": lambda w: {"slug": w.campaign.slug},
+    "park_entries:add": lambda w: {"pk": w.park_a.pk},
+    "park_entries:detail": lambda w: {"pk": w.entry_a.pk},
+    "land:detail": lambda w: {"pk": w.parcel_a.pk},
+    "land:edit": lambda w: {"pk": w.parcel_a.pk},
     "parks:zero_township": lambda w: {"slug": w.campaign.slug, "township_pk": w.town_a.pk},
     "parks:zero_village": lambda w: {"slug": w.campaign.slug, "township_pk": w.town_a.pk, "village_pk": w.village_a.pk},
     "inspections:detail": lambda w: {"pk": w.inspection.pk},
@@ -109,6 +115,9 @@ QUERY = {
     "report_exports:ledger": "?campaign=c2018&as_of=2018-03-31",
     "notices:assessment_preview": "?date=2018-06-30",
     "parks:zero": "?campaign=c2018",
+    "parks:export": "?campaign=c2018&as_of=2018-06-30",
+    "land:list": "?campaign=c2018&as_of=2018-06-30",
+    "land:export": "?campaign=c2018&as_of=2018-06-30",
 }
 
 # fmt: off
@@ -302,6 +311,29 @@ parks:zero_township              GET     login  ok      ok      ok        ok    
 parks:zero_township              POST    login  ok      404     ok        403    ok    login
 parks:zero_village               GET     login  ok      ok      ok        ok     ok    login
 parks:zero_village               POST    login  ok      404     ok        403    ok    login
+# --- the park register and freed land: read by all in scope (another township's park, entry or
+# --- parcel: 404 for its staff); written by city admins and the township's own staff; the freed
+# --- land settings of a campaign by city admins
+parks:export                     GET     login  ok      ok      ok        ok     ok    login
+parks:export                     POST    405    405     405     405       405    405   405
+parks:edit                       GET     login  ok      404     403       403    ok    login
+parks:edit                       POST    login  ok      404     403       403    ok    login
+parks:land_settings              GET     login  403     403     403       403    ok    login
+parks:land_settings              POST    login  403     403     403       403    ok    login
+park_entries:add                 GET     login  ok      404     403       403    ok    login
+park_entries:add                 POST    login  ok      404     403       403    ok    login
+park_entries:detail              GET     login  ok      404     ok        ok     ok    login
+park_entries:detail              POST    login  ok      404     403       403    ok    login
+land:list                        GET     login  ok      ok      ok        ok     ok    login
+land:list                        POST    405    405     405     405       405    405   405
+land:export                      GET     login  ok      ok      ok        ok     ok    login
+land:export                      POST    405    405     405     405       405    405   405
+land:new                         GET     login  ok      ok      403       403    ok    login
+land:new                         POST    login  ok      ok      403       403    ok    login
+land:detail                      GET     login  ok      404     ok        ok     ok    login
+land:detail                      POST    login  ok      404     403       403    ok    login
+land:edit                        GET     login  ok      404     403       403    ok    login
+land:edit                        POST    login  ok      404     403       403    ok    login
 # --- inspections: read by all in scope; inspectors and city admins record and verify; township B
 # --- inspects A in the world's cross round, so staff_b records a cross inspection and reads A read-only
 inspections:list                    GET     login  ok      ok      ok        ok     ok    login
