@@ -120,9 +120,33 @@ class Series:
         return self._days[0] if self._days else None
 
 
+class SeriesSum:
+    """The sum of several townships' ``Series`` (the city's), read at a day without merging them; the
+    merged series is made the first time its events are asked for (a chart)."""
+
+    __slots__ = ("_merged", "_parts", "_zero")
+
+    def __init__(self, parts, zero=0):
+        self._parts, self._zero, self._merged = list(parts), zero, None
+
+    def at(self, day):
+        return sum((part.at(day) for part in self._parts), self._zero)
+
+    def _series(self):
+        if self._merged is None:
+            self._merged = Series.combined(self._parts, self._zero)
+        return self._merged
+
+    def events(self):
+        return self._series().events()
+
+    def first_day(self):
+        return min((d for d in (part.first_day() for part in self._parts) if d is not None), default=None)
+
+
 def _fetch_events(campaign, indicators, township_ids):
-    """{township_id: {key: ((day, delta), …)}} for the campaign's year, of ``township_ids`` (None:
-    every township): one grouped query per source table the indicators need."""
+    """{township_id: {key: Series}} for the campaign's year, of ``township_ids`` (None: every
+    township), from its dated events: one grouped query per source table the indicators need."""
     first, last = campaign.start, campaign.end
     keys = {indicator.key for indicator in indicators}
     found = defaultdict(lambda: defaultdict(list))
@@ -188,16 +212,27 @@ def _fetch_events(campaign, indicators, township_ids):
         )
         for row in designations:
             into = found[row["township_id"]]
-            into[BuiltIn.ZERO_SIWU_VILLAGES].append((row["designated_on"], row["villages"]))
-            into[BuiltIn.ZERO_SIWU_TOWNSHIPS].append((row["designated_on"], row["townships"]))
+            for key, n in (
+                (BuiltIn.ZERO_SIWU_VILLAGES, row["villages"]),
+                (BuiltIn.ZERO_SIWU_TOWNSHIPS, row["townships"]),
+            ):
+                if n:  # a village's designation is no event of the townships' count
+                    into[key].append((row["designated_on"], n))
+    # Each township's series made once here, kept with the events they are made of: a page reads
+    # them as they are, whatever the day.
     return {
-        township_id: {key: tuple(events) for key, events in by_key.items()} for township_id, by_key in found.items()
+        township_id: {key: Series(events, _zero(key)) for key, events in by_key.items()}
+        for township_id, by_key in found.items()
     }
 
 
+def _zero(key):
+    return Decimal("0.00") if is_decimal(key) else 0
+
+
 def indicator_events(campaign, indicators, version=None):
-    """{township_id: {key: ((day, delta), …)}} of ``indicators`` over the campaign's year, kept per
-    process under the counts' versions and renewed township by township (``counts.per_township``)."""
+    """{township_id: {key: Series}} of ``indicators`` over the campaign's year, kept per process
+    under the counts' versions and renewed township by township (``counts.per_township``)."""
     indicators = [indicator for indicator in indicators if indicator.key != RECTIFIED]
     if not indicators:
         return {}
@@ -452,20 +487,22 @@ def scorecard(campaign, as_of, *, version=None, report=None):
     )
 
 
-def _counted_by(events, day):
-    return bool(events) and min(d for d, _delta in events) <= day
+def _counted_by(series, day):
+    first = series.first_day() if series is not None else None
+    return first is not None and first <= day
 
 
 def _indicator_card(campaign, campaign_milestones, indicator, as_of, order, listed, targets, events):
-    zero = Decimal("0.00") if is_decimal(indicator.key) else 0
+    zero = _zero(indicator.key)
     own = [rules.MilestoneSpec(m.date, m.percent) for m in indicator.milestones.all()]
     # An indicator created with its own milestones uses them; one without any uses the campaign's.
     milestones = own if indicator.own_milestones and own else campaign_milestones
     day = _Day.of(campaign, as_of, milestones)
-    series = {t.pk: Series(events.get(t.pk, {}).get(indicator.key, ()), zero) for t in order if t.pk in listed}
+    none = Series((), zero)
+    series = {t.pk: events.get(t.pk, {}).get(indicator.key, none) for t in order if t.pk in listed}
     rows = [_row(t.name, t, series[t.pk], targets[indicator.pk].get(t.pk, []), 0, day) for t in order if t.pk in listed]
     # The city's value sums every township's, listed or not.
-    city_series = Series.combined((Series(by_key.get(indicator.key, ()), zero) for by_key in events.values()), zero)
+    city_series = SeriesSum([by_key[indicator.key] for by_key in events.values() if indicator.key in by_key], zero)
     series[None] = city_series
     city_revisions = sorted(targets[indicator.pk].get(None, []))
     if not city_revisions or city_revisions[0][0] > campaign.start:
