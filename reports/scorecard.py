@@ -18,7 +18,7 @@ The choices SPEC leaves open are written down in docs/scorecard.md.
 
 import bisect
 import datetime
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -118,30 +118,6 @@ class Series:
 
     def first_day(self):
         return self._days[0] if self._days else None
-
-
-class SeriesSum:
-    """The sum of several townships' ``Series`` (the city's), read at a day without merging them; the
-    merged series is made the first time its events are asked for (a chart)."""
-
-    __slots__ = ("_merged", "_parts", "_zero")
-
-    def __init__(self, parts, zero=0):
-        self._parts, self._zero, self._merged = list(parts), zero, None
-
-    def at(self, day):
-        return sum((part.at(day) for part in self._parts), self._zero)
-
-    def _series(self):
-        if self._merged is None:
-            self._merged = Series.combined(self._parts, self._zero)
-        return self._merged
-
-    def events(self):
-        return self._series().events()
-
-    def first_day(self):
-        return min((d for d in (part.first_day() for part in self._parts) if d is not None), default=None)
 
 
 def _fetch_events(campaign, indicators, township_ids):
@@ -487,6 +463,23 @@ def scorecard(campaign, as_of, *, version=None, report=None):
     )
 
 
+_CITY = OrderedDict()  # (id of the kept events, key) -> (those events, the city's Series)
+_CITY_KEPT = 64
+
+
+def _city_series(events, key, zero):
+    """The city's series of ``key``: its townships' merged, once for the kept ``events`` (the same
+    object until a township's version moves, reports/counts/cache.py)."""
+    found = _CITY.get((id(events), key))
+    if found is not None and found[0] is events:
+        return found[1]
+    merged = Series.combined([by_key[key] for by_key in events.values() if key in by_key], zero)
+    _CITY[(id(events), key)] = (events, merged)
+    while len(_CITY) > _CITY_KEPT:
+        _CITY.popitem(last=False)
+    return merged
+
+
 def _counted_by(series, day):
     first = series.first_day() if series is not None else None
     return first is not None and first <= day
@@ -502,7 +495,7 @@ def _indicator_card(campaign, campaign_milestones, indicator, as_of, order, list
     series = {t.pk: events.get(t.pk, {}).get(indicator.key, none) for t in order if t.pk in listed}
     rows = [_row(t.name, t, series[t.pk], targets[indicator.pk].get(t.pk, []), 0, day) for t in order if t.pk in listed]
     # The city's value sums every township's, listed or not.
-    city_series = SeriesSum([by_key[indicator.key] for by_key in events.values() if indicator.key in by_key], zero)
+    city_series = _city_series(events, indicator.key, zero)
     series[None] = city_series
     city_revisions = sorted(targets[indicator.pk].get(None, []))
     if not city_revisions or city_revisions[0][0] > campaign.start:

@@ -9,6 +9,7 @@ per row, which escapes every argument again, cost half the tag's time).
 """
 
 from django import template
+from django.template.defaultfilters import floatformat
 from django.utils.formats import localize
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
@@ -155,3 +156,30 @@ def overdue_rows(findings):
         for f in findings
     ]
     return mark_safe("".join(rows))  # noqa: S308 - every value in the rows was escaped above  # nosec B308, B703
+
+
+_CELL = '<td class="num sc-cell sc-{colour}"{label}{title}>{value}/{target}<br><span class="small">{rate}</span></td>'
+_EMPTY_CELL = '<td class="num sc-cell sc-none muted"{label}>—</td>'
+
+
+@register.simple_tag
+def scorecard_cell(row, label=""):
+    """One township's standing on one indicator of the 赛马 scorecard: value / target and rate,
+    coloured by its 三色预警 (the HTML a cell template wrote, tests/reports/test_scorecard_cell.py; written here, as
+    a page of 30 townships and a dozen indicators has hundreds of them)."""
+    labelled = f' data-label="{escape(label)}"' if label else ""
+    if row is None:
+        return mark_safe(_EMPTY_CELL.format(label=labelled))  # nosec B308 B703  # the label is escaped
+    title = ""
+    if row.rate is not None:
+        title = ' title="{}"'.format(escape(_("序时进度 %(expected)s%%") % {"expected": _number(row.expected_rate)}))
+    return mark_safe(  # nosec B308 B703  # every value is escaped or a number
+        _CELL.format(
+            colour=escape(row.colour or "grey"),
+            label=labelled,
+            title=title,
+            value=escape(floatformat(row.value, "-2")),
+            target=_number(row.target),
+            rate=escape(_("无目标")) if row.rate is None else f"{_number(row.rate)}%",
+        )
+    )
