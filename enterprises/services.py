@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from campaign.models import Township
 
 from .models import Enterprise, Method, ParkEntry, Rectification, Relapse, Status, squash_spaces
+from .parks import breaches
 
 # django-simple-history keeps 100 characters of a change reason; the full reason stays on the row.
 CHANGE_REASON_MAX = 100
@@ -244,6 +245,16 @@ def rectification_record(*, enterprise, method, rectified_on, demolished_m2=None
     errors = check_rectification(enterprise=unit, method=method, rectified_on=rectified_on, demolished_m2=area)
     if park is not None and method != Method.RELOCATED:
         errors["park"] = _("只有整治方式为“搬迁入园”时才能选择入驻园区")
+    elif park is not None:
+        # The park's negative list refuses the unit's industry here as on the park's own entry form
+        # (a city admin records an exception there, with a reason); a full park only warns there.
+        refused = [
+            b.message
+            for b in breaches(park, industry=unit.industry, declared_tax_per_mu=None, entered_on=rectified_on)
+            if b.refuses
+        ]
+        if refused:
+            errors["park"] = "；".join(refused)
     if errors:
         raise ValidationError(errors)
     rectification = Rectification(

@@ -266,3 +266,26 @@ def test_the_service_refuses_a_park_for_another_method(town, park):
 
     assert "park" in refused.value.message_dict
     assert not Rectification.objects.exists()
+
+
+def test_the_service_refuses_a_park_whose_negative_list_names_the_units_industry(town, park):
+    from django.core.exceptions import ValidationError
+
+    park.negative_list = "电镀、印染"
+    park.capacity = 1
+    park.save()
+    plating = make_unit(town, datetime.date(2018, 3, 5), industry="电镀加工")
+    with pytest.raises(ValidationError) as refused:
+        rectification_record(
+            enterprise=plating, method=Method.RELOCATED, rectified_on=datetime.date(2018, 4, 1), park=park
+        )
+    assert refused.value.message_dict["park"] == ["负面清单：城关小微园不接受“电镀加工”行业入园（清单所列：电镀）"]
+    assert not Rectification.objects.exists() and not ParkEntry.objects.exists()
+
+    # Another industry enters; a full park only warns on the park's own form, and here lets it in too.
+    for name in ("五金厂", "塑料厂"):
+        unit = make_unit(town, datetime.date(2018, 3, 5), industry="五金", name=name)
+        rectification_record(
+            enterprise=unit, method=Method.RELOCATED, rectified_on=datetime.date(2018, 4, 1), park=park
+        )
+    assert ParkEntry.objects.count() == 2
