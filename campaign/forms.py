@@ -322,8 +322,9 @@ def new_milestone_formset(data=None, *, year):
 # --- Targets -------------------------------------------------------------------------------------
 
 
-class TargetRevisionForm(ManageModelForm):
-    """A new annual target from a date on, with its reason. Earlier revisions stay as they were."""
+class _TargetRevisionBase(ManageModelForm):
+    """A new annual target from a date on, with its reason; a same-day revision is corrected only
+    when asked to. Subclasses name the model's scope (``_scope``) and its target's word (``_word``)."""
 
     correct_same_day = forms.BooleanField(
         label=_("更正同一生效日期的已有记录"),
@@ -331,16 +332,9 @@ class TargetRevisionForm(ManageModelForm):
         help_text=_("同一乡镇(街道)同一生效日期已有记录时勾选；原记录保留在修改历史中。"),
     )
 
-    class Meta:
-        model = TargetRevision
-        fields = ["township", "target", "effective_on", "reason"]
-        widgets = {"effective_on": DateInput(), "reason": forms.TextInput()}
-        help_texts = {"township": _("留空表示全市年度任务。")}
-
     def __init__(self, *args, campaign, **kwargs):
         super().__init__(*args, **kwargs)
         self.campaign = campaign
-        self.instance.campaign = campaign
         self.fields["township"].empty_label = gettext("全市")
         self.fields["township"].queryset = Township.objects.all()
         self.fields["reason"].required = True
@@ -349,6 +343,13 @@ class TargetRevisionForm(ManageModelForm):
             {"min": campaign.start.isoformat(), "max": campaign.end.isoformat()}
         )
         self.existing = None
+
+    def _scope(self):
+        """The filter of the revisions this one sits among (a campaign's, an indicator's)."""
+        raise NotImplementedError
+
+    def _same_day_message(self, target):
+        raise NotImplementedError
 
     def clean_reason(self):
         reason = self.cleaned_data["reason"].strip()
@@ -370,15 +371,13 @@ class TargetRevisionForm(ManageModelForm):
         data = self.cleaned_data
         if "effective_on" not in data:
             return
-        self.existing = TargetRevision.objects.filter(
-            campaign=self.campaign, township=data.get("township"), effective_on=data["effective_on"]
-        ).first()
+        self.existing = (
+            self._meta.model.objects.filter(**self._scope())
+            .filter(township=data.get("township"), effective_on=data["effective_on"])
+            .first()
+        )
         if self.existing and not data.get("correct_same_day"):
-            self.add_error(
-                "effective_on",
-                gettext("该生效日期已有记录（年度任务 %(target)d）。如需更正，请勾选“更正同一生效日期的已有记录”。")
-                % {"target": self.existing.target},
-            )
+            self.add_error("effective_on", self._same_day_message(self.existing.target))
 
     def save(self, *, user):
         revision = self.existing or self.instance
@@ -390,6 +389,28 @@ class TargetRevisionForm(ManageModelForm):
         revision._change_reason = revision.reason[:100]
         revision.save()
         return revision
+
+
+class TargetRevisionForm(_TargetRevisionBase):
+    """A new annual target from a date on, with its reason. Earlier revisions stay as they were."""
+
+    class Meta:
+        model = TargetRevision
+        fields = ["township", "target", "effective_on", "reason"]
+        widgets = {"effective_on": DateInput(), "reason": forms.TextInput()}
+        help_texts = {"township": _("留空表示全市年度任务。")}
+
+    def __init__(self, *args, campaign, **kwargs):
+        super().__init__(*args, campaign=campaign, **kwargs)
+        self.instance.campaign = campaign
+
+    def _scope(self):
+        return {"campaign": self.campaign}
+
+    def _same_day_message(self, target):
+        return gettext("该生效日期已有记录（年度任务 %(target)d）。如需更正，请勾选“更正同一生效日期的已有记录”。") % {
+            "target": target
+        }
 
 
 def outside_year_error(campaign, day):
@@ -466,14 +487,8 @@ class ScoringForm(ManageForm):
     reason = forms.CharField(label=_("修改原因"), max_length=100, required=False)
 
 
-class IndicatorTargetForm(ManageModelForm):
+class IndicatorTargetForm(_TargetRevisionBase):
     """A new annual target of an indicator from a date on, with its reason (as ``TargetRevisionForm``)."""
-
-    correct_same_day = forms.BooleanField(
-        label=_("更正同一生效日期的已有记录"),
-        required=False,
-        help_text=_("同一乡镇(街道)同一生效日期已有记录时勾选；原记录保留在修改历史中。"),
-    )
 
     class Meta:
         model = IndicatorTarget
@@ -482,58 +497,17 @@ class IndicatorTargetForm(ManageModelForm):
         help_texts = {"township": _("留空表示全市年度目标。")}
 
     def __init__(self, *args, indicator, **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, campaign=indicator.campaign, **kwargs)
         self.indicator = indicator
-        self.campaign = indicator.campaign
         self.instance.indicator = indicator
-        self.fields["township"].empty_label = gettext("全市")
-        self.fields["township"].queryset = Township.objects.all()
-        self.fields["reason"].required = True
-        self.fields["reason"].error_messages["required"] = gettext("请填写调整原因。")
-        self.fields["effective_on"].widget.attrs.update(
-            {"min": self.campaign.start.isoformat(), "max": self.campaign.end.isoformat()}
-        )
-        self.existing = None
 
-    def clean_reason(self):
-        reason = self.cleaned_data["reason"].strip()
-        if not reason:
-            raise ValidationError(gettext("请填写调整原因。"))
-        return reason
+    def _scope(self):
+        return {"indicator": self.indicator}
 
-    def clean_effective_on(self):
-        day = self.cleaned_data["effective_on"]
-        if not self.campaign.contains(day):
-            raise ValidationError(
-                gettext("生效日期须在整治行动年度内（%(start)s 至 %(end)s）。")
-                % {"start": self.campaign.start.isoformat(), "end": self.campaign.end.isoformat()}
-            )
-        return day
-
-    def validate_unique(self):
-        data = self.cleaned_data
-        if "effective_on" not in data:
-            return
-        self.existing = IndicatorTarget.objects.filter(
-            indicator=self.indicator, township=data.get("township"), effective_on=data["effective_on"]
-        ).first()
-        if self.existing and not data.get("correct_same_day"):
-            self.add_error(
-                "effective_on",
-                gettext("该生效日期已有记录（年度目标 %(target)d）。如需更正，请勾选“更正同一生效日期的已有记录”。")
-                % {"target": self.existing.target},
-            )
-
-    def save(self, *, user):
-        target = self.existing or self.instance
-        target.township = self.cleaned_data["township"]
-        target.target = self.cleaned_data["target"]
-        target.effective_on = self.cleaned_data["effective_on"]
-        target.reason = self.cleaned_data["reason"]
-        target.created_by = user
-        target._change_reason = target.reason[:100]
-        target.save()
-        return target
+    def _same_day_message(self, target):
+        return gettext("该生效日期已有记录（年度目标 %(target)d）。如需更正，请勾选“更正同一生效日期的已有记录”。") % {
+            "target": target
+        }
 
 
 class IndicatorRecordForm(ManageModelForm):
