@@ -143,7 +143,7 @@ class UnitSearch(Expression):
         col = self._compiled(compiler)
         parts = [
             f"{col['deleted_at']} IS NULL",
-            f"{col['id']} IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s)",
+            f"{col['id']} IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s)",  # nosec B608  # constants
         ]
         params = [fts_query(self.search_terms, owner=self.owner)]
         for term in self.search_terms:

@@ -219,11 +219,12 @@ BEGIN
   END IF;
   RETURN NULL;
 END $$;
-""".replace(
+"""  # nosec B608  # SQL from module constants (table names from _meta)
+_PG_VILLAGES_FUNCTION = _PG_VILLAGES_FUNCTION.replace(
     "{moved}",
     "(o.deleted_at IS NULL) <> (w.deleted_at IS NULL) OR w.township_id <> o.township_id "
     "OR w.village_id IS DISTINCT FROM o.village_id OR w.identified_on <> o.identified_on",
-)  # nosec B608  # SQL from module constants (table names from _meta)
+)
 _PG_VILLAGE_PERIODS_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION siwu_village_periods() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -84,7 +84,7 @@ END $$;
 
 
 def _entries_of(rows):
-    return f"SELECT DISTINCT p.township_id AS t FROM {rows} e JOIN {PARKS} p ON p.id = e.park_id"
+    return f"SELECT DISTINCT p.township_id AS t FROM {rows} e JOIN {PARKS} p ON p.id = e.park_id"  # nosec B608
 
 
 _PG_ENTRY_FUNCTION = f"""
