@@ -3,6 +3,7 @@
 ``method`` and the ``rectified_*`` dates describe a unit's *current* rectification: the period
 that has not been re-opened by a relapse (at most one per unit, a database constraint). A unit
 that relapsed is not "rectified in March" any more, which is also how the progress counts see it.
+The database keeps them on the unit (``current_method``, ``current_rectified_on``).
 """
 
 import functools
@@ -11,7 +12,7 @@ import html
 import django_filters
 from django import forms
 from django.db import connection
-from django.db.models import Exists, F, FilteredRelation, OuterRef, Q
+from django.db.models import F, FilteredRelation, Q
 from django.forms.models import ModelChoiceIterator
 from django.forms.utils import flatatt
 from django.utils.safestring import mark_safe
@@ -23,7 +24,7 @@ from core.access import Role, role_of, scope_townships, township_id_of
 
 from . import search as unit_search
 from .forms import DateInput, FilterForm
-from .models import Defect, Enterprise, Method, Rectification, Source, Status
+from .models import Defect, Enterprise, Method, Source, Status
 
 
 class AnyYesNoSelect(forms.NullBooleanSelect):
@@ -79,12 +80,9 @@ def _escaped_options(pairs):
 PERSONAL_DATA_ROLES = {Role.CITY_ADMIN, Role.TOWNSHIP_STAFF}
 
 
-def _current_rectification():
-    return Rectification.objects.filter(enterprise=OuterRef("pk"), reopened_on__isnull=True, deleted_at__isnull=True)
-
-
 def with_current_rectification(queryset):
-    """Add ``current_method``, ``current_rectified_on`` and ``current_demolished_m2`` (or None).
+    """Add ``current_demolished_m2`` (or None): the demolished area of the unit's current
+    rectification, for the exports (its method and day are the unit's own columns).
 
     One LEFT JOIN: the constraint "one open period per unit" keeps it to one row per unit.
     """
@@ -93,8 +91,6 @@ def with_current_rectification(queryset):
             "rectifications",
             condition=Q(rectifications__reopened_on__isnull=True, rectifications__deleted_at__isnull=True),
         ),
-        current_method=F("current__method"),
-        current_rectified_on=F("current__rectified_on"),
         current_demolished_m2=F("current__demolished_m2"),
     )
 
@@ -285,13 +281,19 @@ class UnitFilterSet(django_filters.FilterSet):
             return queryset
         return unit_search.narrowed(queryset, found, owner=self.search_owner)
 
+    # The current rectification's method and day are the unit's own columns, kept by triggers
+    # (Enterprise.current_method, current_rectified_on; migration 0014).
     def filter_method(self, queryset, name, value):
         if not value:
             return queryset
-        return queryset.filter(Exists(_current_rectification().filter(method__in=value)))
+        return queryset.filter(current_method__in=value)
 
     def filter_rectified_from(self, queryset, name, value):
-        return queryset.filter(Exists(_current_rectification().filter(rectified_on__gte=value)))
+        return queryset.filter(current_rectified_on__gte=value)
 
     def filter_rectified_to(self, queryset, name, value):
-        return queryset.filter(Exists(_current_rectification().filter(rectified_on__lte=value)))
+        # A unit is identified on or before it is rectified (the forms, the import and the services
+        # refuse anything else: check_rectification, clean_identified_on, check_identified_on), so
+        # its 排查日期 is bounded too. Said in the query, the register's index starts at that day
+        # instead of walking past every unit identified since (the latest are the least rectified).
+        return queryset.filter(current_rectified_on__lte=value, identified_on__lte=value)

@@ -100,6 +100,10 @@ class EnterpriseQuerySet(models.QuerySet):
         return self.alive().select_related("township", "village")
 
 
+# Columns of a unit that only the database writes (triggers, migration 0014).
+MAINTAINED = ("current_method", "current_rectified_on")
+
+
 class Enterprise(SoftDeletable):
     name = models.CharField(_("单位名称"), max_length=200)
     credit_code = models.CharField(_("统一社会信用代码"), max_length=18, blank=True, validators=[validate_credit_code])
@@ -139,9 +143,17 @@ class Enterprise(SoftDeletable):
     )
     # Optimistic concurrency: an edit saves only if the row is still at the version it was read at.
     version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
+    # The unit's current rectification (the period no relapse re-opened; at most one), copied here by
+    # database triggers on the rectifications in the same transaction as every write to them
+    # (migration 0014), so that the register's 整治方式 and 整治完成日期 filters are a column of the
+    # unit, read in the register's order. Never written by the application: ``save`` leaves them out.
+    current_method = models.CharField(  # noqa: DJ001 - NULL: no current rectification, not a method
+        _("当前整治方式"), max_length=16, choices=Method.choices, null=True, blank=True, editable=False
+    )
+    current_rectified_on = models.DateField(_("当前整治完成日期"), null=True, blank=True, editable=False)
 
     objects = EnterpriseQuerySet.as_manager()
-    history = tracked()
+    history = tracked(excluded_fields=["current_method", "current_rectified_on"])
 
     class Meta:
         verbose_name = _("四无单位")
@@ -190,6 +202,18 @@ class Enterprise(SoftDeletable):
                 condition=Q(deleted_at__isnull=True),
                 name="enterprise_register_ts_idx",
             ),
+            # The register's 整治方式 filter read in the register's order, and 整治完成日期 counted from an
+            # index (the register's order serves that one: filtersets.filter_rectified_to).
+            models.Index(
+                fields=["current_method", "-identified_on", "-id"],
+                condition=Q(deleted_at__isnull=True),
+                name="enterprise_current_method_idx",
+            ),
+            models.Index(
+                fields=["current_rectified_on"],
+                condition=Q(deleted_at__isnull=True),
+                name="enterprise_current_day_idx",
+            ),
             # The values in use offered by the register's 行业 and 场所类型 filters (filtersets.values_in_use).
             *(
                 models.Index(fields=fields, condition=Q(deleted_at__isnull=True), name=f"enterprise_{name}_idx")
@@ -210,6 +234,16 @@ class Enterprise(SoftDeletable):
         self.name = squash_spaces(self.name)
         self.address = squash_spaces(self.address)
         self.credit_code = (self.credit_code or "").strip().upper()
+        if (
+            not self._state.adding
+            and not args
+            and kwargs.get("update_fields") is None
+            and not kwargs.get("force_insert")
+        ):
+            # An update writes every column but those the triggers keep: this copy of them may be older.
+            kwargs["update_fields"] = [
+                f.name for f in self._meta.concrete_fields if not f.primary_key and f.name not in MAINTAINED
+            ]
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):

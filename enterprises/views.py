@@ -43,7 +43,7 @@ from core.storage import private_photo, save_with_files
 
 from . import unit_page
 from .exports import RegisterExport
-from .filtersets import UnitFilterSet, with_current_rectification
+from .filtersets import UnitFilterSet
 from .forms import EnterpriseForm, ReasonForm, RectificationForm, RelapseForm
 from .masking import record_personal_data_export, record_personal_data_view
 from .models import Enterprise, Method, Rectification, RectificationPhoto, Relapse, Status
@@ -136,7 +136,7 @@ def unit_list(request):
         data.pop(key, None)
     f = UnitFilterSet(data or None, queryset=scoped_units(request.user), user=request.user)
     totals = register_totals(f)
-    page = keyset_page(with_current_rectification(f.qs), cursor, PAGE_SIZE, totals=totals)
+    page = keyset_page(f.qs, cursor, PAGE_SIZE, totals=totals)
     methods = dict(Method.choices)
     for unit in page:
         unit.current_method_label = methods.get(unit.current_method, "")

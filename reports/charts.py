@@ -223,14 +223,9 @@ def indicator_figure(card, township_id, campaign, as_of):
         return None
     unit = card.unit
     start, as_of_text = campaign.start, as_of.isoformat()
-    days = sorted({day for day, _delta in series.events() if start <= day <= as_of} | {start, as_of})
-    values, total, changes = [], series.at(start), iter(series.events())
-    change = next(changes, None)
-    for day in days:  # one pass along the series' own changes (its value at the start counts them so far)
-        while change is not None and change[0] <= day:
-            total += change[1] if change[0] > start else 0
-            change = next(changes, None)
-        values.append(float(total))
+    points = series.steps(start, as_of)  # the start, every day its value changed, the day itself
+    days = [day for day, _value in points]
+    values = [float(value) for _day, value in points]
     steps = projection.milestone_steps(row.target, card.milestones)
     expected = projection.expected_line(start, row.target, card.milestones)
     value_format = "%{y:,}" if all(value == int(value) for value in values) else "%{y:,.2f}"

@@ -6,6 +6,7 @@ so 4267 of 9000 is 47.41 and 1 of 8 is 12.50 on every platform. The one place th
 colour, a rank or a required count is this module; views and templates never compute them.
 """
 
+import functools
 import math
 from decimal import Decimal
 from fractions import Fraction
@@ -16,15 +17,20 @@ from core.numbers import HUNDREDTH, round_half_up  # noqa: F401
 GREEN, YELLOW, RED = "green", "yellow", "red"
 
 
+@functools.lru_cache(maxsize=65536)
 def completion_rate(rectified, target):
-    """rectified / target × 100, rounded half-up to 2 decimals; None when the target is 0."""
+    """rectified / target × 100, rounded half-up to 2 decimals; None when the target is 0.
+
+    Kept per (rectified, target): a scorecard asks hundreds of them and the same pairs recur from
+    page to page (the result is an immutable Decimal)."""
     if not target:
         return None
     return round_half_up(Fraction(rectified * 100, target))
 
 
+@functools.lru_cache(maxsize=65536)
 def required_count(target, percent):
-    """Units due by a milestone: ceil(target × percent / 100), exactly."""
+    """Units due by a milestone: ceil(target × percent / 100), exactly. Kept per pair, as above."""
     return math.ceil(Fraction(target) * Fraction(Decimal(percent)) / 100)
 
 

@@ -119,6 +119,18 @@ class Series:
     def first_day(self):
         return self._days[0] if self._days else None
 
+    def steps(self, first, last):
+        """[(day, value)] on ``first``, ``last`` and every day between them on which the value
+        changed, in order: the points of its chart."""
+        lo, hi = bisect.bisect_right(self._days, first), bisect.bisect_right(self._days, last)
+        points = [(first, self.at(first))]
+        points += [
+            (day, total) for day, total in zip(self._days[lo:hi], self._totals[lo:hi], strict=True) if day != last
+        ]
+        if last != first:
+            points.append((last, self.at(last)))
+        return points
+
 
 def _fetch_events(campaign, indicators, township_ids):
     """{township_id: {key: Series}} for the campaign's year, of ``township_ids`` (None: every
@@ -275,8 +287,12 @@ class IndicatorCard:
     milestones: list[rules.MilestoneSpec]
     series: dict = field(default_factory=dict, repr=False)  # township_id (None: city) -> Series
 
+    def __post_init__(self):
+        # A page asks a row per township and indicator: by key, not by walking the list each time.
+        self._by_township = {row.township_id: row for row in self.townships}
+
     def row_for(self, township_id):
-        return next((row for row in self.townships if row.township_id == township_id), None)
+        return self._by_township.get(township_id)
 
     def as_json(self):
         return {

@@ -8,9 +8,13 @@ with ``escape``, the labels once for all rows, the row put together with ``str.f
 per row, which escapes every argument again, cost half the tag's time).
 """
 
+import html
+from decimal import ROUND_HALF_UP, Decimal
+
 from django import template
+from django.conf import settings
 from django.template.defaultfilters import floatformat
-from django.utils.formats import localize
+from django.utils.formats import get_format, localize
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -39,10 +43,40 @@ _ROW = (
 )
 
 
-def _number(value):
+_HUNDREDTH = Decimal("0.01")
+
+
+def _plain_decimals():
+    """Whether the active language writes a Decimal as ``format(d, "f")`` does: a "." separator and
+    no grouping (true of both the product's languages; Django's localize asks this per number)."""
+    return not settings.USE_THOUSAND_SEPARATOR and get_format("DECIMAL_SEPARATOR") == "."
+
+
+def _number(value, plain=None):
     """What ``{{ value }}`` shows of a number: an int as it is (no thousands separator is set),
-    anything else localized. Numbers need no escaping."""
-    return str(value) if type(value) is int else escape(localize(value))
+    anything else localized. Numbers need no escaping. ``plain``: ``_plain_decimals()`` when the
+    caller asked it once for many numbers."""
+    kind = type(value)
+    if kind is int:
+        return str(value)
+    if kind is Decimal and value.is_finite() and (plain if plain is not None else _plain_decimals()):
+        return format(value, "f")
+    return escape(localize(value))
+
+
+def _two_places(value, plain):
+    """``{{ value|floatformat:"-2" }}``: a whole number without decimals, else rounded half-up to
+    two (tests/reports/test_scorecard_cell.py holds it equal to the filter)."""
+    kind = type(value)
+    if kind is int:
+        return str(value)
+    if kind is Decimal and plain and value.is_finite() and value.adjusted() < 100:
+        if value == value.to_integral_value():
+            return str(int(value))
+        rounded = value.quantize(_HUNDREDTH, rounding=ROUND_HALF_UP)
+        text = format(rounded, "f")
+        return text[1:] if text[0] == "-" and not rounded else text
+    return escape(floatformat(value, "-2"))
 
 
 def _text(value):
@@ -162,24 +196,85 @@ _CELL = '<td class="num sc-cell sc-{colour}"{label}{title}>{value}/{target}<br><
 _EMPTY_CELL = '<td class="num sc-cell sc-none muted"{label}>—</td>'
 
 
+def _cell_words():
+    """(the title's text with ``%(expected)s``, 无目标) in the active language, escaped: asked once a
+    table, not once a cell."""
+    return html.escape(_("序时进度 %(expected)s%%")), html.escape(_("无目标"))
+
+
 @register.simple_tag
-def scorecard_cell(row, label=""):
+def scorecard_cell(row, label="", plain=None, words=None):
     """One township's standing on one indicator of the 赛马 scorecard: value / target and rate,
     coloured by its 三色预警 (the HTML a cell template wrote, tests/reports/test_scorecard_cell.py; written here, as
-    a page of 30 townships and a dozen indicators has hundreds of them)."""
-    labelled = f' data-label="{escape(label)}"' if label else ""
+    a page of 30 townships and a dozen indicators has hundreds of them). ``plain`` and ``words``:
+    ``_plain_decimals()`` and ``_cell_words()``, when the caller asked them once for many cells."""
+    labelled = f' data-label="{html.escape(label)}"' if label else ""
     if row is None:
         return mark_safe(_EMPTY_CELL.format(label=labelled))  # nosec B308 B703  # the label is escaped
+    plain = _plain_decimals() if plain is None else plain
+    title_text, no_target = words or _cell_words()
     title = ""
     if row.rate is not None:
-        title = ' title="{}"'.format(escape(_("序时进度 %(expected)s%%") % {"expected": _number(row.expected_rate)}))
+        title = ' title="{}"'.format(title_text % {"expected": html.escape(_number(row.expected_rate, plain))})
     return mark_safe(  # nosec B308 B703  # every value is escaped or a number
         _CELL.format(
-            colour=escape(row.colour or "grey"),
+            colour=html.escape(row.colour or "grey"),
             label=labelled,
             title=title,
-            value=escape(floatformat(row.value, "-2")),
-            target=_number(row.target),
-            rate=escape(_("无目标")) if row.rate is None else f"{_number(row.rate)}%",
+            value=_two_places(row.value, plain),
+            target=_number(row.target, plain),
+            rate=no_target if row.rate is None else f"{_number(row.rate, plain)}%",
         )
+    )
+
+
+_SCORE_ROW = (
+    '<tr{mine}><td class="sc-rank" data-label="{l_rank}">{rank}{move}</td>'
+    '<th scope="row"><a href="{href}?{query}">{name}</a></th>'
+    '<td class="num" data-label="{l_score}"><strong>{score}</strong></td>{cells}</tr>\n'
+)
+
+
+@register.simple_tag
+def scorecard_table_rows(lines, indicators, query, mine=None):
+    """The <tbody> rows of the 赛马 scorecard: a ScoreLine's rank with its change (↑↓ against the last
+    frozen scorecard), its township, its score and a cell per indicator (``scorecard_cell``); the
+    reader's own township (``mine``) marked. One tag for the table: at 30 townships and a dozen
+    indicators the template's loops and lookups cost more than the scorecard's arithmetic."""
+    plain, words = _plain_decimals(), _cell_words()
+    names = [indicator.name for indicator in indicators]
+    labels = {"l_rank": escape(_("排名")), "l_score": escape(_("得分"))}
+    same = escape(_("名次不变"))
+    township_url = pk_links("reports:township")
+    query = escape(query)
+    rows = []
+    for line in lines:
+        move = ""
+        if line.movement and line.movement[0] != "none":
+            kind = line.movement[0]
+            title = f' title="{same}"' if kind == "same" else ""
+            move = f' <span class="sc-move sc-move-{kind}"{title}>{escape(line.movement_text)}</span>'
+        cells = "".join(scorecard_cell(row, name, plain, words) for name, row in zip(names, line.rows, strict=True))
+        rows.append(
+            _SCORE_ROW.format(
+                mine=' class="is-mine"' if mine is not None and line.township.pk == mine else "",
+                rank="—" if line.rank is None else line.rank,
+                move=move,
+                href=township_url(line.township.pk),
+                query=query,
+                name=escape(line.township.name),
+                score="—" if line.score is None else _number(line.score, plain),
+                cells=cells,
+                **labels,
+            )
+        )
+    return mark_safe("".join(rows))  # nosec B308 B703  # every value in the rows was escaped above
+
+
+@register.simple_tag
+def scorecard_city_cells(indicators):
+    """The scorecard's 全市 cells, one per indicator."""
+    plain, words = _plain_decimals(), _cell_words()
+    return mark_safe(  # nosec B308 B703  # scorecard_cell escapes
+        "".join(scorecard_cell(indicator.city, indicator.name, plain, words) for indicator in indicators)
     )

@@ -666,3 +666,31 @@ def test_the_query_count_does_not_grow_with_the_indicators(campaign, towns):
     # progress (7 cold, 4 warm), indicators, their milestones, their targets, then cold the five
     # source tables (records, parks, entries, parcels, designations)
     assert asked() == small == (15, 7)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    events=st.lists(
+        st.tuples(st.dates(datetime.date(2017, 12, 1), datetime.date(2019, 1, 31)), st.integers(-5, 9)), max_size=30
+    ),
+    first=st.dates(datetime.date(2018, 1, 1), datetime.date(2018, 12, 31)),
+    length=st.integers(0, 400),
+)
+def test_a_series_steps_are_its_value_on_each_day_it_changed(events, first, length):
+    """``Series.steps`` (a chart's points): the first and last day and every day between on which
+    the value changed, each with its value as ``at`` answers it: checked against a day-by-day walk."""
+    from reports.scorecard import Series
+
+    last = min(first + datetime.timedelta(days=length), datetime.date(2018, 12, 31))
+    series = Series(events)
+    walk = [(first, series.at(first))]
+    day = first
+    while day < last:
+        day += datetime.timedelta(days=1)
+        if series.at(day) != series.at(day - datetime.timedelta(days=1)) or day == last:
+            walk.append((day, series.at(day)))
+    changed = {d for d, delta in events}
+    points = series.steps(first, last)
+    assert [d for d, _v in points] == sorted({first, last} | {d for d in changed if first < d <= last})
+    assert all(value == series.at(d) for d, value in points)
+    assert set(walk) <= set(points)
