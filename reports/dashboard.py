@@ -131,8 +131,6 @@ def dashboard_context(campaign, as_of, township_id=None):
     return {
         # The 赛马 scorecard (SPEC 5): shown when the campaign has indicators besides ``rectified``.
         "scorecard": card,
-        # Each line with its (indicator, row) pairs, so every cell knows its column (phone layout).
-        "scorecard_rows": [(line, list(zip(card.indicators, line.rows, strict=True))) for line in card.ranking],
         "indicator_charts": indicator_charts,
         "overdue": [(s.row, overdue[s.row.township_id]) for s in ranking if overdue.get(s.row.township_id)],
         "overdue_total": sum(overdue.values()),
@@ -220,6 +218,9 @@ def township_context(campaign, as_of, township, detail=True):
         overdue, villages = [], []
         overdue_total = counts.overdue_counts(as_of, version).get(township.pk, 0)
     card = scorecard(campaign, as_of, version=version, report=report)
+    if has_indicators(card):
+        # Its rank change against the last scorecard frozen with a quarterly assessment (one query).
+        compare_with(card, last_frozen(campaign, as_of))
     context = {
         # A chart per indicator beside ``rectified`` that lists the township (no query: the card's).
         "indicator_charts": charts.indicator_charts(card, township.pk, campaign, as_of),

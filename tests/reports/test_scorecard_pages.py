@@ -96,7 +96,7 @@ def test_the_pages_cost_a_fixed_number_of_queries_however_many_indicators(client
     # and targets, the last scorecard frozen with an assessment (the rank changes), and cold the
     # records' one grouped query. The indicators' charts are drawn from the card: nothing more. The
     # township page here has no villages, so its count is not TOWNSHIP_QUERIES'.
-    assert few == many == ((DASHBOARD_QUERIES[0] + 4, DASHBOARD_QUERIES[1] + 3), (18, 12))
+    assert few == many == ((DASHBOARD_QUERIES[0] + 4, DASHBOARD_QUERIES[1] + 3), (19, 13))
 
 
 # ---- the rank change against the last frozen scorecard, and a chart per indicator ----
@@ -140,6 +140,22 @@ def test_before_any_frozen_scorecard_the_dashboard_shows_no_arrow(client_in, fro
     assert card.compared_with is None and {line.movement for line in card.ranking} == {None}
     html = page.content.decode()
     assert "sc-move" not in html and 'id="scorecard-compared"' not in html
+
+
+def test_the_township_page_shows_its_rank_change_since_the_last_frozen_scorecard(client_in, frozen_q1, city):
+    def page(township, day="2018-06-15"):
+        url = reverse("reports:township", args=[township.pk]) + f"?campaign=c2018&as_of={day}"
+        return client_in.get(url)
+
+    first = page(city[0])
+    assert first.context["score_line"].movement_text == "↑2"
+    html = first.content.decode()
+    assert '<span class="sc-move sc-move-up" id="score-move">↑2</span>' in html
+    assert 'id="score-compared"' in html and "2018-03-31" in html
+    assert page(city[1]).context["score_line"].movement_text == "↓1"
+    # Before the first frozen scorecard: nothing to compare with, no arrow.
+    before = page(city[0], "2018-03-30")
+    assert before.context["score_line"].movement is None and 'id="score-move"' not in before.content.decode()
 
 
 def test_the_rank_changes_cost_one_query_and_the_charts_none(client_in, frozen_q1):
