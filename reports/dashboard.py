@@ -6,7 +6,7 @@ however many townships and units there are) and derive the weekly, quarterly and
 its per-day counts, so a view only picks the campaign and date and renders.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -14,9 +14,10 @@ from django.utils.translation import gettext_lazy
 from campaign.models import Village
 
 from . import charts, counts, projection
+from .models import Notice
 from .progress import Row, progress_report
 from .projection import Projection
-from .scorecard import compare_with, has_indicators, last_frozen, scorecard
+from .scorecard import compare_with, has_indicators, last_frozen, movement, movement_text, scorecard
 
 OVERDUE_SHOWN = 50  # overdue findings listed on a township page (oldest deadline first)
 
@@ -40,6 +41,13 @@ class Standing:
     quarter_identified: int
     pace_window: tuple
     projection: Projection | None  # None without a next milestone or a target
+    # Its rank change against the last issued weekly notice (``notice_movements``): (kind, places) as
+    # reports.scorecard.movement gives it, or None when no notice was issued before the day.
+    moved: tuple | None = None
+
+    @property
+    def moved_text(self):
+        return movement_text(self.moved)
 
     @property
     def colour_label(self):
@@ -102,6 +110,30 @@ def standing(row, start, as_of, windows=None):
     )
 
 
+def last_notice(campaign, as_of):
+    """(serial, day, {township_id: rank}) of the latest weekly notice issued for a day before
+    ``as_of`` (the one a notice of ``as_of`` would compare with), or None. One query."""
+    found = (
+        Notice.objects.filter(campaign=campaign, as_of__lt=as_of)
+        .order_by("-as_of")
+        .values_list("serial", "as_of", "figures__townships")
+        .first()
+    )
+    if found is None:
+        return None
+    serial, day, townships = found
+    return serial, day, {t["township_id"]: t.get("rank") for t in townships or ()}
+
+
+def notice_movements(ranking, notice):
+    """The ranking with each township's rank change against ``notice`` (``last_notice``), as the
+    notice itself prints it against the one before: ↑n / ↓n / 新 / —."""
+    if notice is None:
+        return ranking
+    ranks = notice[2]
+    return [replace(s, moved=movement(s.row.rank, ranks, s.row.township_id)) for s in ranking]
+
+
 def _charts(row, campaign, as_of, milestones, version):
     """The two charts of ``row``, drawn from its day-by-day counts (the page's are read at a few days)."""
     series = counts.series_counts(campaign, as_of, row.township_id, version)
@@ -117,7 +149,8 @@ def dashboard_context(campaign, as_of, township_id=None):
     version = counts.token()  # one read of the counts' versions for the whole page
     report = progress_report(campaign, as_of, version=version)
     city = standing(report.city, campaign.start, as_of, windows)
-    ranking = [standing(row, campaign.start, as_of, windows) for row in report.townships]
+    notice = last_notice(campaign, as_of)
+    ranking = notice_movements([standing(row, campaign.start, as_of, windows) for row in report.townships], notice)
     focus = next((s for s in ranking if township_id is not None and s.row.township_id == township_id), None)
     scope = focus or city
     overdue = counts.overdue_counts(as_of, version)
@@ -140,6 +173,8 @@ def dashboard_context(campaign, as_of, township_id=None):
         "city": city,
         "ranking": ranking,
         "ranked_count": sum(1 for s in ranking if s.row.rank is not None),
+        # The notice the ranking's ↑↓ compare with: (serial, day, ranks), or None.
+        "ranking_notice": notice,
         "focus": focus,
         "scope": scope,
         "milestones": report.milestones,

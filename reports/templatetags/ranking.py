@@ -27,7 +27,7 @@ register = template.Library()
 _COLOUR_ORDER = {"green": "1", "yellow": "2", "red": "3"}
 _ROW = (
     '<tr class="colour-{colour}{mine}"{current}>'
-    '<td data-label="{l_rank}" data-sort-value="{rank_sort}">{rank}</td>'
+    '<td data-label="{l_rank}" data-sort-value="{rank_sort}">{rank}{move}</td>'
     '<th scope="row" data-label="{l_township}" data-sort-value="{name}"><a href="{href}?{query}">{name}</a></th>'
     '<td data-label="{l_colour}" data-sort-value="{colour_sort}">'
     '<span class="badge {colour_class}">{colour_label}</span></td>'
@@ -88,6 +88,13 @@ def _or_dash(value):
     return "—" if value is None else _number(value)
 
 
+def _move(moved, text):
+    """A rank change (↑n / ↓n / 新 / —) after the rank, "" when nothing was compared or unranked now."""
+    if not moved or moved[0] == "none":
+        return ""
+    return f' <span class="sc-move sc-move-{html.escape(moved[0])}">{html.escape(text)}</span>'
+
+
 @register.simple_tag
 def ranking_rows(ranking, query, mine=None):
     """The <tr> of every Standing in ``ranking``; ``query`` is the picker's query string; ``mine``
@@ -122,6 +129,7 @@ def ranking_rows(ranking, query, mine=None):
                 else "",
                 rank_sort=_text(row.rank),
                 rank=_or_dash(row.rank),
+                move=_move(s.moved, s.moved_text),
                 name=name,
                 href=township_url(row.township.pk),
                 query=query,

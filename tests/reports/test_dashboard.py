@@ -201,3 +201,40 @@ def test_township_without_target_or_units_has_an_empty_page(campaign, frozen_tod
     assert context["scope"] is None
     assert context["villages"] == []
     assert Enterprise.objects.count() == 0
+
+
+def test_the_ranking_shows_each_townships_rank_change_since_the_last_issued_notice(campaign, town, client):
+    """Like the notice itself: ↑n / ↓n against the last notice issued for a day before the page's,
+    新 for a township not ranked then; before any notice, no arrow."""
+    from django.urls import reverse
+
+    from reports.models import Notice
+    from tests.factories import make_user
+
+    west, north = make_township("西城街道"), make_township("北山镇")
+    set_target(campaign, west, 10)
+    set_target(campaign, north, 10)
+    units = {t: [make_unit(t, identified_on=D(2018, 1, 5)) for _ in range(4)] for t in (town, west, north)}
+    for unit in units[town][:3] + units[west][:2] + units[north][:1]:
+        rectify(unit, D(2018, 3, 1))  # today: 东城 3, 西城 2, 北山 1 of 10
+    figures = {"townships": [{"township_id": west.pk, "rank": 1}, {"township_id": town.pk, "rank": 2}]}
+    leader = make_user("leader", role="city_admin")
+    Notice.objects.create(
+        campaign=campaign, serial=7, as_of=D(2018, 3, 5), figures=figures, issued_at=timezone.now(), issued_by=leader
+    )
+
+    context = dashboard_context(campaign, D(2018, 3, 12))
+    assert context["ranking_notice"][:2] == (7, D(2018, 3, 5))
+    assert [(s.row.name, s.row.rank, s.moved_text) for s in context["ranking"]] == [
+        ("东城街道", 1, "↑1"),
+        ("西城街道", 2, "↓1"),
+        ("北山镇", 3, "新"),
+    ]
+    # The notice's own day, or earlier, compares with nothing issued before it.
+    assert {s.moved for s in dashboard_context(campaign, D(2018, 3, 5))["ranking"]} == {None}
+
+    client.force_login(leader)
+    html = client.get(reverse("reports:dashboard") + "?campaign=c2018&as_of=2018-03-12").content.decode()
+    assert '<span class="sc-move sc-move-up">↑1</span>' in html
+    assert '<span class="sc-move sc-move-down">↓1</span>' in html
+    assert 'id="ranking-compared"' in html and "2018-03-05" in html
