@@ -73,6 +73,10 @@ _NEW_UNIT_FIELDS = (
     "created_by_id",
     "created_at",
     "updated_at",
+    # The current rectification, written with the unit when the row brings one: the trigger that
+    # keeps them (migration enterprises 0014) then finds them right and rewrites no unit.
+    "current_method",
+    "current_rectified_on",
 )
 
 
@@ -107,6 +111,8 @@ def _create_units(plan: UnitPlan, villages: dict, stamp: Stamp) -> None:
             [stamp.user_id] * count,
             [stamp.when] * count,
             [stamp.when] * count,
+            [row.values["method"] if row.rectification == "create" else None for row in rows],
+            [row.values["rectified_on"] if row.rectification == "create" else None for row in rows],
         ],
     )
     for row, unit_id in zip(rows, ids, strict=True):

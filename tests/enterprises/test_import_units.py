@@ -1093,3 +1093,16 @@ def test_the_command_in_a_real_process_exits_1_with_errors_on_stderr(tmp_path, m
     assert "新增单位0个" not in failed.stdout
     assert done.returncode == 0, done.stderr
     assert "导入完成：新增单位2个，更新0个，不变0个" in done.stdout
+
+
+def test_the_units_current_rectification_is_what_the_list_says(xlsx, town):
+    """The columns the register's 整治方式 / 整治完成日期 filters read (Enterprise.current_method and
+    current_rectified_on, kept by triggers): written with a new unit, followed by a correction."""
+    run(xlsx(rectified(), unit_row(单位名称="乙厂", 地址="西门路1号")))
+    kept = dict(Enterprise.objects.values_list("name", "current_method"))
+    assert kept == {"城关五金加工厂": Method.CLOSED, "乙厂": None}
+    assert Enterprise.objects.get(name="城关五金加工厂").current_rectified_on == datetime.date(2018, 5, 1)
+
+    run(xlsx(rectified(整治方式="拆除", 整治完成日期="2018-05-03"), name="更正.xlsx"))
+    unit = Enterprise.objects.get(name="城关五金加工厂")
+    assert (unit.current_method, unit.current_rectified_on) == (Method.DEMOLISHED, datetime.date(2018, 5, 3))
