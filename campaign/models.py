@@ -6,6 +6,7 @@ percent and the annual target in force on the milestone's date (reports.rules.re
 
 import datetime
 import re
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
@@ -14,6 +15,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history import register
 
@@ -539,6 +541,53 @@ class Park(models.Model):
     def refused_industries(self) -> list[str]:
         """The negative list as names: split at commas (half- or full-width), 、, semicolons and lines."""
         return [name for name in (part.strip() for part in NEGATIVE_LIST_SEPARATORS.split(self.negative_list)) if name]
+
+
+def park_photo_upload_to(instance, filename):
+    """A generated name, as for the register's evidence photos: the uploaded file name is never kept."""
+    now = timezone.localtime()
+    return f"parks/{now:%Y}/{now:%m}/{uuid.uuid4().hex}.jpg"
+
+
+class ParkStagePhoto(models.Model):
+    """A photo proving a park's stage (开工 started, 竣工 completed): stored re-encoded without EXIF
+    (enterprises/photos.py ``clean_photos``) under a generated name, and served to signed-in readers
+    of the park only (never from a public media URL)."""
+
+    class Stage(models.TextChoices):
+        STARTED = "started", _("开工")
+        COMPLETED = "completed", _("竣工")
+
+    park = models.ForeignKey(Park, on_delete=models.PROTECT, related_name="stage_photos", verbose_name=_("小微园"))
+    stage = models.CharField(_("阶段"), max_length=16, choices=Stage.choices)
+    image = models.FileField(_("照片"), upload_to=park_photo_upload_to, max_length=255)
+    width = models.PositiveIntegerField(_("宽度(像素)"))
+    height = models.PositiveIntegerField(_("高度(像素)"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    uploaded_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("上传人"),
+    )
+
+    history = tracked()
+
+    class Meta:
+        verbose_name = _("小微园阶段照片")
+        verbose_name_plural = _("小微园阶段照片")
+        ordering = ["park", "stage", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["park", "stage", "sha256"], name="%(app_label)s_%(class)s_unique_per_stage"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.park} {self.get_stage_display()} #{self.pk}"
 
 
 class Demonstration(models.Model):

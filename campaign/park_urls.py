@@ -12,6 +12,7 @@ urlpatterns = [
     path("export.xlsx", park_views.park_export, name="export"),
     path("<int:pk>/", park_views.park_detail, name="detail"),
     path("<int:pk>/edit/", park_views.park_edit, name="edit"),
+    path("<int:pk>/photos/<int:photo_pk>.jpg", park_views.park_photo, name="photo"),
     path("land-settings/<slug:slug>/", park_views.land_settings, name="land_settings"),
     path("zero/", park_views.zero_list, name="zero"),
     path("zero/<slug:slug>/<int:township_pk>/", park_views.zero_township, name="zero_township"),

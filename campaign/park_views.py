@@ -11,7 +11,7 @@ takes every writer's POST and answers a refusal with the page and its message.
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Prefetch
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -27,24 +27,30 @@ from core.access import (
     log_denial,
     role_of,
     scope_queryset,
+    scope_townships,
     township_id_of,
 )
 from core.sheets import Table, table_file
+from core.storage import private_photo
 from core.tabular import max_file_bytes
 
 from . import demonstrations as demos
 from .context_processors import picker_state
 from .forms import LandSettingsForm, ParkForm
-from .models import Campaign, Demonstration, Park, Township, Village
+from .models import BuiltIn, Campaign, Demonstration, Park, ParkStagePhoto, Township, Village
 from .parks import (
     COMPANY_FORM_FLOOR,
     ParkImportError,
     apply_parks,
+    indicator_charts,
     occupancy,
     park_land_mu,
+    park_lines,
     park_tax_by_year,
+    parks_summary,
     parse_parks,
-    share_percent,
+    picked_township,
+    stage_reached,
 )
 from .parks import park_edit as park_edit_service
 
@@ -59,18 +65,42 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # --- parks -----------------------------------------------------------------------------------------
 
 
+# The indicators the parks page draws against their milestones (SPEC 5), when the campaign has them.
+PARK_CHART_KEYS = (BuiltIn.PARK_STARTED_MU, BuiltIn.PARK_COMPLETED_M2)
+
+
+def _parks_on(request):
+    """The parks of the picked township (or the city, in the user's scope) on the picked day."""
+    picker = picker_state(request)
+    day = picker.as_of or timezone.localdate()
+    townships = list(scope_townships(request.user, Township.objects.filter(is_active=True)))
+    township = picked_township(request.user, request.GET.get("township"), townships)
+    parks = scope_queryset(request.user, Park.objects.all())
+    if township is not None:
+        parks = parks.filter(township=township)
+    lines = park_lines(parks, day)
+    return {
+        "campaign": picker.campaign,
+        "day": day,
+        "township": township,
+        "townships": townships,
+        "lines": lines,
+        "summary": parks_summary(lines, day),
+        "floor": COMPANY_FORM_FLOOR,
+    }
+
+
 @allow(get=ALL_ROLES)
 def park_list(request):
-    """Parks by township: planned, started and completed, capacity, and the enterprises in them now."""
-    today = timezone.localdate()
-    parks = scope_queryset(request.user, Park.objects.select_related("township")).annotate(
-        entry_count=Count("entries", filter=_in_park(today))
+    """Parks of a township (or the city) on the picked day: how many started and completed by then
+    and their areas, occupancy and vacancy, the indicators' charts against their milestones, and
+    each park with its occupancy that day."""
+    context = _parks_on(request)
+    township = context["township"]
+    context["charts"] = indicator_charts(
+        context["campaign"], context["day"], township.pk if township else None, PARK_CHART_KEYS
     )
-    return render(
-        request,
-        "parks/list.html",
-        {"parks": parks.order_by("township__sort_order", "township__name", "name"), "today": today},
-    )
+    return render(request, "parks/list.html", context)
 
 
 @allow(get=ALL_ROLES)
@@ -94,8 +124,26 @@ def park_detail(request, pk):
             "refused": park.refused_industries(),
             "may_write": may_write_park(request.user, park),
             "today": timezone.localdate(),
+            "stage_photos": _stage_photos(park),
         },
     )
+
+
+@allow(get=ALL_ROLES)
+def park_photo(request, pk, photo_pk):
+    """A stage photo of a park, to whoever may read the park (township staff their own township's;
+    another township's get 404): never from a public media URL."""
+    park = get_scoped_or_404(request.user, Park.objects.all(), pk=pk)
+    photo = get_object_or_404(ParkStagePhoto, pk=photo_pk, park=park)
+    return private_photo(photo.image)
+
+
+def _stage_photos(park):
+    """{stage value: [photos]} of the park, in upload order (one query)."""
+    found = {stage: [] for stage in ParkStagePhoto.Stage.values}
+    for photo in park.stage_photos.order_by("id"):
+        found[photo.stage].append(photo)
+    return [(ParkStagePhoto.Stage(stage), photos) for stage, photos in found.items()]
 
 
 def may_write_park(user, park):
@@ -122,17 +170,21 @@ def park_edit(request, pk):
             messages.success(request, _("已保存"))
             return redirect("parks:detail", park.pk)
     history = park.history.select_related("history_user").order_by("-history_id")
-    return render(request, "parks/park_form.html", {"park": park, "form": form, "history": history})
+    context = {
+        "park": park,
+        "form": form,
+        "history": history,
+        "stage_photos": _stage_photos(park),
+        "stages": [s for s in ParkStagePhoto.Stage if stage_reached(park, s)],
+    }
+    return render(request, "parks/park_form.html", context)
 
 
 @allow(get=ALL_ROLES)
 def park_export(request):
-    """The parks list as .xlsx: each park's facts, rules and occupancy on the picked day."""
-    day = picker_state(request).as_of or timezone.localdate()
-    parks = scope_queryset(request.user, Park.objects.select_related("township")).annotate(
-        entry_count=Count("entries", filter=_in_park(day)),
-        company_count=Count("entries", filter=_in_park(day) & Q(entries__company_form=True)),
-    )
+    """The parks page as .xlsx: each park's facts, rules and occupancy on the picked day."""
+    context = _parks_on(request)
+    day = context["day"]
     headers = [
         _("乡镇(街道)"),
         _("园区名称"),
@@ -148,10 +200,12 @@ def park_export(request):
         _("公司制占比(%)"),
         _("负面清单"),
         _("准入门槛：亩均税收(万元/亩)"),
+        _("截至当日"),
     ]
     rows = []
-    for park in parks.order_by("township__sort_order", "township__name", "name"):
-        vacancy = None if park.capacity is None else max(park.capacity - park.entry_count, 0)
+    for line in context["lines"]:
+        park, taken = line.park, line.occupancy
+        state = _("已竣工") if line.completed else _("已开工") if line.started else _("未开工")
         rows.append(
             [
                 park.township.name,
@@ -163,23 +217,18 @@ def park_export(request):
                 park.completed_on,
                 park.completed_m2,
                 park.capacity,
-                park.entry_count,
-                vacancy,
-                share_percent(park.company_count, park.entry_count),
+                taken.entries,
+                taken.vacancy,
+                taken.company_form_share,
                 "、".join(park.refused_industries()),
                 park.min_tax_per_mu,
+                state,
             ]
         )
-    name = _("小微园-%(day)s") % {"day": f"{day:%Y%m%d}"}
+    place = context["township"].name if context["township"] else _("全市")
+    name = _("小微园-%(place)s-%(day)s") % {"place": place, "day": f"{day:%Y%m%d}"}
     file = table_file(Table(_("小微园"), headers, rows), "xlsx")
     return FileResponse(file, as_attachment=True, filename=f"{name}.xlsx", content_type=XLSX)
-
-
-def _in_park(day):
-    """park.entries in the park on ``day`` (campaign.parks.in_park_on, through the relation)."""
-    return Q(entries__deleted_at__isnull=True, entries__entered_on__lte=day) & (
-        Q(entries__left_on__isnull=True) | Q(entries__left_on__gt=day)
-    )
 
 
 @allow(get=CITY_ADMIN_ONLY, post=CITY_ADMIN_ONLY)

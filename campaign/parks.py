@@ -30,10 +30,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, Sum
 from django.utils.translation import gettext as _
 
+from core.access import Role, role_of, township_id_of
 from core.numbers import round_half_up
+from core.params import BadParameter, id_or_none
 from core.tabular import Column, Issue, Row, TableError, cell_text, is_blank, parse_date, parse_decimal, read_table
 
-from .models import Campaign, Park, Township
+from .models import Campaign, Park, ParkStagePhoto, Township
 
 COLUMNS = (
     Column("name", "园区名称", required=True),
@@ -423,3 +425,141 @@ def park_edit(*, park: Park, data: dict, user, reason: str = "") -> Park:
     except IntegrityError:
         raise ValidationError({"name": _("该乡镇（街道）已有同名园区")}) from None
     return locked
+
+
+# --- the parks page (/parks/): every park of a township (or the city) on a picked day ---------------
+
+
+@dataclass(frozen=True)
+class ParkLine:
+    """A park as the parks page and its export show it on ``day``: started and completed by then,
+    and its occupancy (entries in the park that day, company-form ones among them)."""
+
+    park: Park
+    day: datetime.date
+    entries: int
+    company_form: int
+
+    @property
+    def started(self) -> bool:
+        return self.park.started_on is not None and self.park.started_on <= self.day
+
+    @property
+    def completed(self) -> bool:
+        return self.park.completed_on is not None and self.park.completed_on <= self.day
+
+    @property
+    def occupancy(self) -> Occupancy:
+        return Occupancy(
+            day=self.day, entries=self.entries, capacity=self.park.capacity, company_form=self.company_form
+        )
+
+
+def _in_park_through_entries(day: datetime.date) -> Q:
+    """``in_park_on`` seen from a park (through its ``entries`` relation)."""
+    return Q(entries__deleted_at__isnull=True, entries__entered_on__lte=day) & (
+        Q(entries__left_on__isnull=True) | Q(entries__left_on__gt=day)
+    )
+
+
+def park_lines(parks, day: datetime.date) -> list[ParkLine]:
+    """Each park of ``parks`` (a queryset, scoped by the caller) on ``day``, in township order: one query."""
+    inside = _in_park_through_entries(day)
+    annotated = (
+        parks.select_related("township")
+        .annotate(
+            entry_count=Count("entries", filter=inside),
+            company_count=Count("entries", filter=inside & Q(entries__company_form=True)),
+        )
+        .order_by("township__sort_order", "township__name", "name")
+    )
+    return [ParkLine(park, day, park.entry_count, park.company_count) for park in annotated]
+
+
+@dataclass(frozen=True)
+class ParksSummary:
+    """The parks of a township (or the city) on a day: how many, started and completed by then with
+    their areas (whatever year: a park started before the campaign counts here, not in its
+    indicators), capacity, entries in them and vacancy, and the company-form share of the entries."""
+
+    day: datetime.date
+    parks: int
+    started: int
+    started_mu: Decimal
+    completed: int
+    completed_m2: Decimal
+    capacity: int
+    entries: int
+    vacancy: int
+    company_form: int
+
+    @property
+    def company_form_share(self) -> Decimal | None:
+        return share_percent(self.company_form, self.entries)
+
+    @property
+    def below_floor(self) -> bool:
+        share = self.company_form_share
+        return share is not None and share < COMPANY_FORM_FLOOR
+
+
+def parks_summary(lines: list[ParkLine], day: datetime.date) -> ParksSummary:
+    """The totals of ``park_lines``' answer (no query). Vacancy: the sum of the parks' own vacancies
+    (a full park's overflow does not fill another's places)."""
+    zero = Decimal("0.00")
+    return ParksSummary(
+        day=day,
+        parks=len(lines),
+        started=sum(1 for line in lines if line.started),
+        started_mu=sum((line.park.started_mu or zero for line in lines if line.started), start=zero),
+        completed=sum(1 for line in lines if line.completed),
+        completed_m2=sum((line.park.completed_m2 or zero for line in lines if line.completed), start=zero),
+        capacity=sum(line.park.capacity or 0 for line in lines),
+        entries=sum(line.entries for line in lines),
+        vacancy=sum(line.occupancy.vacancy or 0 for line in lines),
+        company_form=sum(line.company_form for line in lines),
+    )
+
+
+def picked_township(user, raw, townships):
+    """The township a 加法 page shows (None: the city): the ``township`` parameter among
+    ``townships`` (those ``user`` may pick). Township staff always see their own: their scope is
+    their township, so a city total of it would only repeat it under another name."""
+    if role_of(user) == Role.TOWNSHIP_STAFF:
+        return next((t for t in townships if t.pk == township_id_of(user)), None)
+    try:
+        wanted = id_or_none(raw)
+    except BadParameter:
+        return None
+    return next((t for t in townships if t.pk == wanted), None)
+
+
+# --- the indicators' charts, handed down from the reports floor --------------------------------
+#
+# The parks and land pages show the built-in indicators of SPEC 5 (started and completed park area,
+# freed land) against their milestone staircase, as the scorecard draws them. The values, targets
+# and the staircase are reports' (reports/scorecard.py, reports/charts.py), two floors up: reports
+# hands its builder down when it starts (``provide_indicator_charts``), as inspections hands the
+# unit page its records. Without one (a process where reports did not start) the pages have no charts.
+
+_indicator_charts = None
+
+
+def provide_indicator_charts(provider) -> None:
+    """``provider(campaign, as_of, township_id, keys)`` → [(indicator card, its row, figure JSON)]."""
+    global _indicator_charts  # noqa: PLW0603 - set once at start-up
+    _indicator_charts = provider
+
+
+def indicator_charts(campaign, as_of: datetime.date, township_id: int | None, keys) -> list:
+    """The charts of the campaign's indicators among ``keys`` for a township (None: the city) on ``as_of``."""
+    if _indicator_charts is None or campaign is None or as_of is None:
+        return []
+    return _indicator_charts(campaign, as_of, township_id, tuple(keys))
+
+
+def stage_reached(park: Park, stage: str) -> bool:
+    """Whether ``park`` has reached ``stage`` (a ParkStagePhoto.Stage): a photo proves a recorded
+    stage, 开工 once the park has its start date, 竣工 once it has its completion date."""
+    day = park.started_on if stage == ParkStagePhoto.Stage.STARTED else park.completed_on
+    return day is not None

@@ -29,6 +29,7 @@ from contextlib import contextmanager
 
 from django.db import connection, transaction
 from django.db.backends.signals import connection_created
+from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 
 from campaign.indicators import indicator_create
@@ -48,7 +49,8 @@ from enterprises.credit_code import make_credit_code
 from enterprises.importing import Stamp as _Stamp
 from enterprises.importing import insert_rows as _insert
 from enterprises.importing import record_history as _record_history
-from enterprises.models import Enterprise, LandParcel, Method, ParkEntry, Rectification, Relapse, Source
+from enterprises.importing.bulk import _update as _update_rows
+from enterprises.models import Enterprise, LandParcel, Method, ParkEntry, Rectification, Relapse, Source, TaxReturn
 from inspections.models import Finding, Inspection, Lookback
 
 PREFIX = "bench"
@@ -82,9 +84,10 @@ CUSTOM_INDICATORS = (
     ("tax_projects", "亩均税收提升项目", "个"),
 )
 RECORDS_PER_UNIT = 1  # 100,000 records at 100,000 units
-ENTRIES_PER_UNIT = 0.05
-PARCELS_PER_UNIT = 0.02
-PARKS_EACH = 5
+ENTRIES_PER_UNIT = 0.2  # 20,000 entries at 100,000 units
+PARCELS_PER_UNIT = 0.05  # 5,000 parcels at 100,000 units (the demolished units' sites, as many as there are)
+PARKS_EACH = 7  # 210 parks in the city's 30 townships
+PRODUCING_TAX_YEAR = YEAR  # the year of the tax returns of the parcels in production
 DEMONSTRATIONS_EACH = 3  # villages per township; a township of three applies itself
 
 
@@ -239,6 +242,18 @@ def _periods(rng, unit_ids, facts, stamp, out):
                 again = reopened + datetime.timedelta(days=rng.randrange(1, 10))
                 periods.append((unit_id, Method.CLOSED, again, 0, "", None, stamp.when))
                 statuses[unit_id] = "rectified"
+    # Each rectified unit's status and current rectification first, in one UPDATE per set of columns
+    # (as the import writes them with a new unit): the trigger that keeps the current rectification
+    # (migration enterprises 0014) then finds every unit right and rewrites none of them.
+    current = {period[0]: (period[1], period[2]) for period in periods if period[5] is None}
+    _update_rows(
+        Enterprise,
+        [
+            (pk, {"status": "rectified", "current_method": current[pk][0], "current_rectified_on": current[pk][1]})
+            for pk, status in statuses.items()
+            if status == "rectified"
+        ],
+    )
     fields = ("enterprise_id", "method", "rectified_on", "demolished_m2", "note", "reopened_on", "created_at")
     period_ids = _insert(Rectification, fields, periods)
     _record_history(Rectification, period_ids, "+", stamp)
@@ -247,9 +262,6 @@ def _periods(rng, unit_ids, facts, stamp, out):
         ("enterprise_id", "rectification_id", "found_on", "note", "created_at"),
         [(unit_id, period_ids[index], found, "", stamp.when) for unit_id, index, found in relapses],
     )
-    rectified = [pk for pk, status in statuses.items() if status == "rectified"]
-    for first in range(0, len(rectified), CHUNK):
-        Enterprise.objects.filter(pk__in=rectified[first : first + CHUNK]).update(status="rectified")
     out(f"{len(periods)} rectifications, {len(relapses)} relapses")
 
 
@@ -333,9 +345,11 @@ def _inspections(rng, campaign, unit_ids, facts, townships, stamp, out):
 
 def add_addition(campaign, *, units, seed=YEAR, out=print):
     """Give the synthetic campaign its indicators, targets, records, parks, entries, parcels and
-    demonstrations, unless it has indicators already. Returns whether it wrote anything."""
+    demonstrations, unless it has indicators already; then (a city built when there were fewer of
+    them) top its parks, entries and parcels up to this module's figures. Returns whether it wrote
+    anything."""
     if campaign.indicators.exists():
-        return False
+        return _top_up(units=units, seed=seed, out=out)
     rng = random.Random(f"{seed}/addition")  # noqa: S311 - synthetic data
     began = time.perf_counter()
     stamp = _Stamp(user_id=None, when=datetime.datetime.now(datetime.UTC), reason="benchmark")
@@ -369,12 +383,40 @@ def add_addition(campaign, *, units, seed=YEAR, out=print):
         )
         _records(rng, indicators[len(BuiltIn.values) :], townships, units, stamp)
         parks = _parks(rng, townships)
-        entries = _entries(rng, townships, parks, units, stamp)
-        parcels = _parcels(rng, townships, units, stamp)
+        entries = _entries(rng, townships, parks, round(units * ENTRIES_PER_UNIT), stamp)
+        parcels = _parcels(rng, townships, round(units * PARCELS_PER_UNIT), stamp)
         demonstrations = _demonstrations(rng, campaign, townships)
     out(
         f"加法: {len(indicators)} indicators, {units * RECORDS_PER_UNIT} records, {len(parks)} parks, "
         f"{entries} entries, {parcels} parcels, {demonstrations} demonstrations in {time.perf_counter() - began:.1f} s"
+    )
+    return True
+
+
+def _top_up(*, units, seed, out):
+    """Parks, entries and parcels added to a city built with fewer of them (an earlier version of
+    this module), up to PARKS_EACH, ENTRIES_PER_UNIT and PARCELS_PER_UNIT; nothing when it has them
+    (or, for parcels, when no demolished unit's site is left). Returns whether it wrote anything."""
+    townships = list(Township.objects.filter(name__startswith="基准").order_by("pk"))
+    city = {"township__in": townships}
+    parks_short = len(townships) * PARKS_EACH - Park.objects.filter(**city).count()
+    entries_short = round(units * ENTRIES_PER_UNIT) - ParkEntry.objects.filter(park__township__in=townships).count()
+    parcels_short = round(units * PARCELS_PER_UNIT) - LandParcel.objects.filter(**city).count()
+    if parks_short <= 0 and entries_short <= 0 and parcels_short <= 0:
+        return False
+    rng = random.Random(f"{seed}/addition/top-up")  # noqa: S311 - synthetic data
+    stamp = _Stamp(user_id=None, when=datetime.datetime.now(datetime.UTC), reason="benchmark")
+    began = time.perf_counter()
+    with transaction.atomic():
+        added_parks = _parks(rng, townships) if parks_short > 0 else []
+        parks = list(Park.objects.filter(**city).order_by("pk"))
+        entries = _entries(rng, townships, parks, entries_short, stamp) if entries_short > 0 else 0
+        parcels = _parcels(rng, townships, parcels_short, stamp) if parcels_short > 0 else 0
+    if not (added_parks or entries or parcels):
+        return False
+    out(
+        f"加法 topped up: {len(added_parks)} parks, {entries} entries, {parcels} parcels "
+        f"in {time.perf_counter() - began:.1f} s"
     )
     return True
 
@@ -403,10 +445,12 @@ def _records(rng, indicators, townships, units, stamp):
 
 
 def _parks(rng, townships):
-    """``PARKS_EACH`` parks a township: in use since last year, completing, started this year, planned."""
+    """``PARKS_EACH`` parks a township: in use since last year, completing, started this year, planned.
+    A township that has some already gets the ones it lacks (same names, in the same order)."""
+    have = dict(Park.objects.filter(township__in=townships).values_list("township").annotate(n=Count("pk")).order_by())
     parks = []
     for township in townships:
-        for j in range(PARKS_EACH):
+        for j in range(have.get(township.pk, 0), PARKS_EACH):
             mu = round(rng.uniform(30, 200), 2)
             started = completed = None
             if j == 0:
@@ -430,21 +474,24 @@ def _parks(rng, townships):
     return Park.objects.bulk_create(parks)
 
 
-def _entries(rng, townships, parks, units, stamp):
-    """Relocated units into a park of their township on their rectification day (as the screening
-    list records them), and enterprises new to the register; a few leave, some are 个转企."""
+def _entries(rng, townships, parks, wanted, stamp):
+    """``wanted`` entries: relocated units (without an entry yet) into a park of their township on their
+    rectification day (as the screening list records them), and enterprises new to the register; a
+    few leave, some are 个转企."""
     by_township = {t.pk: [p for p in parks if p.township_id == t.pk] for t in townships}
     relocated = list(
-        Rectification.objects.filter(method=Method.RELOCATED, enterprise__township__in=townships)
+        Rectification.objects.filter(
+            method=Method.RELOCATED, enterprise__township__in=townships, park_entry__isnull=True
+        )
         .order_by("pk")
         .values_list("pk", "enterprise_id", "enterprise__township_id", "rectified_on", "enterprise__name")
     )
-    wanted = round(units * ENTRIES_PER_UNIT)
     linked = rng.sample(relocated, min(len(relocated), wanted // 2))
     rows = []
     for period_id, unit_id, township_id, day, name in linked:
         rows.append((rng.choice(by_township[township_id]).pk, unit_id, period_id, name, day))
-    for i in range(wanted - len(linked)):
+    first = ParkEntry.objects.filter(enterprise__isnull=True, park__township__in=townships).count()
+    for i in range(first, first + wanted - len(linked)):
         township = rng.choice(townships)
         rows.append(
             (rng.choice(by_township[township.pk]).pk, None, None, f"基准入园企业{i:07d}", _day(rng, START, END))
@@ -460,23 +507,41 @@ def _entries(rng, townships, parks, units, stamp):
     return len(entries)
 
 
-def _parcels(rng, townships, units, stamp):
-    """Freed parcels: the sites of demolitions, at their stages."""
+def _parcels(rng, townships, wanted, stamp):
+    """Up to ``wanted`` freed parcels: the sites of demolitions (each unit's once), at their stages;
+    those in production with the year's tax return, some below a standard of 10 万元/亩."""
     demolished = list(
         Rectification.objects.filter(method=Method.DEMOLISHED, enterprise__township__in=townships)
+        .exclude(enterprise__freed_parcels__isnull=False)
         .order_by("pk")
         .values_list("enterprise_id", "enterprise__township_id", "rectified_on")
+        .distinct()
     )
-    rows = []
-    for i, (unit_id, township_id, day) in enumerate(
-        rng.sample(demolished, min(len(demolished), round(units * PARCELS_PER_UNIT)))
-    ):
-        supplied = _day(rng, day, END) if rng.random() < 0.4 else None
-        rows.append(
-            (township_id, f"基准地块{i:07d}", round(rng.uniform(0.5, 6), 2), unit_id, day, supplied, stamp.when)
-        )
-    fields = ("township_id", "name", "area_mu", "source_id", "freed_on", "supplied_on", "created_at")
-    _record_history(LandParcel, _insert(LandParcel, fields, rows), "+", stamp)
+    first = LandParcel.objects.filter(township__in=townships).count()
+    rows, stages = [], []
+    for i, (unit_id, township_id, day) in enumerate(rng.sample(demolished, min(len(demolished), wanted)), start=first):
+        supplied = started = producing = None
+        if rng.random() < 0.4:
+            supplied = _day(rng, day, END)
+            if rng.random() < 0.6:
+                started = _day(rng, supplied, END)
+                if rng.random() < 0.7:
+                    producing = _day(rng, started, END)
+        area = round(rng.uniform(0.5, 6), 2)
+        rows.append((township_id, f"基准地块{i:07d}", area, unit_id, day, supplied, started, producing, stamp.when))
+        stages.append((area, producing))
+    fields = ("township_id", "name", "area_mu", "source_id", "freed_on", "supplied_on", "started_on", "producing_on")
+    fields += ("created_at",)
+    ids = _insert(LandParcel, fields, rows)
+    _record_history(LandParcel, ids, "+", stamp)
+    returns = [
+        (parcel_id, PRODUCING_TAX_YEAR, round(area * rng.uniform(2, 30), 2), area, stamp.when)
+        for parcel_id, (area, producing) in zip(ids, stages, strict=True)
+        if producing is not None
+    ]
+    if returns:
+        fields = ("parcel_id", "year", "tax_10k_yuan", "land_mu", "created_at")
+        _record_history(TaxReturn, _insert(TaxReturn, fields, returns), "+", stamp)
     return len(rows)
 
 

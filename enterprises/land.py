@@ -15,11 +15,13 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Case, CharField, Count, Q, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from campaign.parks import tax_per_mu
+from core.numbers import round_half_up
 
 from .models import LandParcel, TaxReturn
 from .parks import may_write, read_amount
@@ -112,25 +114,197 @@ def land_rows(parcels, day: datetime.date, *, idle_days: int, standard: Decimal 
     returns = TaxReturn.objects.filter(parcel__in=parcels, year__lte=day.year).order_by("parcel_id", "-year")
     for tax_return in returns:
         latest.setdefault(tax_return.parcel_id, tax_return)
-    rows = []
-    for parcel in parcels.order_by("township__sort_order", "township__name", "-freed_on", "-id"):
-        stage = stage_on(parcel, day)
-        since = idle_since(parcel, day)
-        found = latest.get(parcel.pk)
-        per_mu = tax_per_mu(found.tax_10k_yuan, found.land_mu) if found else None
-        producing = stage is not None and stage.key == "producing"
-        rows.append(
-            LandRow(
-                parcel=parcel,
-                stage=stage,
-                idle_days=since,
-                idle=since is not None and since >= idle_days,
-                tax_year=found.year if found else None,
-                per_mu=per_mu,
-                below_standard=producing and standard is not None and per_mu is not None and per_mu < standard,
-            )
-        )
-    return rows
+    return [
+        _row(parcel, day, latest.get(parcel.pk), idle_days, standard)
+        for parcel in parcels.order_by("township__sort_order", "township__name", "-freed_on", "-id")
+    ]
+
+
+def _row(parcel: LandParcel, day: datetime.date, found, idle_days: int, standard) -> LandRow:
+    stage = stage_on(parcel, day)
+    since = idle_since(parcel, day)
+    per_mu = tax_per_mu(found.tax_10k_yuan, found.land_mu) if found else None
+    producing = stage is not None and stage.key == "producing"
+    return LandRow(
+        parcel=parcel,
+        stage=stage,
+        idle_days=since,
+        idle=since is not None and since >= idle_days,
+        tax_year=found.year if found else None,
+        per_mu=per_mu,
+        below_standard=producing and standard is not None and per_mu is not None and per_mu < standard,
+    )
+
+
+def land_rows_of(parcels: list[LandParcel], day: datetime.date, *, idle_days: int, standard) -> list[LandRow]:
+    """``land_rows`` of a page of parcels already read (with their townships and sources): one query,
+    their tax returns."""
+    latest = {}
+    returns = TaxReturn.objects.filter(parcel__in=[p.pk for p in parcels], year__lte=day.year).order_by(
+        "parcel_id", "-year"
+    )
+    for tax_return in returns:
+        latest.setdefault(tax_return.parcel_id, tax_return)
+    return [_row(parcel, day, latest.get(parcel.pk), idle_days, standard) for parcel in parcels]
+
+
+def alive_by(parcels, day: datetime.date):
+    """The parcels of ``parcels`` freed on or before ``day`` (alive), in the land list's order."""
+    return parcels.filter(deleted_at__isnull=True, freed_on__lte=day).order_by(
+        "township__sort_order", "township__name", "-freed_on", "-id"
+    )
+
+
+def stage_case(day: datetime.date) -> Case:
+    """``stage_on`` in SQL, for a parcel freed on or before ``day``: the stages' dates never go down
+    and each needs the one before it (the table's checks), so the latest reached is the first of
+    退出, 投产, 开工, 供地 dated on or before the day, else 腾退. tests/enterprises/test_land_page.py
+    holds it against ``stage_on`` for every order of the dates around the day."""
+    return Case(
+        *(When(**{f"{stage.field}__lte": day}, then=Value(stage.key)) for stage in reversed(STAGES[1:])),
+        default=Value(STAGES[0].key),
+        output_field=CharField(),
+    )
+
+
+@dataclass(frozen=True)
+class StageTotal:
+    stage: Stage
+    parcels: int
+    area_mu: Decimal
+
+
+@dataclass(frozen=True)
+class LandSummary:
+    """The parcels of a township (or the city) freed on or before a day: by their stage that day,
+    in all, and how many are idle."""
+
+    day: datetime.date
+    stages: list[StageTotal]
+    parcels: int
+    area_mu: Decimal
+    idle: int
+
+    def of(self, key: str) -> StageTotal:
+        return next(total for total in self.stages if total.stage.key == key)
+
+    @property
+    def supplied_mu(self) -> Decimal:
+        """The area supplied (供地) by the day, whatever came after: 供地, 开工, 投产, and 退出 after a supply."""
+        return sum((t.area_mu for t in self.stages if t.stage.key in {"supplied", "started", "producing"}), start=ZERO)
+
+
+ZERO = Decimal("0.00")
+
+
+def _mu(value) -> Decimal:
+    """An area as 2 decimals, whatever the database's sum gave (SQLite drops trailing zeros)."""
+    return ZERO if value is None else Decimal(value).quantize(ZERO)
+
+
+def land_summary(parcels, day: datetime.date, *, idle_days: int) -> LandSummary:
+    """``parcels`` (scoped by the caller) on ``day`` by stage: one grouped query, however many there are."""
+    cutoff = day - datetime.timedelta(days=idle_days)
+    grouped = (
+        parcels.filter(deleted_at__isnull=True, freed_on__lte=day)
+        .annotate(stage_key=stage_case(day))
+        .values("stage_key")
+        .annotate(n=Count("pk"), mu=Sum("area_mu"), idle=Count("pk", filter=Q(freed_on__lte=cutoff)))
+        .order_by()
+    )
+    found = {row["stage_key"]: row for row in grouped}
+    stages = [
+        StageTotal(stage, found.get(stage.key, {}).get("n", 0), _mu(found.get(stage.key, {}).get("mu")))
+        for stage in STAGES
+    ]
+    return LandSummary(
+        day=day,
+        stages=stages,
+        parcels=sum(t.parcels for t in stages),
+        area_mu=sum((t.area_mu for t in stages), start=ZERO),
+        idle=found.get("freed", {}).get("idle", 0),
+    )
+
+
+# The 亩均税收 bands of the distribution: shares of the standard when the campaign has one, else
+# fixed figures (万元/亩). A band holds [lower, upper): a parcel exactly at the standard meets it.
+STANDARD_BANDS = (Decimal("0.5"), Decimal("0.8"), Decimal("1"), Decimal("1.5"))
+PLAIN_BANDS = (Decimal("5"), Decimal("10"), Decimal("20"), Decimal("50"))
+
+
+@dataclass(frozen=True)
+class TaxBand:
+    lower: Decimal | None
+    upper: Decimal | None
+    parcels: int
+    area_mu: Decimal
+    below_standard: bool
+
+    @property
+    def label(self) -> str:
+        if self.lower is None:
+            return _("低于%(upper)s") % {"upper": self.upper}
+        if self.upper is None:
+            return _("%(lower)s及以上") % {"lower": self.lower}
+        return _("%(lower)s至%(upper)s") % {"lower": self.lower, "upper": self.upper}
+
+
+@dataclass(frozen=True)
+class TaxDistribution:
+    """The 亩均税收 of the parcels in production on a day (each its latest return of a year up to
+    the day's, as the land list reads it), in bands against the standard."""
+
+    standard: Decimal | None
+    bands: list[TaxBand]
+    producing: int  # parcels in production on the day
+    undeclared: int  # of them, without a return of a year up to the day's
+    below: list[tuple[int, int, Decimal]]  # (parcel id, year, 亩均税收) below the standard, lowest first
+
+    @property
+    def largest(self) -> int:
+        return max((band.parcels for band in self.bands), default=0)
+
+
+def _edges(standard: Decimal | None) -> list[Decimal]:
+    if standard is None or standard <= 0:
+        return list(PLAIN_BANDS)
+    return [round_half_up(standard * share) for share in STANDARD_BANDS]
+
+
+def tax_distribution(parcels, day: datetime.date, *, standard: Decimal | None) -> TaxDistribution:
+    """``parcels`` (scoped by the caller) in production on ``day``, by their latest 亩均税收: two
+    queries (the parcels' ids and areas, the returns' figures), however many there are."""
+    producing = dict(
+        parcels.filter(deleted_at__isnull=True, producing_on__lte=day)
+        .filter(Q(exited_on__isnull=True) | Q(exited_on__gt=day))
+        .values_list("pk", "area_mu")
+        .order_by()
+    )
+    latest = {}
+    returns = (
+        TaxReturn.objects.filter(parcel_id__in=producing, year__lte=day.year)
+        .values_list("parcel_id", "year", "tax_10k_yuan", "land_mu")
+        .order_by("parcel_id", "-year")
+    )
+    for parcel_id, year, tax, land in returns:
+        if parcel_id not in latest:
+            latest[parcel_id] = (year, tax_per_mu(tax, land))
+    edges = _edges(standard)
+    bounds = list(zip([None, *edges], [*edges, None], strict=True))
+    counts = [[0, ZERO] for _bound in bounds]
+    below = []
+    for parcel_id, (year, per_mu) in latest.items():
+        index = sum(1 for edge in edges if per_mu >= edge)
+        counts[index][0] += 1
+        counts[index][1] += producing[parcel_id]
+        if standard is not None and per_mu < standard:
+            below.append((parcel_id, year, per_mu))
+    bands = [
+        TaxBand(lower, upper, n, _mu(area), standard is not None and upper is not None and upper <= standard)
+        for (lower, upper), (n, area) in zip(bounds, counts, strict=True)
+    ]
+    below.sort(key=lambda item: (item[2], item[0]))
+    return TaxDistribution(standard, bands, len(producing), len(producing) - len(latest), below)
 
 
 # --- writes -------------------------------------------------------------------------------------

@@ -10,16 +10,18 @@ park, entry or parcel of another township, read or write, as for units (core.acc
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from campaign.context_processors import picker_state
-from campaign.models import Park, Township
-from campaign.parks import occupancy
+from campaign.models import BuiltIn, Park, ParkStagePhoto, Township
+from campaign.parks import indicator_charts, occupancy, picked_township
 from core import params
 from core.access import (
     ALL_ROLES,
@@ -34,8 +36,10 @@ from core.access import (
     township_id_of,
 )
 from core.sheets import Table, table_file
+from core.storage import save_with_files
 
 from . import land, parks
+from .forms import MultiplePhotoField
 from .models import Enterprise, LandParcel, Method, ParkEntry, Rectification
 
 WRITERS = frozenset({Role.CITY_ADMIN, Role.TOWNSHIP_STAFF})
@@ -262,6 +266,54 @@ def entry_detail(request, pk):
     )
 
 
+# --- a park's stage photos (开工, 竣工) ------------------------------------------------------------
+
+
+class StagePhotoForm(PlainForm):
+    stage = forms.ChoiceField(label=gettext_lazy("阶段"), choices=ParkStagePhoto.Stage.choices)
+    photos = MultiplePhotoField(label=gettext_lazy("证据照片"), required=True)
+
+
+@allow(post=WRITERS)
+def park_stage_photos(request, pk):
+    """Upload evidence photos of a park's stage (from the park's edit page; its writers only):
+    re-encoded without EXIF, stored privately, each with its history row. Back to the edit page
+    with what was stored, or with the refusal naming the field."""
+    park = _park_for_write(request, pk)
+    form = StagePhotoForm(request.POST, request.FILES)
+    saved = None
+    if form.is_valid():
+        data = form.cleaned_data
+
+        def save():
+            try:
+                return parks.stage_photos_attach(
+                    park=park, stage=data["stage"], photos=data["photos"], user=request.user
+                )
+            except ValidationError as exc:
+                _add_errors(form, exc)
+                return None
+
+        saved, _stored = save_with_files(
+            save,
+            form,
+            refusal=_("照片未能保存（服务器存储空间不足或暂时无法写入），请稍后重试或联系管理员。"),
+            log=("stage photos of park %s could not be stored", park.pk),
+        )
+    if form.errors:
+        for field, errors in form.errors.items():
+            label = form.fields[field].label if field in form.fields else _("证据照片")
+            for error in errors:
+                messages.error(request, _("%(field)s：%(error)s") % {"field": label, "error": error})
+    elif saved is not None:
+        stage = ParkStagePhoto.Stage(form.cleaned_data["stage"]).label
+        if saved:
+            messages.success(request, _("已上传%(n)d张%(stage)s照片") % {"n": len(saved), "stage": stage})
+        else:
+            messages.info(request, _("这些照片此前已上传，未重复保存"))
+    return redirect(reverse("parks:edit", args=[park.pk]) + "#stage-photos")
+
+
 # --- freed land -------------------------------------------------------------------------------
 
 
@@ -271,46 +323,66 @@ def _land_settings(campaign):
     return campaign.idle_days, campaign.tax_standard_per_mu
 
 
-def _land_rows(request):
-    """The parcels of the picked township (or the city, in scope) as of the picked day."""
+LAND_PAGE_SIZE = 100
+# The indicator the land page draws against its milestones (SPEC 5), when the campaign has it.
+LAND_CHART_KEYS = (BuiltIn.LAND_FREED_MU,)
+
+
+def _land_scope(request):
+    """The parcels of the picked township (or the city, in scope), the picked day and the settings."""
     picker = picker_state(request)
     day = picker.as_of or timezone.localdate()
     idle_days, standard = _land_settings(picker.campaign)
-    townships = scope_townships(request.user, Township.objects.filter(is_active=True))
-    try:
-        township_id = params.id_or_none(request.GET.get("township"))
-    except params.BadParameter:
-        township_id = None
+    townships = list(scope_townships(request.user, Township.objects.filter(is_active=True)))
+    township = picked_township(request.user, request.GET.get("township"), townships)
     parcels = scope_queryset(request.user, LandParcel.objects.all())
-    township = townships.filter(pk=township_id).first() if township_id else None
     if township is not None:
         parcels = parcels.filter(township=township)
-    rows = land.land_rows(parcels, day, idle_days=idle_days, standard=standard)
     return {
+        "campaign": picker.campaign,
         "day": day,
-        "rows": rows,
+        "parcels": parcels,
         "township": township,
         "townships": townships,
         "idle_days": idle_days,
         "standard": standard,
-        "idle": [r for r in rows if r.idle],
-        "below": [r for r in rows if r.below_standard],
-        "total_mu": sum((r.parcel.area_mu for r in rows), start=0),
     }
 
 
 @allow(get=ALL_ROLES)
 def land_list(request):
-    """Freed land by township as of the picked day: each parcel's stage that day, the idle ones, and
-    those in production below the 亩均税收 standard (for the 退出 review)."""
-    context = _land_rows(request)
-    context["may_add"] = role_of(request.user) in WRITERS
+    """Freed land of a township (or the city) as of the picked day: the parcels by their stage that
+    day (freed, supplied … exited) and the idle ones, freed land against its indicator's milestones,
+    the 亩均税收 of the parcels in production in bands against the standard with those below it
+    (for the 退出 review), and the parcels a page at a time with their stage that day."""
+    context = _land_scope(request)
+    day, parcels, standard = context["day"], context["parcels"], context["standard"]
+    page = Paginator(land.alive_by(parcels, day).select_related("township", "source"), LAND_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    distribution = land.tax_distribution(parcels, day, standard=standard)
+    below_ids = [parcel_id for parcel_id, _year, _per_mu in distribution.below]
+    named = LandParcel.objects.select_related("township").in_bulk(below_ids) if below_ids else {}
+    township = context["township"]
+    context |= {
+        "page": page,
+        "rows": land.land_rows_of(list(page.object_list), day, idle_days=context["idle_days"], standard=standard),
+        "summary": land.land_summary(parcels, day, idle_days=context["idle_days"]),
+        "distribution": distribution,
+        "below": [(named[pk], year, per_mu) for pk, year, per_mu in distribution.below],
+        "charts": indicator_charts(context["campaign"], day, township.pk if township else None, LAND_CHART_KEYS),
+        "may_add": role_of(request.user) in WRITERS,
+    }
     return render(request, "parks/land_list.html", context)
 
 
 @allow(get=ALL_ROLES)
 def land_export(request):
-    context = _land_rows(request)
+    """The land page as .xlsx: every parcel of the picked township (or the city) freed by the day."""
+    context = _land_scope(request)
+    context["rows"] = land.land_rows(
+        context["parcels"], context["day"], idle_days=context["idle_days"], standard=context["standard"]
+    )
     headers = [
         _("乡镇(街道)"),
         _("地块名称"),
@@ -349,7 +421,8 @@ def land_export(request):
         for r in context["rows"]
     ]
     table = Table(_("腾退土地"), headers, rows)
-    name = _("腾退土地-%(day)s") % {"day": f"{context['day']:%Y%m%d}"}
+    place = context["township"].name if context["township"] else _("全市")
+    name = _("腾退土地-%(place)s-%(day)s") % {"place": place, "day": f"{context['day']:%Y%m%d}"}
     return FileResponse(table_file(table, "xlsx"), as_attachment=True, filename=f"{name}.xlsx", content_type=XLSX)
 
 

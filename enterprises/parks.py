@@ -22,11 +22,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from campaign.models import Park, Township
-from campaign.parks import occupancy, tax_per_mu
+from campaign.models import Park, ParkStagePhoto, Township
+from campaign.parks import occupancy, stage_reached, tax_per_mu
 from core.access import Role, role_of, township_id_of
 
 from .models import LandParcel, ParkEntry, TaxReturn
+from .photos import store_photos
 
 NEGATIVE_LIST, THRESHOLD, FULL = "negative_list", "threshold", "full"
 FIRST_TAX_YEAR = 2000
@@ -56,22 +57,14 @@ class Breach:
         return self.rule != FULL
 
 
-def breaches(
-    park: Park,
-    *,
-    industry: str,
-    declared_tax_per_mu: Decimal | None,
-    entered_on: datetime.date,
-    moving: ParkEntry | None = None,
-) -> list[Breach]:
-    """The rules an entry into ``park`` on ``entered_on`` breaks.
+def refusals(park: Park, *, industry: str, declared_tax_per_mu: Decimal | None) -> list[Breach]:
+    """The rules that refuse an entry into ``park`` (a city admin's exception aside), read from the
+    park's own fields only (no query), so a list of many rows can ask them row by row:
 
     - 负面清单: the industry names one of the park's refused industries (a listed name found in the
       industry, spaces and case aside: 电镀 refuses 电镀加工);
     - 准入门槛: a declared 亩均税收 below the park's threshold (an entry that declares none is not
-      held to it);
-    - 园区已满: the park's entries on that day are at or above its capacity (``moving``, an entry
-      already in the park being corrected, is not counted against itself).
+      held to it).
     """
     found = []
     folded = _folded(industry)
@@ -93,6 +86,22 @@ def breaches(
                 % {"declared": declared_tax_per_mu, "park": park.name, "threshold": threshold},
             )
         )
+    return found
+
+
+def breaches(
+    park: Park,
+    *,
+    industry: str,
+    declared_tax_per_mu: Decimal | None,
+    entered_on: datetime.date,
+    moving: ParkEntry | None = None,
+) -> list[Breach]:
+    """The rules an entry into ``park`` on ``entered_on`` breaks: ``refusals`` (负面清单, 准入门槛),
+    and 园区已满: the park's entries on that day are at or above its capacity (``moving``, an entry
+    already in the park being corrected, is not counted against itself).
+    """
+    found = refusals(park, industry=industry, declared_tax_per_mu=declared_tax_per_mu)
     taken = occupancy(park, entered_on)
     entries = taken.entries - (1 if moving is not None and _in_on(moving, entered_on) else 0)
     if taken.capacity is not None and entries >= taken.capacity:
@@ -339,3 +348,39 @@ def tax_return_record(
 
 def return_per_mu(tax_return: TaxReturn) -> Decimal | None:
     return tax_per_mu(tax_return.tax_10k_yuan, tax_return.land_mu)
+
+
+# --- a park's stage photos (开工, 竣工) ------------------------------------------------------------
+
+
+@transaction.atomic
+def stage_photos_attach(*, park: Park, stage: str, photos, user) -> list[ParkStagePhoto]:
+    """Store cleaned photos (``photos.clean_photos``: re-encoded, without EXIF) as evidence of the
+    park's ``stage``, each with its history row naming ``user``. A photo the stage has already (the
+    same pixels) is skipped. Refused: a writer of another township, a stage the park has not reached.
+    Run inside ``core.storage.removed_unless_kept`` so that a failure leaves no file behind."""
+    if not may_write(user, park.township_id):
+        raise PermissionDenied
+    park = Park.objects.select_for_update().get(pk=park.pk)
+    if stage not in ParkStagePhoto.Stage.values:
+        raise ValidationError({"stage": _("请选择开工或竣工")})
+    if not stage_reached(park, stage):
+        label = ParkStagePhoto.Stage(stage).label
+        raise ValidationError(
+            {"stage": _("%(park)s尚未登记%(stage)s日期，不能上传%(stage)s照片") % {"park": park.name, "stage": label}}
+        )
+    kept = set(park.stage_photos.filter(stage=stage).values_list("sha256", flat=True))
+    fresh = []
+    for photo in photos:
+        if photo.sha256 not in kept:
+            kept.add(photo.sha256)
+            fresh.append(photo)
+
+    def make_row(**fields):
+        row = ParkStagePhoto(park=park, stage=stage, uploaded_by=user, **fields)
+        row._history_user = user
+        row._change_reason = _("上传小微园阶段照片")
+        row.save(force_insert=True)
+        return row
+
+    return store_photos(fresh, make_row)

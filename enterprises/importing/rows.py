@@ -18,6 +18,7 @@ from campaign.models import Park, Township, Village
 from core.tabular import ColumnTable, Issue, cell_text, is_blank
 
 from ..models import DEFECT_FIELDS, Defect, Enterprise, Method, ParkEntry, Rectification, Source, Status, squash_spaces
+from ..parks import refusals
 from ..services import check_rectification, wait_for_writers
 from .cells import (
     _PLAIN,
@@ -53,6 +54,7 @@ class _Planner:
         self.townships = {_township_key(t.name): t for t in Township.objects.all()}
         self.villages: dict[tuple[int, str], int] = {}
         self.parks: dict[str, list[ParkChoice]] | None = None  # by name, read when a list has 入驻园区
+        self.park_rules: dict[int, Park] = {}  # the parks' negative lists and thresholds, by id
         self.entries: dict[int, Entry] = {}  # park entries of the matched units' periods, by period
         self.new_villages: dict[tuple[int, str], Township] = {}
         self.readers = self._readers()
@@ -202,8 +204,11 @@ class _Planner:
         """SPEC 5: the park of that name in any township; none, or one in each of two, is an error."""
         if self.parks is None:
             self.parks = defaultdict(list)
-            for pk, name, township in Park.objects.values_list("id", "name", "township__name").order_by("township"):
+            columns = ("id", "name", "township__name", "negative_list", "min_tax_per_mu")
+            for pk, name, township, negative_list, threshold in Park.objects.values_list(*columns).order_by("township"):
                 self.parks[_township_key(name)].append(ParkChoice(pk, name, township))
+                # What the entry rules read (enterprises.parks.refusals), kept beside the plan's values.
+                self.park_rules[pk] = Park(pk=pk, name=name, negative_list=negative_list, min_tax_per_mu=threshold)
         name = cell_text(raw)
         found = self.parks.get(_township_key(name), [])
         if not found:
@@ -386,6 +391,7 @@ class _Planner:
             row.rectification = "create" if row.values.get("status") == Status.RECTIFIED else ""
             if "park" in row.values:
                 row.changes["park"] = (None, row.values["park"].name)
+                self.check_park_rules(row)
             return
         errors_before = len(self.plan.errors)
         self.diff_fields(row)
@@ -393,6 +399,8 @@ class _Planner:
         self.check_identified_on(row, periods)
         if "park" in row.values and len(self.plan.errors) == errors_before:
             self.diff_park(row, periods)
+            if "park" in row.changes:  # an entry kept as it is was let in before: not asked again
+                self.check_park_rules(row)
         row.valid = len(self.plan.errors) == errors_before
         row.action = Action.UPDATE if row.changes else Action.UNCHANGED
 
@@ -480,6 +488,19 @@ class _Planner:
             self.warn(row.number, "park", message)
         elif entry.park_id != park.id or entry.entered_on != day:
             row.changes["park"] = (entry.park_name, park.name)
+
+    def check_park_rules(self, row: PlannedRow) -> None:
+        """The park's entry rules, asked as the rectification form asks them (services.
+        rectification_record): its negative list refuses the entry's industry (the row's, else the
+        unit's), each refusal a row error in 入驻园区 naming the rule; a list declares no 亩均税收,
+        so the threshold holds it to nothing, and a full park lets it in (the park page shows it
+        over capacity)."""
+        unit = row.unit
+        industry = row.values.get("industry", unit.industry if unit else "")
+        park = self.park_rules[row.values["park"].id]
+        for breach in refusals(park, industry=industry, declared_tax_per_mu=None):
+            self.error(row.number, "park", breach.message)
+            row.valid = False
 
     def check_identified_on(self, row: PlannedRow, periods: list[Period]) -> None:
         first = min((p.rectified_on for p in periods if p is not row.period), default=None)

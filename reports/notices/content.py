@@ -22,7 +22,7 @@ from django.db.models import Count, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from campaign.models import Campaign
+from campaign.models import BuiltIn, Campaign
 from core.masking import mask_name, mask_phone
 from enterprises.models import Enterprise, Rectification, Relapse
 from inspections.models import Finding, Inspection, Kind
@@ -31,7 +31,7 @@ from .. import projection, rules
 from ..counts import overdue_counts, token
 from ..models import FORMATS, Assessment, Commitment, Notice, NoticeSettings
 from ..progress import ReportError, _number, progress_report
-from ..scorecard import frozen_card, has_indicators, lagging, last_frozen, scorecard
+from ..scorecard import frozen_card, has_indicators, is_decimal, lagging, last_frozen, scorecard
 
 DOCUMENT_LANGUAGE = "zh-hans"  # a notice is an official Chinese document whatever the UI language
 ONE_DAY = datetime.timedelta(days=1)
@@ -340,6 +340,50 @@ def _chart(report):
     }
 
 
+# The 加法 side's built-in indicators (SPEC 5) in the order the notice prints them. Parks completed
+# by count and land supplied have no indicator (so no target): the section leaves them out.
+ADDITION_KEYS = (
+    BuiltIn.PARKS_STARTED,
+    BuiltIn.PARK_STARTED_MU,
+    BuiltIn.PARK_COMPLETED_M2,
+    BuiltIn.PARK_ENTRIES,
+    BuiltIn.INDIVIDUAL_TO_COMPANY,
+    BuiltIn.LAND_FREED_MU,
+)
+
+
+def _addition(card, week):
+    """The city's row of each 加法 indicator the campaign has with a target on the day: its value,
+    this week's change, target, rate, expected rate, colour and the next milestone's shortfall."""
+    cards = {indicator.key: indicator for indicator in card.indicators}
+    rows = []
+    for key in ADDITION_KEYS:
+        found = cards.get(key)
+        if found is None or not found.city.target:
+            continue
+        city, series = found.city, found.series[None]
+        nxt = city.milestone_next
+        rows.append(
+            {
+                "key": key,
+                "name": found.name,
+                "unit": found.unit,
+                "decimals": is_decimal(key),
+                "value": _number(city.value),
+                "week": _number(city.value - series.at(week[0] - ONE_DAY)),
+                "target": city.target,
+                "rate": _number(city.rate),
+                "expected_rate": _number(city.expected_rate),
+                "colour": city.colour,
+                "colour_label": _colour_label(city.colour),
+                "next_date": nxt["date"] if nxt else None,
+                "next_required": nxt["required"] if nxt else None,
+                "shortfall": _number(nxt["shortfall"]) if nxt else None,
+            }
+        )
+    return rows
+
+
 def notice_content(campaign, as_of, serial, *, draft, issued_on=None, config=None):
     """Everything a notice shows, as plain JSON-able values (the archive of an issued notice)."""
     config = config or NoticeSettings.for_campaign(campaign)
@@ -384,6 +428,11 @@ def notice_content(campaign, as_of, serial, *, draft, issued_on=None, config=Non
         card = scorecard(campaign, as_of, version=version, report=report)
         if has_indicators(card):
             content["indicators_lagging"] = lagging(card)
+        # The 加法 progress (parks, entries, freed land) against the city's targets: only the
+        # built-in indicators the campaign has with a target; without any, no key and no section.
+        addition = _addition(card, week)
+        if addition:
+            content["addition"] = addition
         return content
 
 

@@ -326,6 +326,16 @@ def _notice_body(doc, content):
         for line in fmt.lagging_lines(content):
             _paragraph(doc, line)
 
+    if content.get("addition"):  # SPEC 5: only a campaign with 加法 indicators that have a target
+        _heading(doc, _("九、“加法”工作进展"))
+        _paragraph(doc, fmt.addition_intro(content))
+        _table(
+            doc,
+            fmt.addition_headers(),
+            [fmt.addition_cells(row) for row in content["addition"]],
+            [30, 12, 16, 18, 16, 16, 16, 10, 18],
+        )
+
 
 # Light fills of the 三色预警 for the scorecard's cells (the text stays black, readable in print).
 FILLS = {"green": "D8EFDD", "yellow": "FFF1C2", "red": "F8D0D0"}

@@ -329,6 +329,61 @@ def lagging_intro(content):
     }
 
 
+# --- the weekly notice's 加法 progress (content["addition"], SPEC 5) -------------------------------
+
+
+def addition_amount(row, value):
+    """An indicator's figure as printed: areas with 2 decimals (12.50), counts as they are."""
+    if value is None:
+        return "—"
+    return f"{value:.2f}" if row["decimals"] else str(value)
+
+
+def addition_intro(content):
+    return _(
+        "截至%(day)s，全市小微园建设、企业入园和腾退土地等“加法”指标完成情况如下"
+        "（“本周新增”为%(first)s至%(last)s的变化，年度目标为全市目标）："
+    ) % {
+        "day": chinese_date(content["as_of"]),
+        "first": short_date(content["week"][0]),
+        "last": short_date(content["week"][1]),
+    }
+
+
+def addition_headers():
+    return [
+        _("指标"),
+        _("单位"),
+        _("本周新增"),
+        _("累计完成"),
+        _("年度目标"),
+        _("完成率(%)"),
+        _("序时进度(%)"),
+        _("预警"),
+        _("距下一节点"),
+    ]
+
+
+def addition_cells(row):
+    if row["shortfall"] is None:
+        shortfall = "—"
+    elif row["shortfall"] == 0:
+        shortfall = _("已完成")
+    else:
+        shortfall = addition_amount(row, row["shortfall"])
+    return [
+        row["name"],
+        row["unit"],
+        addition_amount(row, row["week"]),
+        addition_amount(row, row["value"]),
+        str(row["target"]),
+        pct(row["rate"]),
+        pct(row["expected_rate"]),
+        row["colour_label"],
+        shortfall,
+    ]
+
+
 COLOURS = {"green": "绿", "yellow": "黄", "red": "红"}
 
 

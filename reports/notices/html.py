@@ -65,6 +65,13 @@ def context(content):
         )
     if "indicators_lagging" in content:
         shared |= {"lagging_intro": fmt.lagging_intro(content), "lagging_lines": fmt.lagging_lines(content)}
+    if content.get("addition"):
+        headers = fmt.addition_headers()
+        shared |= {
+            "addition_intro": fmt.addition_intro(content),
+            "addition_headers": headers,
+            "addition_rows": [(row, list(zip(headers, fmt.addition_cells(row)))) for row in content["addition"]],
+        }
     return shared | {
         "as_of_text": fmt.chinese_date(content["as_of"]),
         "overview": fmt.overview(content),

@@ -169,6 +169,31 @@ def _notice(book, content):
         ]
         headers = [_("指标"), _("单位"), _("红色预警数"), _("红色预警乡镇(街道)")]
         _sheet(book, _("其他指标预警"), headers, rows, [24, 8, 12, 80])
+    if content.get("addition"):  # SPEC 5: only a campaign with 加法 indicators that have a target
+        rows = [
+            [
+                row["name"],
+                row["unit"],
+                _amount(row, row["week"]),
+                _amount(row, row["value"]),
+                row["target"],
+                _rate(row["rate"]),
+                _rate(row["expected_rate"]),
+                row["colour_label"],
+                row["next_required"],
+                _amount(row, row["shortfall"]),
+            ]
+            for row in content["addition"]
+        ]
+        headers = [*fmt.addition_headers()[:8], _("下一节点应完成"), _("距下一节点")]
+        _sheet(book, _("加法进展"), headers, rows, [20, 8, 12, 12, 12, 12, 12, 8, 14, 12])
+
+
+def _amount(row, value):
+    """A 加法 figure as a number: areas as floats with 2 decimals shown, counts as integers."""
+    if value is None:
+        return None
+    return float(value) if row["decimals"] else value
 
 
 def _assessment(book, content):

@@ -275,8 +275,8 @@ def test_the_parks_list_and_a_parks_page_follow_the_township_scope(client, towns
     client.force_login(make_user("staff", role="township_staff", township=cheng))
 
     listed = client.get(reverse("parks:list"))
-    assert [park.name for park in listed.context["parks"]] == ["城关小微园"]
-    assert listed.context["parks"][0].entry_count == 1  # the one that left is no longer in the park
+    assert [line.park.name for line in listed.context["lines"]] == ["城关小微园"]
+    assert listed.context["lines"][0].entries == 1  # the one that left is no longer in the park
     page = client.get(reverse("parks:detail", args=[mine.pk])).content.decode()
     assert "甲企业" in page and "乙企业" in page
     assert client.get(reverse("parks:detail", args=[theirs.pk])).status_code == 404
