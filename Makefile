@@ -29,8 +29,14 @@ demo: migrate
 
 # Served the way production serves it (DEBUG off: the product's own 404/403 pages, hashed static
 # files from WhiteNoise), over plain HTTP on HOST:PORT.
+# The scheduler (daily jobs, reminders, the outbox worker: docs/notify.md) runs beside runserver and
+# stops with it; the demo's e-mails are written as files under $TMPDIR/siwu-mail instead of sent.
 run: demo
 	$(LPY) manage.py collectstatic --noinput --verbosity 0
+	export EMAIL_BACKEND="$${EMAIL_BACKEND:-django.core.mail.backends.filebased.EmailBackend}" \
+	  EMAIL_FILE_PATH="$${EMAIL_FILE_PATH:-$${TMPDIR:-/tmp}/siwu-mail}"; \
+	$(LPY) manage.py scheduler & scheduler=$$!; \
+	trap 'kill $$scheduler 2>/dev/null; wait $$scheduler' EXIT INT TERM; \
 	$(LPY) manage.py runserver $(HOST):$(PORT)
 
 lint: install

@@ -17,6 +17,7 @@ from campaign.models import Campaign
 from enterprises.models import DEFECT_FIELDS, Enterprise, Method, Rectification, Source
 from enterprises.photos import store_photos
 from enterprises.services import attribute, rectification_record, relapse_record
+from notify import messages as notify_messages
 
 from . import rules
 from .models import (
@@ -190,6 +191,9 @@ def finding_record(
             user,
             force_insert=True,
         )
+    # The township's staff are told in this transaction (the outbox: docs/notify.md); sending is the
+    # worker's, so a channel that is down never holds up or fails this save.
+    notify_messages.finding_new(finding)
     return finding
 
 

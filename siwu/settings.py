@@ -85,6 +85,9 @@ INSTALLED_APPS = [
     "campaign.apps.CampaignConfig",
     "enterprises.apps.EnterprisesConfig",
     "inspections.apps.InspectionsConfig",
+    # Reminders and their outbox (docs/notify.md): the outbox below the inspections, its reminder
+    # rules above them (pyproject.toml's layers).
+    "notify.apps.NotifyConfig",
     "reports.apps.ReportsConfig",
     "demo.apps.DemoConfig",
     "simple_history",
@@ -345,3 +348,52 @@ LOGGING = {
 }
 
 FORM_RENDERER = "core.form_renderer.Renderer"
+
+# --- Reminders: the outbox, its worker and the channels (docs/notify.md) -----------------------------
+
+# The channels, name → adapter class (notify/channels/__init__.py); a city adds its own by dotted path.
+NOTIFY_CHANNELS = {
+    "inapp": "notify.channels.inapp.InAppChannel",
+    "email": "notify.channels.email.EmailChannel",
+    "dingtalk": "notify.channels.robots.DingTalkChannel",
+    "wecom": "notify.channels.robots.WeComChannel",
+}
+# The address the links in e-mails and robot messages start with.
+NOTIFY_SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+# Reminders: a finding's deadline this many days ahead is "approaching".
+NOTIFY_DUE_DAYS = int(os.environ.get("NOTIFY_DUE_DAYS", "3"))
+# The worker: attempts before a delivery is dead, back-off base and cap (seconds: 30, 60, 120 … ≤ 1 h),
+# how long a claim holds (a dead worker's deliveries wait this long), one send's time limit, rows
+# claimed at once, and the pause when nothing is due.
+NOTIFY_MAX_ATTEMPTS = int(os.environ.get("NOTIFY_MAX_ATTEMPTS", "8"))
+NOTIFY_RETRY_BASE_SECONDS = int(os.environ.get("NOTIFY_RETRY_BASE_SECONDS", "30"))
+NOTIFY_RETRY_MAX_SECONDS = int(os.environ.get("NOTIFY_RETRY_MAX_SECONDS", "3600"))
+NOTIFY_LEASE_SECONDS = int(os.environ.get("NOTIFY_LEASE_SECONDS", "300"))
+NOTIFY_HTTP_TIMEOUT = int(os.environ.get("NOTIFY_HTTP_TIMEOUT", "10"))
+NOTIFY_BATCH = int(os.environ.get("NOTIFY_BATCH", "20"))
+NOTIFY_POLL_SECONDS = float(os.environ.get("NOTIFY_POLL_SECONDS", "5"))
+# The scheduler (manage.py scheduler, docs/notify.md): each daily job, its local time (HH:MM,
+# Asia/Shanghai) and its command. A job runs once a day across all servers; one whose time passed while
+# no scheduler ran is run when one starts. Look-backs are scheduled before the reminders read them.
+SCHEDULE = [
+    ("lookbacks", os.environ.get("SCHEDULE_LOOKBACKS", "02:30"), ["schedule_lookbacks"]),
+    ("sessions", os.environ.get("SCHEDULE_SESSIONS", "02:40"), ["clearsessions"]),
+    (
+        "history",
+        os.environ.get("SCHEDULE_HISTORY", "03:00"),
+        ["clean_old_history", "--days", os.environ.get("HISTORY_KEEP_DAYS", "365")],
+    ),
+    ("reminders", os.environ.get("SCHEDULE_REMINDERS", "08:00"), ["notify_reminders"]),
+]
+# E-mail for the reminders: Django's mail backends, configured from the environment (SMTP by default).
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "siwu@localhost")
+# For EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend (`make run` writes the demo's mail there).
+if os.environ.get("EMAIL_FILE_PATH"):
+    EMAIL_FILE_PATH = os.environ["EMAIL_FILE_PATH"]

@@ -28,6 +28,7 @@ urlpatterns = [
     path("land/", include("enterprises.land_urls")),
     path("exports/", include("reports.export_urls")),
     path("notices/", include("reports.notices.urls")),
+    path("notify/", include("notify.urls")),
     path("", include("reports.urls")),
 ]
 

@@ -29,6 +29,8 @@ TOGETHER = {
     # They take free ports, so they would not collide, but two at once would load the machine their
     # figures are measured on.
     "servers": ("tests/ops/test_load_and_faults.py",),
+    # The outbox's worker processes and its 1,000-message timing against a local robot endpoint.
+    "outbox": ("tests/notify/test_bench.py", "tests/notify/test_worker_process.py"),
 }
 # Started first, because they take longest (none may be left for the end, when the other worker has
 # nothing more to do); the rest follow, the files with most tests first.
@@ -152,6 +154,19 @@ def frozen_today(monkeypatch):
         return day
 
     return pin
+
+
+@pytest.fixture(autouse=True)
+def _the_default_language():
+    """Each test starts in the product's language (zh-hans): a request in English (the language
+    switch, Accept-Language) leaves English active in the thread after its response, and a test
+    after it on the same worker would read its messages in English."""
+    from django.conf import settings as django_settings
+    from django.utils import translation
+
+    translation.activate(django_settings.LANGUAGE_CODE)
+    yield
+    translation.activate(django_settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)
