@@ -122,7 +122,8 @@ def last_notice(campaign, as_of):
     if found is None:
         return None
     serial, day, townships = found
-    return serial, day, {t["township_id"]: t.get("rank") for t in townships or ()}
+    rows = townships if isinstance(townships, list) else []  # as the notice stored them (content.py)
+    return serial, day, {t["township_id"]: t.get("rank") for t in rows if isinstance(t, dict) and "township_id" in t}
 
 
 def notice_movements(ranking, notice):

@@ -126,6 +126,8 @@ def _update_units(plan: UnitPlan, villages: dict, stamp: Stamp) -> None:
         if row.changes.keys() == {"park"}:
             continue  # the unit is as it was: only its park entry is new (_write_park_entries)
         values = dict(_new_value(row, name, villages) for name in row.changes.keys() - {"rectification", "park"})
+        if row.rectification == "create":  # its current rectification with its status, as for a new unit
+            values |= {"current_method": row.values["method"], "current_rectified_on": row.values["rectified_on"]}
         changes.append((row.unit_id, values | {"updated_at": stamp.when}))
     # A unit's version moves with every change (Enterprise.version, optimistic concurrency), so an
     # edit that read the unit before the import can tell that it changed since.

@@ -17,34 +17,44 @@ from django.db import migrations, models
 
 FORWARD = {
     "postgresql": (
-        """
-CREATE OR REPLACE FUNCTION enterprises_set_current(ids bigint[]) RETURNS void LANGUAGE sql AS $$
-  UPDATE enterprises_enterprise e
-     SET current_method = c.method, current_rectified_on = c.rectified_on
-    FROM (SELECT u.id, r.method, r.rectified_on
-            FROM (SELECT DISTINCT unnest(ids) AS id) u
-            LEFT JOIN enterprises_rectification r
-              ON r.enterprise_id = u.id AND r.reopened_on IS NULL AND r.deleted_at IS NULL) c
-   WHERE e.id = c.id
-     AND (e.current_method IS DISTINCT FROM c.method OR e.current_rectified_on IS DISTINCT FROM c.rectified_on)
-$$
-""",
+        # One UPDATE per statement on the rectifications, joined to its transition table (whose
+        # size the planner knows), the units named there set from their periods.
         """
 CREATE OR REPLACE FUNCTION enterprises_current_rectification() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
-    PERFORM enterprises_set_current(ARRAY(SELECT enterprise_id FROM new_rows));
+    UPDATE enterprises_enterprise e
+       SET current_method = c.method, current_rectified_on = c.rectified_on
+      FROM (SELECT u.id, r.method, r.rectified_on
+              FROM (SELECT DISTINCT enterprise_id AS id FROM new_rows) u
+              LEFT JOIN enterprises_rectification r
+                ON r.enterprise_id = u.id AND r.reopened_on IS NULL AND r.deleted_at IS NULL) c
+     WHERE e.id = c.id
+       AND (e.current_method IS DISTINCT FROM c.method OR e.current_rectified_on IS DISTINCT FROM c.rectified_on);
   ELSIF TG_OP = 'DELETE' THEN
-    PERFORM enterprises_set_current(ARRAY(SELECT enterprise_id FROM old_rows));
+    UPDATE enterprises_enterprise e
+       SET current_method = c.method, current_rectified_on = c.rectified_on
+      FROM (SELECT u.id, r.method, r.rectified_on
+              FROM (SELECT DISTINCT enterprise_id AS id FROM old_rows) u
+              LEFT JOIN enterprises_rectification r
+                ON r.enterprise_id = u.id AND r.reopened_on IS NULL AND r.deleted_at IS NULL) c
+     WHERE e.id = c.id
+       AND (e.current_method IS DISTINCT FROM c.method OR e.current_rectified_on IS DISTINCT FROM c.rectified_on);
   ELSE
-    PERFORM enterprises_set_current(ARRAY(
-      SELECT o.enterprise_id FROM old_rows o JOIN new_rows n ON n.id = o.id
-       WHERE o.enterprise_id IS DISTINCT FROM n.enterprise_id OR o.method IS DISTINCT FROM n.method
-          OR o.rectified_on IS DISTINCT FROM n.rectified_on OR o.reopened_on IS DISTINCT FROM n.reopened_on
-          OR o.deleted_at IS DISTINCT FROM n.deleted_at
-      UNION
-      SELECT n.enterprise_id FROM old_rows o JOIN new_rows n ON n.id = o.id
-       WHERE o.enterprise_id IS DISTINCT FROM n.enterprise_id));
+    UPDATE enterprises_enterprise e
+       SET current_method = c.method, current_rectified_on = c.rectified_on
+      FROM (SELECT u.id, r.method, r.rectified_on
+              FROM (SELECT o.enterprise_id AS id FROM old_rows o JOIN new_rows n ON n.id = o.id
+                     WHERE o.enterprise_id IS DISTINCT FROM n.enterprise_id OR o.method IS DISTINCT FROM n.method
+                        OR o.rectified_on IS DISTINCT FROM n.rectified_on
+                        OR o.reopened_on IS DISTINCT FROM n.reopened_on OR o.deleted_at IS DISTINCT FROM n.deleted_at
+                    UNION
+                    SELECT n.enterprise_id FROM old_rows o JOIN new_rows n ON n.id = o.id
+                     WHERE o.enterprise_id IS DISTINCT FROM n.enterprise_id) u
+              LEFT JOIN enterprises_rectification r
+                ON r.enterprise_id = u.id AND r.reopened_on IS NULL AND r.deleted_at IS NULL) c
+     WHERE e.id = c.id
+       AND (e.current_method IS DISTINCT FROM c.method OR e.current_rectified_on IS DISTINCT FROM c.rectified_on);
   END IF;
   RETURN NULL;
 END
@@ -123,7 +133,7 @@ REVERSE = {
         "DROP TRIGGER IF EXISTS enterprises_current_insert ON enterprises_rectification",
         "DROP TRIGGER IF EXISTS enterprises_current_update ON enterprises_rectification",
         "DROP TRIGGER IF EXISTS enterprises_current_delete ON enterprises_rectification",
-        "DROP FUNCTION IF EXISTS enterprises_current_rectification(), enterprises_set_current(bigint[])",
+        "DROP FUNCTION IF EXISTS enterprises_current_rectification()",
     ),
     "sqlite": (
         "DROP TRIGGER IF EXISTS enterprises_current_insert",

@@ -18,11 +18,13 @@ from django.test import Client, override_settings
 from campaign.indicators import indicator_create
 from campaign.models import IndicatorRecord, Park
 from enterprises.models import ImportBatch, LandParcel, Method, ParkEntry
+from enterprises.parks import stage_photos_attach
 from enterprises.photos import attach_photos, clean_photos
 from enterprises.services import rectification_record, unit_delete
 from inspections import services as inspection_services
 from inspections.forms import attach_inspection_photos
 from inspections.models import CrossAssignment, CrossRound, FindingKind, Kind, Severity
+from notify.models import RobotConfig
 from reports.models import Commitment, Interview
 from reports.notices.content import assessment_freeze, notice_issue
 from tests.conftest import module_transaction
@@ -197,6 +199,15 @@ def build_world():
     park_a = Park.objects.create(township=town_a, name="东城小微园", started_on=D(2018, 4, 1), started_mu=50)
     entry_a = ParkEntry.objects.create(park=park_a, name="东城入园五金厂", entered_on=D(2018, 5, 1))
     parcel_a = LandParcel.objects.create(township=town_a, name="东城旧厂地块", area_mu=12, freed_on=D(2018, 2, 1))
+    (park_photo_a,) = stage_photos_attach(
+        park=park_a,
+        stage="started",
+        photos=clean_photos([SimpleUploadedFile("开工.jpg", make_image_bytes(), "image/jpeg")]),
+        user=admin,
+    )
+    robot = RobotConfig.objects.create(
+        channel="wecom", township=town_a, webhook="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=x"
+    )
 
     clients = {"anon": Client()}
     for role, user in users.items():
@@ -244,4 +255,6 @@ def build_world():
         park_a=park_a,
         entry_a=entry_a,
         parcel_a=parcel_a,
+        park_photo_a=park_photo_a,
+        robot=robot,
     )

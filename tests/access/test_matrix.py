@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import URLResolver, get_resolver, reverse
 
+from notify.models import Delivery
 from tests.access.conftest import ROLES
 
 
@@ -72,6 +73,14 @@ ARGS = {
     "manage:indicator_import_confirm": lambda w: {"slug": w.campaign.slug, "key": w.indicator.key},
     "manage:indicator_record_edit": lambda w: {"pk": w.indicator_record.pk},
     "parks:detail": lambda w: {"pk": w.park_a.pk},
+    "parks:photo": lambda w: {"pk": w.park_a.pk, "photo_pk": w.park_photo_a.pk},
+    "park_entries:stage_photos": lambda w: {"pk": w.park_a.pk},
+    "notify:read": lambda w: {
+        "pk": Delivery.objects.get(
+            user=w.users["staff_a"], channel="inapp", message__key=f"finding_new:{w.finding.pk}"
+        ).pk
+    },
+    "notify:robot_edit": lambda w: {"pk": w.robot.pk},
     "parks:edit": lambda w: {"pk": w.park_a.pk},
     "parks:land_settings": lambda w: {"slug": w.campaign.slug},
     "park_entries:add": lambda w: {"pk": w.park_a.pk},
@@ -400,6 +409,28 @@ inspections:quality                 GET     login  ok      ok      ok        ok 
 inspections:quality                 POST    405    405     405     405       405    405   405
 inspections:settings                GET     login  403     403     403       403    ok    login
 inspections:settings                POST    login  403     403     403       403    ok    login
+# --- park stage photos: read like the park; uploaded by the park's township staff and city admins
+parks:photo                      GET     login  ok      404     ok        ok     ok    login
+parks:photo                      POST    405    405     405     405       405    405   405
+park_entries:stage_photos        GET     405    405     405     405       405    405   405
+park_entries:stage_photos        POST    login  go      404     403       403    go    login
+# --- reminders: one's own messages and settings; group robots for city admins ---------------
+notify:inbox              GET     login  ok      ok      ok        ok     ok    login
+notify:inbox              POST    405    405     405     405       405    405   405
+notify:unread             GET     login  ok      ok      ok        ok     ok    login
+notify:unread             POST    405    405     405     405       405    405   405
+notify:read               GET     405    405     405     405       405    405   405
+notify:read               POST    login  go      404     404       404    404   login
+notify:read_all           GET     405    405     405     405       405    405   405
+notify:read_all           POST    login  go      go      go        go     go    login
+notify:preferences        GET     login  ok      ok      ok        ok     ok    login
+notify:preferences        POST    login  go      go      go        go     go    login
+notify:robots             GET     login  403     403     403       403    ok    login
+notify:robots             POST    405    405     405     405       405    405   405
+notify:robot_create       GET     login  403     403     403       403    ok    login
+notify:robot_create       POST    login  403     403     403       403    ok    login
+notify:robot_edit         GET     login  403     403     403       403    ok    login
+notify:robot_edit         POST    login  403     403     403       403    ok    login
 """
 # fmt: on
 
