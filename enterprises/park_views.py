@@ -357,9 +357,10 @@ def land_list(request):
     (for the 退出 review), and the parcels a page at a time with their stage that day."""
     context = _land_scope(request)
     day, parcels, standard = context["day"], context["parcels"], context["standard"]
-    page = Paginator(land.alive_by(parcels, day).select_related("township", "source"), LAND_PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    # The page's source units by key (one query for its 100 parcels): joined in the ordered query, the
+    # planner joined every parcel of the city to the units before taking the page (65 ms at 5,000).
+    shown = land.alive_by(parcels, day).select_related("township").prefetch_related("source")
+    page = Paginator(shown, LAND_PAGE_SIZE).get_page(request.GET.get("page"))
     distribution = land.tax_distribution(parcels, day, standard=standard)
     below_ids = [parcel_id for parcel_id, _year, _per_mu in distribution.below]
     named = LandParcel.objects.select_related("township").in_bulk(below_ids) if below_ids else {}
