@@ -49,7 +49,8 @@ from campaign.models import Township
 from enterprises import importing
 from enterprises.credit_code import make_credit_code
 
-TOWNSHIPS = [f"基准测试{i}镇" for i in range(1, 11)]
+# Not named 基准…: the synthetic city is the townships so named (demo/benchmark.py), and these are kept.
+TOWNSHIPS = [f"导入测试{i}镇" for i in range(1, 11)]
 # The tables an import writes (and the browser run's batch): vacuumed after a rolled-back run.
 WRITTEN = (
     "enterprises_enterprise",
