@@ -49,7 +49,7 @@ from enterprises.credit_code import make_credit_code
 from enterprises.importing import Stamp as _Stamp
 from enterprises.importing import insert_rows as _insert
 from enterprises.importing import record_history as _record_history
-from enterprises.importing.bulk import _update as _update_rows
+from enterprises.importing import update_rows as _update_rows
 from enterprises.models import Enterprise, LandParcel, Method, ParkEntry, Rectification, Relapse, Source, TaxReturn
 from inspections.models import Finding, Inspection, Lookback
 

@@ -291,11 +291,12 @@ def indicator_figure(card, township_id, campaign, as_of):
     return {"data": data, "layout": layout}
 
 
-def indicator_charts(card, township_id, campaign, as_of):
-    """(indicator card, its row, figure JSON) for every indicator beside ``rectified`` that lists
-    ``township_id`` (None: the city), in the scorecard's order; the 四无 count has its own chart."""
+def indicator_charts(cards, township_id, campaign, as_of):
+    """(indicator card, its row, figure JSON) for every card of ``cards`` (reports.scorecard.
+    IndicatorCard) that lists ``township_id`` (None: the city), in their order: the scorecard's
+    indicators beside ``rectified`` (which has its own chart), or the 加法 pages' few."""
     charts = []
-    for indicator in card.indicators[1:]:
+    for indicator in cards:
         figure = indicator_figure(indicator, township_id, campaign, as_of)
         if figure is not None:
             row = indicator.city if township_id is None else indicator.row_for(township_id)

@@ -161,7 +161,7 @@ def dashboard_context(campaign, as_of, township_id=None):
         # Each township's rank change against the last scorecard frozen with a quarterly assessment
         # on or before the day (one query); and a chart per indicator for the page's scope.
         compare_with(card, last_frozen(campaign, as_of))
-        indicator_charts = charts.indicator_charts(card, scope.row.township_id, campaign, as_of)
+        indicator_charts = charts.indicator_charts(card.indicators[1:], scope.row.township_id, campaign, as_of)
     return {
         # The 赛马 scorecard (SPEC 5): shown when the campaign has indicators besides ``rectified``.
         "scorecard": card,
@@ -259,7 +259,7 @@ def township_context(campaign, as_of, township, detail=True):
         compare_with(card, last_frozen(campaign, as_of))
     context = {
         # A chart per indicator beside ``rectified`` that lists the township (no query: the card's).
-        "indicator_charts": charts.indicator_charts(card, township.pk, campaign, as_of),
+        "indicator_charts": charts.indicator_charts(card.indicators[1:], township.pk, campaign, as_of),
         "report": report,
         "campaign": campaign,
         "as_of": as_of,

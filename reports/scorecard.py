@@ -449,34 +449,43 @@ def scorecard(campaign, as_of, *, version=None, report=None):
     if report is None:
         report = progress_report(campaign, as_of, version=version)
     indicators = list(campaign.indicators.order_by("id").prefetch_related("milestones"))
-    targets = defaultdict(lambda: defaultdict(list))  # indicator id -> township id (None: city) -> revisions
-    if indicators:
-        for indicator_id, township_id, effective_on, target in IndicatorTarget.objects.filter(
-            indicator__campaign=campaign
-        ).values_list("indicator_id", "township_id", "effective_on", "target"):
-            targets[indicator_id][township_id].append((effective_on, target))
-    events = indicator_events(campaign, indicators, version)
-
     # The townships on the card: the report's, and those with a target or a value of an indicator.
+    known = {row.township.pk: row.township for row in report.townships}
+    indicator_cards, order = cards_of(campaign, as_of, indicators, report.milestones, known, version)
+    cards = [_rectified_card(campaign, report), *indicator_cards]
+    return Scorecard(
+        campaign=campaign, as_of=as_of, indicators=cards, ranking=_ranking(campaign, cards, order), report=report
+    )
+
+
+def cards_of(campaign, as_of, indicators, campaign_milestones, known=None, version=None):
+    """(the IndicatorCard of each of ``indicators`` on ``as_of``, in their order; the townships of
+    the cards in their order): ``known`` ({id: Township}, those the caller has read) and the others
+    with a target or a value of one of them. Queries: the indicators' targets, the townships beyond
+    ``known``, and their values (``indicator_events``: nothing when kept); none without indicators."""
+    if not indicators:
+        return [], sorted((known or {}).values(), key=lambda t: (t.sort_order, t.name))
+    targets = defaultdict(lambda: defaultdict(list))  # indicator id -> township id (None: city) -> revisions
+    for indicator_id, township_id, effective_on, target in IndicatorTarget.objects.filter(
+        indicator__in=indicators
+    ).values_list("indicator_id", "township_id", "effective_on", "target"):
+        targets[indicator_id][township_id].append((effective_on, target))
+    events = indicator_events(campaign, indicators, version)
     listed = {}
     for indicator in indicators:
         ids = {t for t in targets[indicator.pk] if t is not None}
         ids |= {t for t, by_key in events.items() if _counted_by(by_key.get(indicator.key), as_of)}
         listed[indicator.pk] = ids
-    townships = {row.township.pk: row.township for row in report.townships}
-    wanted = set().union(*listed.values()) - set(townships) if listed else set()
+    townships = dict(known or {})
+    wanted = set().union(*listed.values()) - set(townships)
     if wanted:
         townships.update({t.pk: t for t in Township.objects.filter(pk__in=wanted)})
     order = sorted(townships.values(), key=lambda t: (t.sort_order, t.name))
-
-    cards = [_rectified_card(campaign, report)]
-    for indicator in indicators:
-        cards.append(
-            _indicator_card(campaign, report.milestones, indicator, as_of, order, listed[indicator.pk], targets, events)
-        )
-    return Scorecard(
-        campaign=campaign, as_of=as_of, indicators=cards, ranking=_ranking(campaign, cards, order), report=report
-    )
+    cards = [
+        _indicator_card(campaign, campaign_milestones, indicator, as_of, order, listed[indicator.pk], targets, events)
+        for indicator in indicators
+    ]
+    return cards, order
 
 
 _CITY = OrderedDict()  # (id of the kept events, key) -> (those events, the city's Series)

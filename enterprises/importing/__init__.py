@@ -57,7 +57,7 @@ from core.tabular import Issue, TableError, read_columns
 
 from ..models import DEFECT_FIELDS
 from ..services import lock_townships
-from .bulk import Stamp, insert_rows, record_history
+from .bulk import Stamp, insert_rows, record_history, update_rows
 from .cells import CellError
 from .cells import _valid_code as _valid_code  # for tests/enterprises/test_import_units.py
 from .columns import COLUMNS, HEADERS
@@ -105,6 +105,7 @@ __all__ = [
     "load_plan",
     "parse",
     "record_history",
+    "update_rows",
     "still_current",
     "without_cycle_collection",
     "write_template",

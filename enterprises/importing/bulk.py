@@ -1,5 +1,5 @@
 """Fast bulk writes: new rows by COPY (PostgreSQL) or multi-row INSERT … RETURNING (``insert_rows``),
-changed rows by a statement per set of columns (``_update``), and their history rows by one
+changed rows by a statement per set of columns (``update_rows``), and their history rows by one
 INSERT … SELECT (``record_history``), stamped with who, when and why (``Stamp``).
 
 The screening-list import writes through here, and so does the benchmark city (demo/benchmark.py).
@@ -213,7 +213,7 @@ def _copy(model: type[models.Model], fields: list[models.Field], columns: list[S
     return ids
 
 
-def _update(model: type[models.Model], changes: list[tuple[int, dict[str, Any]]], increment: str = "") -> None:
+def update_rows(model: type[models.Model], changes: list[tuple[int, dict[str, Any]]], increment: str = "") -> None:
     """Write each row's changed columns, each row once: ``[(pk, {attname: value, …}), …]``.
 
     PostgreSQL: one UPDATE … FROM unnest(arrays) per set of columns changed, every row's own

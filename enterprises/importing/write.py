@@ -14,7 +14,7 @@ from campaign.models import Park, Township, Village
 
 from ..models import DEFECT_FIELDS, Enterprise, ParkEntry, Rectification, Relapse, Source, Status
 from ..services import company_form_of
-from .bulk import Stamp, _insert_columns, _update, insert_rows, record_history
+from .bulk import Stamp, _insert_columns, insert_rows, record_history, update_rows
 from .columns import TEXT_FIELDS
 from .plan import Action, PlanError, PlannedRow, UnitPlan
 from .queries import _among, _chunks
@@ -131,7 +131,7 @@ def _update_units(plan: UnitPlan, villages: dict, stamp: Stamp) -> None:
         changes.append((row.unit_id, values | {"updated_at": stamp.when}))
     # A unit's version moves with every change (Enterprise.version, optimistic concurrency), so an
     # edit that read the unit before the import can tell that it changed since.
-    _update(Enterprise, changes, increment="version")
+    update_rows(Enterprise, changes, increment="version")
     record_history(Enterprise, [unit_id for unit_id, _values in changes], "~", stamp)
 
 
@@ -157,7 +157,7 @@ def _write_rectifications(plan: UnitPlan, stamp: Stamp) -> None:
         for row in rows
         if row.rectification == "update"
     ]
-    _update(Rectification, corrected)
+    update_rows(Rectification, corrected)
     record_history(Rectification, [period_id for period_id, _values in corrected], "~", stamp)
 
 
@@ -204,7 +204,7 @@ def _write_park_entries(plan: UnitPlan, stamp: Stamp) -> None:
         "created_at",
     )
     record_history(ParkEntry, insert_rows(ParkEntry, fields, created), "+", stamp)
-    _update(ParkEntry, corrected)
+    update_rows(ParkEntry, corrected)
     record_history(ParkEntry, [entry_id for entry_id, _values in corrected], "~", stamp)
 
 
