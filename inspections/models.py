@@ -503,7 +503,13 @@ class Lookback(models.Model):
                 name="inspections_lookback_once_per_draw",
             ),
         ]
-        indexes = [models.Index(fields=["township", "result", "checked_on"], name="lookback_township_result_idx")]
+        indexes = [
+            models.Index(fields=["township", "result", "checked_on"], name="lookback_township_result_idx"),
+            # The look-backs falling due, in due order: a township's (its home) and every township's
+            # (the inspectors' home, the daily reminders), read a page at a time (reports/home.py).
+            models.Index(fields=["township", "result", "due_on", "id"], name="lookback_township_due_idx"),
+            models.Index(fields=["result", "due_on", "id"], name="lookback_due_idx"),
+        ]
 
     def __str__(self):
         return f"{self.enterprise} {self.due_on:%Y-%m-%d}"

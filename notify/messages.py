@@ -94,3 +94,60 @@ def lookbacks_due(township, lookbacks, day, *, now=None, to=None):
         key=f"lookback_due:{township.pk}:{day.isoformat()}",
         now=now,
     )
+
+
+def commitment_due(commitment, days_left, *, township, now=None, to=None):
+    """An interview commitment's day approaching and not met: once per commitment and day.
+
+    ``commitment``: ``pk``, ``text``, ``due_on``, ``interview`` (with ``get_absolute_url()``), duck-typed:
+    commitments live in the reports app, a floor above the outbox."""
+    with translation.override(settings.LANGUAGE_CODE):
+        title = _("约谈承诺临近到期：%(text)s") % {"text": commitment.text[:60]}
+        body = _("承诺完成日期%(day)s，还剩%(days)s天。") % {"day": commitment.due_on.isoformat(), "days": days_left}
+    return enqueue(
+        Event.COMMITMENT_DUE,
+        recipients.township_staff(township.pk) if to is None else to,
+        title=title,
+        body=body,
+        link=commitment.interview.get_absolute_url(),
+        township=township,
+        key=f"commitment_due:{commitment.pk}:{commitment.due_on.isoformat()}",
+        now=now,
+    )
+
+
+def commitment_overdue(commitment, *, township, now=None, to=None):
+    """An interview commitment not met by its day → the township's staff and the city's admins."""
+    with translation.override(settings.LANGUAGE_CODE):
+        title = _("约谈承诺已逾期：%(township)s %(text)s") % {"township": township, "text": commitment.text[:60]}
+        body = _("承诺完成日期%(day)s已过，尚未完成。") % {"day": commitment.due_on.isoformat()}
+    if to is None:
+        to = list(recipients.township_staff(township.pk)) + list(recipients.city_admins())
+    return enqueue(
+        Event.COMMITMENT_OVERDUE,
+        to,
+        title=title,
+        body=body,
+        link=commitment.interview.get_absolute_url(),
+        township=township,
+        key=f"commitment_overdue:{commitment.pk}:{commitment.due_on.isoformat()}",
+        now=now,
+    )
+
+
+def notice_draft(campaign, serial, day, link, *, lagging=(), now=None, to=None):
+    """The week's notice drafted for the office to review → the city's admins, once per campaign and day."""
+    with translation.override(settings.LANGUAGE_CODE):
+        title = _("第%(serial)s期通报草稿待审核（截至%(day)s）") % {"serial": serial, "day": day.isoformat()}
+        body = _("%(campaign)s的周通报草稿已生成，请审核后发布。") % {"campaign": campaign}
+        if lagging:
+            body += _("红色预警：%(names)s。") % {"names": "、".join(lagging)}
+    return enqueue(
+        Event.NOTICE_DRAFT,
+        recipients.city_admins() if to is None else to,
+        title=title,
+        body=body,
+        link=link,
+        key=f"notice_draft:{campaign.pk}:{day.isoformat()}",
+        now=now,
+    )

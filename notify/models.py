@@ -23,6 +23,9 @@ class Event(models.TextChoices):
     FINDING_DUE = "finding_due", _("整改期限临近")
     FINDING_OVERDUE = "finding_overdue", _("整改逾期")
     LOOKBACK_DUE = "lookback_due", _("回头看到期")
+    COMMITMENT_DUE = "commitment_due", _("约谈承诺临近到期")
+    COMMITMENT_OVERDUE = "commitment_overdue", _("约谈承诺逾期")
+    NOTICE_DRAFT = "notice_draft", _("周通报草稿待审核")
 
 
 class Message(models.Model):

@@ -1,5 +1,6 @@
 from django.http import JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -9,6 +10,7 @@ from core import params
 from core.access import ALL_ROLES, Role, allow, can_read_township_records, role_of, township_id_of
 
 from .dashboard import dashboard_context, township_context
+from .home import badge_counts, home_for
 from .progress import ReportError, progress_report
 from .scorecard import scorecard
 
@@ -29,6 +31,30 @@ def dashboard(request):
     context["mine_id"] = mine_id
     context["mine"] = next((s for s in context["ranking"] if s.row.township_id == mine_id), None)
     return render(request, "reports/dashboard.html", context)
+
+
+@allow(get=ALL_ROLES)
+@require_GET
+def home(request):
+    """我的工作台: the first screen of the user's role (reports/home.py); the dashboard for a user
+    whose role has none (a township-staff account not tied to a township)."""
+    picker = picker_state(request)
+    if picker.campaign is None:
+        return render(request, "reports/no_campaign.html")
+    page = home_for(request.user, picker.campaign, picker.as_of, picker.today)
+    if page is None:
+        return redirect("reports:dashboard")
+    return render(request, "reports/home.html", {"home": page, "campaign": picker.campaign, **page.context})
+
+
+@allow(get=ALL_ROLES)
+@require_GET
+def badges(request):
+    """The navigation's badges (reports.home.badge_counts), fetched by nav-badges.js so that no page
+    pays their queries."""
+    response = JsonResponse(badge_counts(request.user, timezone.localdate()))
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @allow(get=ALL_ROLES)

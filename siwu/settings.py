@@ -230,7 +230,7 @@ STORAGES = {
 WHITENOISE_AUTOREFRESH = WHITENOISE_USE_FINDERS = DEBUG
 
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "reports:dashboard"
+LOGIN_REDIRECT_URL = "reports:home"  # each role's own first screen (reports/home.py)
 LOGOUT_REDIRECT_URL = "login"
 
 # --- HTTPS in production --------------------------------------------------------------------------
@@ -383,8 +383,12 @@ SCHEDULE = [
         os.environ.get("SCHEDULE_HISTORY", "03:00"),
         ["clean_old_history", "--days", os.environ.get("HISTORY_KEEP_DAYS", "365")],
     ),
+    # The week's notice draft (on NOTICE_DRAFT_WEEKDAY) and the interview commitments, before the office opens.
+    ("office", os.environ.get("SCHEDULE_OFFICE", "07:30"), ["report_reminders"]),
     ("reminders", os.environ.get("SCHEDULE_REMINDERS", "08:00"), ["notify_reminders"]),
 ]
+# The weekday (0 = Monday) the office is told that the week's notice draft is ready for review.
+NOTICE_DRAFT_WEEKDAY = int(os.environ.get("NOTICE_DRAFT_WEEKDAY", "0"))
 # E-mail for the reminders: Django's mail backends, configured from the environment (SMTP by default).
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")

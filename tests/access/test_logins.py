@@ -37,7 +37,9 @@ def attempt(username, password, address=OFFICE, client=None):
 
 
 def signed_in(response):
-    return response.status_code == 302 and response["Location"] == reverse("reports:dashboard")
+    return response.status_code == 302 and response["Location"] == reverse(
+        "reports:home"
+    )  # each role lands on its own home
 
 
 def fail(times, username="dongcheng", address=OFFICE):

@@ -120,6 +120,7 @@ ARGS = {
 QUERY = {
     "reports:progress_api": "?campaign=c2018&as_of=2018-03-31",
     "reports:scorecard_api": "?campaign=c2018&as_of=2018-03-31",
+    "reports:home": "?campaign=c2018&as_of=2018-06-30",
     "report_exports:progress": "?campaign=c2018&as_of=2018-03-31",
     "report_exports:ledger": "?campaign=c2018&as_of=2018-03-31",
     "notices:assessment_preview": "?date=2018-06-30",
@@ -147,6 +148,10 @@ health                    POST    405    405     405     405       405    405   
 # --- reports: every role reads every township's figures (city-wide rankings) -----------------
 reports:dashboard         GET     login  ok      ok      ok        ok     ok    login
 reports:dashboard         POST    405    405     405     405       405    405   405
+reports:home              GET     login  ok      ok      ok        ok     ok    login
+reports:home              POST    405    405     405     405       405    405   405
+reports:badges            GET     login  ok      ok      ok        ok     ok    login
+reports:badges            POST    405    405     405     405       405    405   405
 reports:township          GET     login  ok      ok      ok        ok     ok    login
 reports:township          POST    405    405     405     405       405    405   405
 reports:progress_api      GET     login  ok      ok      ok        ok     ok    login

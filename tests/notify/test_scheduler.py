@@ -28,14 +28,16 @@ def ran(runs):
 def test_each_job_runs_once_a_day_at_or_after_its_time(db):
     assert ran(scheduler.tick(now=at(1), send=False)) == []
     assert ran(scheduler.tick(now=at(7), send=False)) == [("lookbacks", True), ("sessions", True), ("history", True)]
-    assert ran(scheduler.tick(now=at(7, 30), send=False)) == []
+    assert ran(scheduler.tick(now=at(7, 30), send=False)) == [("office", True)]
+    assert ran(scheduler.tick(now=at(7, 45), send=False)) == []
     assert ran(scheduler.tick(now=at(8, 5), send=False)) == [("reminders", True)]
     assert ran(scheduler.tick(now=at(23), send=False)) == []
-    assert JobRun.objects.filter(day=DAY).count() == 4
+    assert JobRun.objects.filter(day=DAY).count() == 5
     # The next day, again; a scheduler started late catches up at once.
     next_day = DAY + datetime.timedelta(days=1)
-    assert len(scheduler.tick(now=at(12, day=next_day), send=False)) == 4
+    assert len(scheduler.tick(now=at(12, day=next_day), send=False)) == 5
     assert "finding_due=0" in JobRun.objects.get(job="reminders", day=next_day).output
+    assert "commitment_overdue=0" in JobRun.objects.get(job="office", day=next_day).output
 
 
 def test_a_second_scheduler_does_not_run_a_job_again(db):
