@@ -169,3 +169,54 @@ def test_only_those_who_may_see_owners_search_by_owner(units, role, expected):
     assert [u.name for u in UnitFilterSet({"q": "五金厂"}, Enterprise.objects.for_register(), user=user).qs] == [
         "甲 五金厂"
     ]
+
+
+def _village_options(html):
+    import re
+
+    select = re.search(r'<select name="village".*?</select>(<p class="help">.*?</p>)?', html, re.S).group(0)
+    return re.findall(r"<option[^>]*>([^<]*)</option>", select), select
+
+
+def test_a_province_lists_the_villages_of_the_chosen_townships_only(client, monkeypatch, django_assert_num_queries):
+    """At tens of thousands of villages the register lists those of the chosen townships (and any
+    village chosen); a city's are all listed, at no extra query."""
+    from django.urls import reverse
+
+    from enterprises.filtersets import VillageSelectMultiple
+    from tests.factories import make_user
+
+    east, west, north = make_township("东城街道"), make_township("西山镇"), make_township("北山镇")
+    for town, names in ((east, "一二三"), (west, "四五"), (north, "六七八")):
+        for name in names:
+            make_village(town, f"{name}村")
+    client.force_login(make_user("boss", role="city_admin"))
+    url = reverse("enterprises:list")
+
+    everything, select = _village_options(client.get(url).content.decode())
+    assert len(everything) == 8 and 'class="help"' not in select
+    monkeypatch.setattr(VillageSelectMultiple, "limit", 8)
+    with django_assert_num_queries(len(_queries(client, url))):  # the limit itself costs nothing
+        client.get(url)
+
+    monkeypatch.setattr(VillageSelectMultiple, "limit", 7)
+    none_yet, select = _village_options(client.get(url).content.decode())
+    assert none_yet == [] and "请先选择乡镇(街道)" in select
+    chosen, select = _village_options(client.get(url + f"?township={west.pk}").content.decode())
+    assert sorted(chosen) == sorted(["西山镇四村", "西山镇五村"]) and "只列出所选乡镇(街道)的村(社区)" in select
+    village = north.villages.get(name="七村")
+    response = client.get(url + f"?township={west.pk}&village={village.pk}")
+    kept, _select = _village_options(response.content.decode())
+    assert sorted(kept) == sorted(
+        ["西山镇四村", "西山镇五村", "北山镇七村"]
+    )  # a village the link chose stays listed and chosen
+    assert f'<option value="{village.pk}" selected>北山镇七村</option>' in response.content.decode()
+
+
+def _queries(client, url):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        client.get(url)
+    return captured.captured_queries
