@@ -38,6 +38,7 @@ def city(transactional_db, frozen_today):
         towns.append(town)
     east = towns[0]
     admin = make_user("boss", role="city_admin", password=PASSWORD, first_name="市整治办")
+    make_user("lingdao", role="city_viewer", password=PASSWORD, first_name="市领导")
     make_user("dongcheng", role="township_staff", township=east, password=PASSWORD, first_name="东城街道整治办")
     inspector = make_user("ducha", role="inspector", password=PASSWORD, first_name="市督查组")
     inspection = services.inspection_record(
@@ -117,3 +118,12 @@ def test_the_city_lands_on_the_red_list_and_the_days_changes(phone_page, city, s
     screenshot(page, "home-city-phone")
     page.locator("#red-list a.todo-item").first.click()
     page.wait_for_url("**/townships/*/**")
+
+
+def test_a_city_leader_sees_the_same_city_home_without_the_admins_work(phone_page, city, screenshot):
+    page = phone_page
+    login(page, "lingdao", PASSWORD)
+    assert page.url.endswith("/home/")
+    assert "青石乡" in page.locator("#red-list").inner_text()
+    assert page.locator("#todo-reconciliations-list").count() == 0 and page.locator("#undelivered").count() == 0
+    screenshot(page, "home-leader-phone")
