@@ -387,6 +387,10 @@ SCHEDULE = [
     ("office", os.environ.get("SCHEDULE_OFFICE", "07:30"), ["report_reminders"]),
     ("reminders", os.environ.get("SCHEDULE_REMINDERS", "08:00"), ["notify_reminders"]),
 ]
+# Evidence photos (enterprises/evidence.py): a photo taken farther than this from the unit's recorded
+# position, or more than this many days before the date its record claims, is flagged for inspectors.
+EVIDENCE_FAR_METRES = int(os.environ.get("EVIDENCE_FAR_METRES", "500"))
+EVIDENCE_EARLY_DAYS = int(os.environ.get("EVIDENCE_EARLY_DAYS", "30"))
 # The weekday (0 = Monday) the office is told that the week's notice draft is ready for review.
 NOTICE_DRAFT_WEEKDAY = int(os.environ.get("NOTICE_DRAFT_WEEKDAY", "0"))
 # E-mail for the reminders: Django's mail backends, configured from the environment (SMTP by default).
