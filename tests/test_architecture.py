@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("siwu", "demo", "reports", "inspections", "enterprises", "campaign", "core", "notify")
+PACKAGES = ("siwu", "demo", "reports", "inspections", "enterprises", "campaign", "core", "notify", "fieldsync")
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 
