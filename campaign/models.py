@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history import register
 
+from core.evidence import Captured
 from core.history import AuditFields, tracked
 
 DEFAULT_MILESTONES = (
@@ -549,7 +550,7 @@ def park_photo_upload_to(instance, filename):
     return f"parks/{now:%Y}/{now:%m}/{uuid.uuid4().hex}.jpg"
 
 
-class ParkStagePhoto(models.Model):
+class ParkStagePhoto(Captured):
     """A photo proving a park's stage (开工 started, 竣工 completed): stored re-encoded without EXIF
     (enterprises/photos.py ``clean_photos``) under a generated name, and served to signed-in readers
     of the park only (never from a public media URL)."""
@@ -714,3 +715,44 @@ register(
     bases=[AuditFields],
     excluded_fields=["password", "last_login"],
 )
+
+
+class Outline(models.Model):
+    """The outline of a township or of a village: a GeoJSON geometry (Polygon or MultiPolygon, in
+    WGS-84 degrees like the units' positions), loaded by ``import_outlines`` so that the map page can
+    draw the city without a tile server (docs/map.md). Kept apart from Township and Village so that
+    the pages that list them never read the geometry. ``west``/``south``/``east``/``north`` bound it."""
+
+    township = models.OneToOneField(
+        Township,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="outline",
+        verbose_name=_("乡镇(街道)"),
+    )
+    village = models.OneToOneField(
+        Village, on_delete=models.CASCADE, null=True, blank=True, related_name="outline", verbose_name=_("村(社区)")
+    )
+    geometry = models.JSONField(_("边界"))
+    west = models.FloatField(_("西界经度"))
+    south = models.FloatField(_("南界纬度"))
+    east = models.FloatField(_("东界经度"))
+    north = models.FloatField(_("北界纬度"))
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    history = tracked()
+
+    class Meta:
+        verbose_name = _("行政区边界")
+        verbose_name_plural = _("行政区边界")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(township__isnull=False, village__isnull=True)
+                | Q(township__isnull=True, village__isnull=False),
+                name="%(app_label)s_%(class)s_township_or_village",
+            ),
+        ]
+
+    def __str__(self):
+        return str(self.township or self.village)

@@ -29,7 +29,7 @@ from core.masking import mask_name, mask_phone
 HIDDEN_FIELDS = {"id", "created_at", "updated_at", "uploaded_at", "version", "date_joined"}
 
 PERSONAL_FIELDS = {
-    "enterprises.enterprise": {"owner": mask_name, "phone": mask_phone},
+    "enterprises.enterprise": {"owner": mask_name, "phone": mask_phone, "watcher_phone": mask_phone},
     "campaign.userprofile": {"phone": mask_phone},
 }
 

@@ -19,9 +19,12 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
+from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from PIL import ExifTags
+
+from .geo import metres
 
 EXIF = "exif"
 DEVICE = "device"
@@ -148,15 +151,6 @@ def from_device(longitude, latitude, taken_at=None):
     return Capture(taken_at=taken_at, longitude=lng, latitude=lat, source=DEVICE)
 
 
-def metres(lng1, lat1, lng2, lat2):
-    """Great-circle distance in metres (haversine on a sphere of the WGS-84 mean radius)."""
-    radius = 6371008.8
-    phi1, phi2 = math.radians(float(lat1)), math.radians(float(lat2))
-    dphi, dlambda = phi2 - phi1, math.radians(float(lng2) - float(lng1))
-    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
-    return 2 * radius * math.asin(min(1.0, math.sqrt(a)))
-
-
 def judge(capture, *, unit_position=None, recorded_on=None):
     """(flags, distance in metres or None) of a capture against the unit's position (lng, lat) and
     the date the record claims."""
@@ -170,3 +164,46 @@ def judge(capture, *, unit_position=None, recorded_on=None):
         if (recorded_on - taken_on).days > settings.EVIDENCE_EARLY_DAYS:
             flags.append(EARLY)
     return flags, distance
+
+
+class Captured(models.Model):
+    """The capture of an evidence photo, on its row (never in the published file): every photo model
+    of the product (a rectification's, an inspection's, a finding's completion, a park stage's) has
+    these columns; ``store_photos`` fills them."""
+
+    taken_at = models.DateTimeField(_("拍摄时间"), null=True, blank=True)
+    taken_longitude = models.DecimalField(_("拍摄地经度"), max_digits=9, decimal_places=6, null=True, blank=True)
+    taken_latitude = models.DecimalField(_("拍摄地纬度"), max_digits=8, decimal_places=6, null=True, blank=True)
+    taken_source = models.CharField(
+        _("拍摄信息来源"),
+        max_length=8,
+        blank=True,
+        choices=[(EXIF, _("照片自带")), (DEVICE, _("手机定位"))],
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def capture(self):
+        return Capture(
+            taken_at=self.taken_at,
+            longitude=self.taken_longitude,
+            latitude=self.taken_latitude,
+            source=self.taken_source,
+        )
+
+    def judged(self, unit_position, recorded_on):
+        """(flags as labels, distance in metres or None) against the unit and the record's date."""
+        flags, distance = judge(self.capture, unit_position=unit_position, recorded_on=recorded_on)
+        return [FLAG_LABELS[flag] for flag in flags], distance
+
+
+def captured_fields(capture):
+    """The ``Captured`` columns of a capture, for a photo row's create()."""
+    return {
+        "taken_at": capture.taken_at,
+        "taken_longitude": capture.longitude,
+        "taken_latitude": capture.latitude,
+        "taken_source": capture.source,
+    }

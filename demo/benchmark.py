@@ -22,10 +22,12 @@ scale (``OtherCity``); each shape gets a database of its own (DATABASE_URL).
 
 import datetime
 import itertools
+import math
 import random
 import statistics
 import time
 from contextlib import contextmanager
+from decimal import Decimal
 
 from django.db import connection, transaction
 from django.db.backends.signals import connection_created
@@ -130,7 +132,8 @@ def build(*, units=100_000, townships=TOWNSHIPS, seed=YEAR, out=print):
         have = Enterprise.objects.filter(township__name__startswith="基准").count()
         if have == units:
             out(f"reusing the benchmark city {wanted} ({have} units, {townships} townships)")
-            if add_addition(existing, units=units, seed=seed, out=out):  # built before it had them
+            added = add_addition(existing, units=units, seed=seed, out=out)  # built before it had them
+            if add_positions(out=out) or added:  # built before units had positions
                 _analyze()
             return existing
         raise OtherCity(f"campaign {wanted} exists with {have} units; use a fresh database for {units}")
@@ -157,6 +160,7 @@ def build(*, units=100_000, townships=TOWNSHIPS, seed=YEAR, out=print):
         # Cumulative weights: random.choices draws the same as with the weights, without adding
         # them up again per unit (1,300 of them for a province).
         weights = list(itertools.accumulate(rng.uniform(0.5, 1.5) for _ in townships))
+        centres = {t.pk: township_centre(index, count) for index, t in enumerate(townships)}
         unit_ids, facts = [], []
         for first in range(0, units, CHUNK):
             rows = []
@@ -188,11 +192,12 @@ def build(*, units=100_000, townships=TOWNSHIPS, seed=YEAR, out=print):
                         credit_code(i, rng) if rng.random() < CODED else "",
                         industry,
                         PREMISES[rng.randrange(len(PREMISES))],
+                        *position(centres[township.pk], i),
                     )
                 )
             fields = ("name", "township_id", "village_id", "address", "phone", "owner", "unlicensed", "unsafe")
             fields += ("no_legal_premises", "no_env_measures", "identified_on", "source", "status")
-            fields += ("created_at", "updated_at", "credit_code", "industry", "premises")
+            fields += ("created_at", "updated_at", "credit_code", "industry", "premises", "longitude", "latitude")
             ids = _insert(Enterprise, fields, rows)
             _record_history(Enterprise, ids, "+", stamp)
             unit_ids += ids
@@ -204,6 +209,55 @@ def build(*, units=100_000, townships=TOWNSHIPS, seed=YEAR, out=print):
     _analyze()
     out(f"benchmark city built in {time.perf_counter() - began:.1f} s")
     return campaign
+
+
+# The synthetic city's map (the map page, reports/maps.py): townships on a grid around a centre, each
+# township's units spread over a box around its own centre.
+MAP_CENTRE = (120.65, 27.95)  # lng, lat (温州)
+MAP_STEP = 0.12  # degrees between township centres
+MAP_SPREAD = 0.05  # half the side of a township's box
+
+
+def township_centre(index, count):
+    """The centre (lng, lat) of the ``index``-th of ``count`` townships: a near-square grid."""
+    side = max(1, math.ceil(math.sqrt(count)))
+    row, column = divmod(index, side)
+    return (
+        round(MAP_CENTRE[0] + (column - (side - 1) / 2) * MAP_STEP, 6),
+        round(MAP_CENTRE[1] + (row - (side - 1) / 2) * MAP_STEP, 6),
+    )
+
+
+def position(centre, n):
+    """The position of the ``n``-th unit around its township's ``centre``: spread over the township's
+    box by two coprime multipliers, so that the points fill it without a pattern."""
+    step = MAP_SPREAD / 1000
+    return (
+        Decimal(f"{centre[0] + ((n * 7919) % 2001 - 1000) * step:.6f}"),
+        Decimal(f"{centre[1] + ((n * 104729) % 2001 - 1000) * step * 0.8:.6f}"),
+    )
+
+
+def add_positions(*, out=print):
+    """Give the units of a synthetic city built before units had positions one, once: an UPDATE per
+    township, each unit placed from its id as ``position`` places a new one. Returns whether it wrote."""
+    townships = list(Township.objects.filter(name__startswith="基准").order_by("pk").values_list("pk", flat=True))
+    if not Enterprise.objects.filter(township_id__in=townships, longitude__isnull=True).exists():
+        return False
+    began = time.perf_counter()
+    table = Enterprise._meta.db_table
+    step = MAP_SPREAD / 1000
+    with transaction.atomic(), connection.cursor() as cursor:
+        for index, pk in enumerate(townships):
+            lng, lat = township_centre(index, len(townships))
+            cursor.execute(
+                f"UPDATE {table} SET longitude = %s + ((id * 7919) %% 2001 - 1000) * %s, "  # nosec B608  # table from _meta; values are parameters
+                f"latitude = %s + ((id * 104729) %% 2001 - 1000) * %s "
+                f"WHERE township_id = %s AND longitude IS NULL",
+                [lng, step, lat, step * 0.8, pk],
+            )
+    out(f"positions given to the units of {len(townships)} townships in {time.perf_counter() - began:.1f} s")
+    return True
 
 
 def _analyze():

@@ -31,6 +31,7 @@ import itertools
 import math
 import random
 import time
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -46,6 +47,7 @@ from campaign.models import (
     IndicatorRecord,
     IndicatorTarget,
     Milestone,
+    Outline,
     Park,
     TargetRevision,
     Township,
@@ -812,7 +814,8 @@ def seed_demo(*, seed=DEFAULT_SEED, scale=1, batch_size=1000, users=True):
             gathered = facts.township(township, plan, units)
             for first in range(0, len(units), batch_size):
                 batch = units[first : first + batch_size]
-                facts.written(gathered, batch, *_write(township, ids, batch, summary))
+                facts.written(gathered, batch, *_write(township, ids, batch, summary, plan))
+        _outlines(townships, city.townships, village_ids)
         if users:
             from demo.inspections import seed_inspections
 
@@ -829,10 +832,92 @@ def seed_demo(*, seed=DEFAULT_SEED, scale=1, batch_size=1000, users=True):
     return summary
 
 
-def _write(township, village_ids, units, summary):
+# The demo city's map (the map page; docs/map.md): townships on a grid of MAP_STEP degrees around
+# MAP_CENTRE, each cut into cells for its villages; a unit stands in its village's cell, placed by a
+# digest of its name (not by the seeded draws, which stay as they were). Outlines are those boxes.
+MAP_CENTRE = (120.70, 28.00)  # lng, lat
+MAP_STEP = 0.1
+WATCHERS = ("张建国", "李红梅", "王志强", "陈晓燕", "刘海波", "杨丽华", "赵国平", "周春兰")
+
+
+def _township_box(index, count):
+    side = max(1, math.ceil(math.sqrt(count)))
+    row, column = divmod(index, side)
+    west = MAP_CENTRE[0] + (column - side / 2) * MAP_STEP
+    south = MAP_CENTRE[1] + (row - side / 2) * MAP_STEP
+    return west, south, west + MAP_STEP, south + MAP_STEP
+
+
+def _village_box(township_box, index, count):
+    west, south, east, north = township_box
+    side = max(1, math.ceil(math.sqrt(count)))
+    row, column = divmod(index, side)
+    width, height = (east - west) / side, (north - south) / side
+    return west + column * width, south + row * height, west + (column + 1) * width, south + (row + 1) * height
+
+
+def _position(box, name):
+    digest = zlib.crc32(name.encode())
+    west, south, east, north = box
+    x, y = (digest % 1000) / 1000, (digest // 1000 % 1000) / 1000
+    lng = west + (0.1 + 0.8 * x) * (east - west)
+    lat = south + (0.1 + 0.8 * y) * (north - south)
+    return Decimal(f"{lng:.6f}"), Decimal(f"{lat:.6f}")
+
+
+def _ring(box):
+    west, south, east, north = (round(v, 6) for v in box)
+    return [[west, south], [east, south], [east, north], [west, north], [west, south]]
+
+
+def _outlines(townships, plans, village_ids):
+    count = len(plans)
+    outlines = []
+    for township, plan in zip(townships, plans):
+        box = _township_box(plan.index, count)
+        outlines.append(_outline(box, township=township))
+        for index, village in enumerate(plan.villages):
+            inner = _village_box(box, index, len(plan.villages))
+            outlines.append(_outline(inner, village_id=village_ids[(township.pk, village.name)]))
+    Outline.objects.bulk_create(outlines)
+
+
+def _outline(box, **place):
+    west, south, east, north = box
+    return Outline(
+        geometry={"type": "Polygon", "coordinates": [_ring(box)]},
+        west=west,
+        south=south,
+        east=east,
+        north=north,
+        **place,
+    )
+
+
+def _write(township, village_ids, units, summary, plan=None):
+    boxes, count = {}, 0
+    if plan is not None:
+        count = len(plan.villages)
+        box = _township_box(plan.index, len(TOWNSHIPS))
+        boxes = {i: (i, _village_box(box, i, count)) for i in range(count)}
+
+    def placed(u):
+        if u.village not in boxes:
+            return {}
+        index, box = boxes[u.village]
+        lng, lat = _position(box, u.name)
+        watcher = WATCHERS[(plan.index * 7 + index) % len(WATCHERS)]
+        return {
+            "longitude": lng,
+            "latitude": lat,
+            "watcher_name": watcher,
+            "watcher_phone": f"139{plan.index:03d}{index:05d}"[:11],
+        }
+
     rows = Enterprise.objects.bulk_create(
         Enterprise(
             township=township,
+            **placed(u),
             village_id=village_ids[u.village],
             name=u.name,
             address=u.address,

@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy as _
 
 from campaign.forms import outside_year_error, photos_again_error
 from campaign.models import Park, Township, Village
+from core import evidence
 from core.access import Role, role_of, scope_townships, scope_units
 
 from . import photos as photo_rules
@@ -80,6 +81,49 @@ class VillageSelect(forms.Select):
 
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
+
+
+class PhotoPositionMixin:
+    """A form with photos: the phone's position sent with them (``taken_longitude``,
+    ``taken_latitude`` and the time of the fix, ``taken_time``, set by static/js/evidence-position.js)
+    is given to the photos whose files carry no place (core/evidence.py). Nothing else depends on it:
+    without it, or with values that are no position, the photos are stored as they are."""
+
+    def _post_clean(self):
+        super()._post_clean()
+        photos = self.cleaned_data.get("photos") if hasattr(self, "cleaned_data") else None
+        if not photos:
+            return
+        now = timezone.now()
+        device = evidence.from_device(
+            self.data.get("taken_longitude"),
+            self.data.get("taken_latitude"),
+            _fix_time(self.data.get("taken_time"), now),
+        )
+        if not device:
+            return
+        for photo in photos:
+            if not photo.capture.has_place:
+                photo.capture = evidence.Capture(
+                    taken_at=photo.capture.taken_at or device.taken_at,
+                    longitude=device.longitude,
+                    latitude=device.latitude,
+                    source=evidence.DEVICE,
+                )
+
+
+def _fix_time(text, now):
+    """The time of the phone's fix (ISO 8601, as the browser gives it), or ``now`` when it is missing,
+    unreadable, in the future or more than a week old (a queued offline submission keeps its own)."""
+    try:
+        moment = datetime.datetime.fromisoformat(str(text or "").strip())
+    except ValueError:
+        return now
+    if timezone.is_naive(moment) or not now - datetime.timedelta(days=7) <= moment <= now + datetime.timedelta(
+        minutes=5
+    ):
+        return now
+    return moment
 
 
 class MultiplePhotoField(forms.FileField):
@@ -244,6 +288,8 @@ class EnterpriseForm(CampaignDateCheck, NoColonMixin, forms.ModelForm):
         "township",
         "village",
         "address",
+        "longitude",
+        "latitude",
         "defects",
         "identified_on",
         "source",
@@ -251,6 +297,8 @@ class EnterpriseForm(CampaignDateCheck, NoColonMixin, forms.ModelForm):
         "credit_code",
         "owner",
         "phone",
+        "watcher_name",
+        "watcher_phone",
         "grid",
         "industry",
         "premises",
@@ -277,6 +325,10 @@ class EnterpriseForm(CampaignDateCheck, NoColonMixin, forms.ModelForm):
             "phone",
             "industry",
             "premises",
+            "longitude",
+            "latitude",
+            "watcher_name",
+            "watcher_phone",
             "identified_on",
             "source",
             "status",
@@ -288,9 +340,16 @@ class EnterpriseForm(CampaignDateCheck, NoColonMixin, forms.ModelForm):
             "status": forms.RadioSelect,
             "phone": forms.TextInput(attrs={"type": "tel", "inputmode": "tel", "autocomplete": "off"}),
             "credit_code": forms.TextInput(attrs={"autocapitalize": "characters", "spellcheck": "false"}),
+            # Text, not type=number: a number input's step would refuse 6 decimals in some browsers.
+            "longitude": forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "data-position": "lng"}),
+            "latitude": forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "data-position": "lat"}),
+            "watcher_phone": forms.TextInput(attrs={"type": "tel", "inputmode": "tel", "autocomplete": "off"}),
         }
         help_texts = {
             "credit_code": _("18位，可不填；已登记的代码不能重复"),
+            "longitude": _("WGS-84（GPS）经度，如 120.123456；可点“使用我的位置”"),
+            "latitude": _("WGS-84（GPS）纬度，如 30.123456；经度、纬度须同时填写"),
+            "watcher_name": _("专人盯梢的责任人，如村（社区）干部"),
         }
 
     # The version of the unit this form was read at: saving refuses if the unit moved on since.
@@ -389,6 +448,16 @@ class EnterpriseForm(CampaignDateCheck, NoColonMixin, forms.ModelForm):
         if clash is not None:
             self.add_error(None, ValidationError(self.same_identity_message(clash), code="duplicate"))
 
+    def _check_position(self, cleaned):
+        """经度 and 纬度 go together: both, or neither (docs/map.md)."""
+        lng, lat = cleaned.get("longitude"), cleaned.get("latitude")
+        if "longitude" in self.errors or "latitude" in self.errors:
+            return
+        if lng is None and lat is not None:
+            self.add_error("longitude", gettext("填写了纬度，请同时填写经度"))
+        elif lat is None and lng is not None:
+            self.add_error("latitude", gettext("填写了经度，请同时填写纬度"))
+
     def clean_identified_on(self):
         day = _no_future(self.cleaned_data.get("identified_on"), gettext("排查日期"))
         if day and self.instance.pk:
@@ -408,6 +477,7 @@ class EnterpriseForm(CampaignDateCheck, NoColonMixin, forms.ModelForm):
         if township and village and village.township_id != township.pk:
             self.add_error("village", gettext("所选村(社区)不属于%(township)s") % {"township": township.name})
         self._check_identity(cleaned)
+        self._check_position(cleaned)
         self.check_campaign_date(cleaned)
         if "defects" in cleaned:
             for defect in Defect:
@@ -490,7 +560,7 @@ def _as_data(value):
     return str(value)
 
 
-class RectificationForm(CampaignDateCheck, NoColonMixin, forms.Form):
+class RectificationForm(PhotoPositionMixin, CampaignDateCheck, NoColonMixin, forms.Form):
     """整治: how and when the unit was rectified, with site photos as evidence.
 
     The date starts at the picked as-of day (not before the unit was found, nor before its last

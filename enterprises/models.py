@@ -13,7 +13,7 @@ import uuid
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from campaign.models import Township, Village
+from core.evidence import Captured
 from core.history import tracked
 
 from .credit_code import validate_credit_code
@@ -124,6 +125,27 @@ class Enterprise(SoftDeletable):
     phone = models.CharField(_("联系电话"), max_length=32, blank=True)
     industry = models.CharField(_("行业"), max_length=64, blank=True)
     premises = models.CharField(_("场所类型"), max_length=64, blank=True)
+    # Where the unit is, in WGS-84 / CGCS2000 degrees: what a phone's GPS and a photo's EXIF give and
+    # what 天地图 draws. Maps on GCJ-02 tiles convert for display only (core/geo.py, docs/map.md).
+    longitude = models.DecimalField(
+        _("经度"),
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("-180")), MaxValueValidator(Decimal("180"))],
+    )
+    latitude = models.DecimalField(
+        _("纬度"),
+        max_digits=8,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("-90")), MaxValueValidator(Decimal("90"))],
+    )
+    # 盯梢人: the person answerable for keeping watch on the unit, often a village cadre without an account.
+    watcher_name = models.CharField(_("盯梢人"), max_length=64, blank=True)
+    watcher_phone = models.CharField(_("盯梢人电话"), max_length=32, blank=True)
     unlicensed = models.BooleanField(_("无证无照"), default=False)
     unsafe = models.BooleanField(_("无安全保障"), default=False)
     no_legal_premises = models.BooleanField(_("无合法场所"), default=False)
@@ -177,6 +199,19 @@ class Enterprise(SoftDeletable):
                 condition=Q(credit_code="") & Q(deleted_at__isnull=True),
                 name="%(app_label)s_%(class)s_unique_identity",
             ),
+            # A position is both coordinates or neither, each in its range (docs/map.md).
+            models.CheckConstraint(
+                condition=Q(longitude__isnull=True, latitude__isnull=True)
+                | Q(
+                    longitude__isnull=False,
+                    latitude__isnull=False,
+                    longitude__gte=-180,
+                    longitude__lte=180,
+                    latitude__gte=-90,
+                    latitude__lte=90,
+                ),
+                name="%(app_label)s_%(class)s_position_both_in_range",
+            ),
         ]
         indexes = [
             models.Index(fields=["township", "name", "address"], name="enterprise_identity_idx"),
@@ -213,6 +248,19 @@ class Enterprise(SoftDeletable):
                 fields=["current_rectified_on"],
                 condition=Q(deleted_at__isnull=True),
                 name="enterprise_current_day_idx",
+            ),
+            # The map's view (a box of longitude and latitude), city-wide and in one township
+            # (reports/maps.py): covering what its grid reads, so neither database visits the units'
+            # rows (a range over most of the city through a narrower index is a visit per unit).
+            models.Index(
+                fields=["longitude", "latitude", "status", "id"],
+                condition=Q(deleted_at__isnull=True, longitude__isnull=False),
+                name="enterprise_position_idx",
+            ),
+            models.Index(
+                fields=["township", "longitude", "latitude", "status", "id"],
+                condition=Q(deleted_at__isnull=True, longitude__isnull=False),
+                name="enterprise_town_position_idx",
             ),
             # The values in use offered by the register's 行业 and 场所类型 filters (filtersets.values_in_use).
             *(
@@ -387,7 +435,7 @@ def evidence_upload_to(instance, filename):
     return f"evidence/{now:%Y}/{now:%m}/{uuid.uuid4().hex}.jpg"
 
 
-class RectificationPhoto(models.Model):
+class RectificationPhoto(Captured):
     """A site photo proving a rectification; stored re-encoded, without EXIF (see enterprises/photos.py)."""
 
     rectification = models.ForeignKey(

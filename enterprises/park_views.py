@@ -39,7 +39,7 @@ from core.sheets import Table, table_file
 from core.storage import save_with_files
 
 from . import land, parks
-from .forms import MultiplePhotoField
+from .forms import MultiplePhotoField, PhotoPositionMixin
 from .models import Enterprise, LandParcel, Method, ParkEntry, Rectification
 
 WRITERS = frozenset({Role.CITY_ADMIN, Role.TOWNSHIP_STAFF})
@@ -269,7 +269,7 @@ def entry_detail(request, pk):
 # --- a park's stage photos (开工, 竣工) ------------------------------------------------------------
 
 
-class StagePhotoForm(PlainForm):
+class StagePhotoForm(PhotoPositionMixin, PlainForm):
     stage = forms.ChoiceField(label=gettext_lazy("阶段"), choices=ParkStagePhoto.Stage.choices)
     photos = MultiplePhotoField(label=gettext_lazy("证据照片"), required=True)
 

@@ -58,6 +58,8 @@ from django.core.files.base import ContentFile
 from django.utils.translation import gettext as _
 from PIL import ExifTags, Image, UnidentifiedImageError
 
+from core import evidence
+
 from .models import RectificationPhoto
 
 MB = 1024 * 1024
@@ -111,6 +113,8 @@ class CleanPhoto:
     height: int
     sha256: str
     original_name: str
+    # Where and when it was taken (core/evidence.py): read from the upload's EXIF, kept on the row.
+    capture: evidence.Capture = evidence.NOTHING
 
     def as_file(self):
         return ContentFile(self.content, name="photo.jpg")
@@ -127,6 +131,7 @@ class Probe:
     decoded: tuple  # as it will be decoded (smaller for a sequential JPEG, see ``decode_cost``)
     final: tuple  # as it will be stored, before the orientation is applied
     cost: int  # bytes of memory, at most, while it is decoded and scaled (``decode_cost``)
+    capture: evidence.Capture = evidence.NOTHING  # from the header's EXIF, before it is stripped
 
     @property
     def decoded_pixels(self):
@@ -293,6 +298,9 @@ def probe_photo(upload):
     image = _open(raw, name)
     try:
         fmt, mode, (width, height) = image.format, image.mode, image.size
+        # Where and when it was taken, before the file is stripped (a PNG's header must be verified
+        # untouched below; phones write JPEG).
+        capture = evidence.read_capture(image) if fmt != "PNG" else evidence.NOTHING
         if fmt not in ACCEPTED_FORMATS:
             raise ValidationError(
                 _("照片“%(name)s”的格式（%(format)s）不受支持，请上传 JPEG、PNG 或 WebP 图片"),
@@ -339,7 +347,16 @@ def probe_photo(upload):
         raise _not_an_image(name) from exc
     finally:
         image.close()
-    return Probe(upload=upload, name=name, format=fmt, size=(width, height), decoded=decoded, final=final, cost=cost)
+    return Probe(
+        upload=upload,
+        name=name,
+        format=fmt,
+        size=(width, height),
+        decoded=decoded,
+        final=final,
+        cost=cost,
+        capture=capture,
+    )
 
 
 def decode_photo(probe):
@@ -373,6 +390,7 @@ def decode_photo(probe):
         height=height,
         sha256=hashlib.sha256(content).hexdigest(),
         original_name=name,
+        capture=probe.capture,
     )
 
 
@@ -403,14 +421,23 @@ def _flatten(image):
 
 
 def store_photos(photos, make_row):
-    """Store cleaned photos, one row each: ``make_row(image=…, width=…, height=…, sha256=…)`` creates
-    and saves the row of one photo. Call inside the recording transaction: if a row fails, the files
-    already written are removed again, so a failed submission leaves nothing behind. Every kind of
-    evidence (rectification, inspection, finding completion) is stored through here."""
+    """Store cleaned photos, one row each: ``make_row(image=…, width=…, height=…, sha256=…, taken_…=…)``
+    creates and saves the row of one photo, with where and when it was taken (core/evidence.py).
+    Call inside the recording transaction: if a row fails, the files already written are removed
+    again, so a failed submission leaves nothing behind. Every kind of evidence (rectification,
+    inspection, finding completion, park stage) is stored through here."""
     created = []
     try:
         for photo in photos:
-            created.append(make_row(image=photo.as_file(), width=photo.width, height=photo.height, sha256=photo.sha256))
+            created.append(
+                make_row(
+                    image=photo.as_file(),
+                    width=photo.width,
+                    height=photo.height,
+                    sha256=photo.sha256,
+                    **evidence.captured_fields(photo.capture),
+                )
+            )
     except Exception:
         for row in created:
             row.image.delete(save=False)

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from campaign.forms import outside_year_error, photos_again_error
 from campaign.models import Campaign, Township
 from core.access import scope_townships
-from enterprises.forms import DateInput, MultiplePhotoField, NoColonMixin
+from enterprises.forms import DateInput, MultiplePhotoField, NoColonMixin, PhotoPositionMixin
 from enterprises.models import Defect, Enterprise, Method
 from enterprises.photos import MAX_PHOTOS, MAX_UPLOAD_BYTES, store_photos
 from enterprises.services import attribute
@@ -307,7 +307,7 @@ class YesNoField(forms.TypedChoiceField):
 # --- inspections ---------------------------------------------------------------------------------
 
 
-class InspectionForm(CampaignYearCheck, NoColonMixin, forms.Form):
+class InspectionForm(PhotoPositionMixin, CampaignYearCheck, NoColonMixin, forms.Form):
     """督查: a visit to one township. ``township`` is fixed by the view (picked first, or the cross
     assignment's inspected township); the units offered are that township's. The date starts at the
     picker's as-of day (``as_of``) and is checked against its ``campaign``'s year."""
@@ -479,7 +479,7 @@ class FindingForm(NoColonMixin, forms.Form):
         return kwargs
 
 
-class FindingRectifiedForm(CampaignYearCheck, NoColonMixin, forms.Form):
+class FindingRectifiedForm(PhotoPositionMixin, CampaignYearCheck, NoColonMixin, forms.Form):
     """整改完成: its date, what was done and site photos, taken like a rectification's evidence
     (enterprises/photos.py). At least one photo: close-off (销号) needs it, and the township is on
     site with the phone when it reports, not when the inspector comes to verify."""

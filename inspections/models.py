@@ -33,6 +33,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from campaign.models import Campaign, Township
+from core.evidence import Captured
 from core.history import tracked
 from enterprises.models import Defect, Enterprise, Rectification, Relapse, SoftDeletable
 
@@ -231,7 +232,7 @@ def inspection_photo_upload_to(instance, filename):
     return f"evidence/{now:%Y}/{now:%m}/{uuid.uuid4().hex}.jpg"
 
 
-class InspectionPhoto(models.Model):
+class InspectionPhoto(Captured):
     """A site photo of an inspection; stored re-encoded, without EXIF (enterprises/photos.py)."""
 
     inspection = models.ForeignKey(Inspection, on_delete=models.PROTECT, related_name="photos", verbose_name=_("督查"))
@@ -379,7 +380,7 @@ class FindingPhotoQuerySet(models.QuerySet):
         return self.filter(returned_at__isnull=True)
 
 
-class FindingPhoto(models.Model):
+class FindingPhoto(Captured):
     """A site photo proving a finding rectified (整改完成), taken like a rectification's evidence:
     checked, re-encoded and stored without EXIF (enterprises/photos.py), served through a scoped view.
 

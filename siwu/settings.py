@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     # clean_old_history (which keeps 183 days) shadows the library's.
     "core.apps.CoreConfig",
     "campaign.apps.CampaignConfig",
+    "fieldsync.apps.FieldsyncConfig",
     "enterprises.apps.EnterprisesConfig",
     "inspections.apps.InspectionsConfig",
     # Reminders and their outbox (docs/notify.md): the outbox below the inspections, its reminder
@@ -117,6 +118,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     # Deny by default: a view that does not declare who may use it is refused (core/access.py).
     "core.middleware.AccessPolicyMiddleware",
+    # Queued offline submissions sent again are answered once (docs/offline.md).
+    "fieldsync.middleware.IdempotencyMiddleware",
     # Last, as django-axes requires: turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -387,7 +390,15 @@ SCHEDULE = [
     ("office", os.environ.get("SCHEDULE_OFFICE", "07:30"), ["report_reminders"]),
     ("reminders", os.environ.get("SCHEDULE_REMINDERS", "08:00"), ["notify_reminders"]),
 ]
-# Evidence photos (enterprises/evidence.py): a photo taken farther than this from the unit's recorded
+# The map (挂图作战, docs/map.md): the tile server's URL template ({z}/{x}/{y}; empty: no tiles, the
+# map draws the imported township and village outlines on a plain grid), the system its tiles are
+# drawn in ("wgs84" for 天地图 / CGCS2000, "gcj02" for most other Chinese web maps: positions are
+# stored in WGS-84 and converted for display only), their attribution and deepest zoom.
+MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "")
+MAP_TILE_CRS = os.environ.get("MAP_TILE_CRS", "wgs84")
+MAP_TILE_ATTRIBUTION = os.environ.get("MAP_TILE_ATTRIBUTION", "")
+MAP_TILE_MAX_ZOOM = int(os.environ.get("MAP_TILE_MAX_ZOOM", "18"))
+# Evidence photos (core/evidence.py): a photo taken farther than this from the unit's recorded
 # position, or more than this many days before the date its record claims, is flagged for inspectors.
 EVIDENCE_FAR_METRES = int(os.environ.get("EVIDENCE_FAR_METRES", "500"))
 EVIDENCE_EARLY_DAYS = int(os.environ.get("EVIDENCE_EARLY_DAYS", "30"))

@@ -29,6 +29,8 @@ urlpatterns = [
     path("exports/", include("reports.export_urls")),
     path("notices/", include("reports.notices.urls")),
     path("notify/", include("notify.urls")),
+    path("map/", include("reports.map_urls")),
+    path("", include("fieldsync.urls")),
     path("", include("reports.urls")),
 ]
 

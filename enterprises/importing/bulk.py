@@ -68,7 +68,13 @@ def _insert_columns(model: type[models.Model], names: tuple[str, ...], columns: 
     if not count:
         return []
     given = set(names)
-    rest = [f for f in model._meta.concrete_fields if f.attname not in given and not f.primary_key]
+    # Fields left out take their defaults; a nullable one without a default is left to the database,
+    # which makes it NULL all the same, so that a wider model does not make the statements narrower.
+    rest = [
+        f
+        for f in model._meta.concrete_fields
+        if f.attname not in given and not f.primary_key and not (f.null and not f.has_default())
+    ]
     fields = [model._meta.get_field(name) for name in names] + rest
     now = timezone.now()
     defaults = [

@@ -148,6 +148,41 @@ def read_area(value: Any) -> Decimal:
     return area.quantize(_CENT, rounding=ROUND_HALF_UP)
 
 
+_MICRO = Decimal("0.000001")
+_DEGREE_SIGN = re.compile(r"[°度]$")
+
+
+def read_coordinate(value: Any, limit: int) -> Decimal:
+    """A longitude (``limit`` 180) or latitude (90) in decimal degrees, to 6 places."""
+    raw = value
+    if isinstance(value, str):
+        value = _DEGREE_SIGN.sub("", unicodedata.normalize("NFKC", cell_text(value)).strip())
+    try:
+        degrees = parse_decimal(value)
+    except ValueError:
+        raise CellError(_("应为十进制度数（如 120.123456），收到“%(value)s”") % {"value": cell_text(raw)}) from None
+    if not -limit <= degrees <= limit:
+        raise CellError(_("超出范围（-%(limit)d 至 %(limit)d）") % {"limit": limit})
+    return degrees.quantize(_MICRO, rounding=ROUND_HALF_UP)
+
+
+def read_longitude(value: Any) -> Decimal:
+    return read_coordinate(value, 180)
+
+
+def read_latitude(value: Any) -> Decimal:
+    return read_coordinate(value, 90)
+
+
+def read_watcher_phone(value: Any) -> str:
+    """As 联系电话: Excel's 13812345678.0 recovered; no longer than the column."""
+    phone = read_phone(value)
+    limit = _max_length(Enterprise, "watcher_phone")
+    if len(phone) > limit:
+        raise CellError(_("不能超过%(limit)d个字符（现有%(n)d个）") % {"limit": limit, "n": len(phone)})
+    return phone
+
+
 def _read_choice(value: Any, lookup: dict[str, str]) -> str:
     text = _NO_SPACES.sub("", cell_text(value))
     choice = lookup.get(text) or lookup.get(text.lower())

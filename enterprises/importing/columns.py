@@ -27,6 +27,13 @@ COLUMNS = (
     Column("demolished_m2", "拆除面积", aliases=("拆除面积m2", "拆除面积平方米")),
     # SPEC 5: the park (by name, in any township) a unit rectified by 搬迁入园 moved into.
     Column("park", "入驻园区", aliases=("入驻小微园",)),
+    # Optional: the unit's position (WGS-84 degrees, docs/map.md) and its 盯梢人.
+    Column("longitude", "经度"),
+    Column("latitude", "纬度"),
+    Column("watcher_name", "盯梢人"),
+    Column("watcher_phone", "盯梢人电话"),
 )
 HEADERS = {column.key: column.header for column in COLUMNS}
 TEXT_FIELDS = ("grid", "owner", "industry", "premises")  # plain text copied as it is
+POSITION_FIELDS = ("longitude", "latitude")  # both or neither
+MAP_FIELDS = ("watcher_name", "watcher_phone", *POSITION_FIELDS)  # written only when a list has them

@@ -58,6 +58,10 @@ class Current(NamedTuple):
     owner: str
     industry: str
     premises: str
+    watcher_name: str
+    watcher_phone: str
+    longitude: Decimal | None
+    latitude: Decimal | None
     unlicensed: bool
     unsafe: bool
     no_legal_premises: bool
@@ -79,7 +83,7 @@ _CURRENT_COLUMNS = (
     "village__name",
     "address",
     "phone",
-    *("grid", "owner", "industry", "premises"),
+    *("grid", "owner", "industry", "premises", "watcher_name", "watcher_phone", "longitude", "latitude"),
     *DEFECT_FIELDS,
     "identified_on",
     "source",

@@ -15,6 +15,7 @@ from django.db import models
 from django.utils.translation import gettext as _
 
 from campaign.models import Park, Township, Village
+from core.geo import out_of_china
 from core.tabular import ColumnTable, Issue, cell_text, is_blank
 
 from ..models import DEFECT_FIELDS, Defect, Enterprise, Method, ParkEntry, Rectification, Source, Status, squash_spaces
@@ -32,9 +33,12 @@ from .cells import (
     read_credit_code,
     read_date,
     read_flag,
+    read_latitude,
+    read_longitude,
     read_phone,
+    read_watcher_phone,
 )
-from .columns import HEADERS, TEXT_FIELDS
+from .columns import HEADERS, MAP_FIELDS, POSITION_FIELDS, TEXT_FIELDS
 from .plan import _CURRENT_COLUMNS, Action, Current, Entry, ParkChoice, Period, PlannedRow, UnitPlan
 from .queries import CHUNK, _among, _chunks
 
@@ -85,6 +89,10 @@ class _Planner:
             "rectified_on": read_date,
             "demolished_m2": read_area,
             "park": self.read_park,
+            "longitude": read_longitude,
+            "latitude": read_latitude,
+            "watcher_name": text(Enterprise, "watcher_name"),
+            "watcher_phone": read_watcher_phone,
         }
 
     def error(self, row: int, column: str | None, message: str) -> None:
@@ -238,11 +246,26 @@ class _Planner:
             self.error(number, "status", _("填写了整治完成日期，整治状态应为“已整治”"))
         if "park" in values:
             self.check_park(row, failed)
+        self.check_position(row, failed)
         if self.campaign is not None:
             for key in ("identified_on", "rectified_on"):
                 day = values.get(key)
                 if day and day > self.campaign.end:
                     self.warn(number, key, self._after_campaign(day))
+
+    def check_position(self, row: PlannedRow, failed: set[str]) -> None:
+        """经度 and 纬度 go together (docs/map.md); a point outside China is most likely swapped."""
+        values, number = row.values, row.number
+        given = [key for key in POSITION_FIELDS if key in values]
+        if len(given) == 1 and not failed.intersection(POSITION_FIELDS):
+            missing = next(key for key in POSITION_FIELDS if key not in given)
+            message = _("填写了%(given)s，%(missing)s也必须填写") % {
+                "given": HEADERS[given[0]],
+                "missing": HEADERS[missing],
+            }
+            self.error(number, missing, message)
+        elif len(given) == 2 and out_of_china(float(values["longitude"]), float(values["latitude"])):
+            self.warn(number, "longitude", _("该位置不在中国境内，请核对经度、纬度是否填反"))
 
     def _after_campaign(self, day: datetime.date) -> str:
         return _("%(day)s 晚于整治行动“%(campaign)s”的结束日期（%(end)s），不计入该年度") % {
@@ -406,7 +429,10 @@ class _Planner:
 
     def diff_fields(self, row: PlannedRow) -> None:
         unit, values, changes = row.unit, row.values, row.changes
-        for key in ("name", "credit_code", "address", "phone", *TEXT_FIELDS, *DEFECT_FIELDS, "identified_on", "source"):
+        for key in (
+            *("name", "credit_code", "address", "phone", *TEXT_FIELDS, *MAP_FIELDS),
+            *(*DEFECT_FIELDS, "identified_on", "source"),
+        ):
             if key in values and getattr(unit, key) != values[key]:
                 changes[key] = (getattr(unit, key), values[key])
         if "credit_code" in changes and unit.credit_code:

@@ -39,6 +39,10 @@ def _explanations() -> dict[str, tuple[str, str]]:
         "rectified_on": (_("整治状态为“已整治”时必填；日期"), ""),
         "demolished_m2": (_("整治方式为“拆除”时填写，单位平方米"), ""),
         "park": (_("整治方式为“搬迁入园”时选填；系统中已有的小微园名称，登记该单位于整治完成日期入园"), ""),
+        "longitude": (_("选填；WGS-84（GPS、天地图）十进制经度，如 120.123456；与纬度同时填写"), ""),
+        "latitude": (_("选填；WGS-84（GPS、天地图）十进制纬度，如 30.123456；与经度同时填写"), ""),
+        "watcher_name": (_("选填；专人盯梢的责任人"), ""),
+        "watcher_phone": (_("选填；请设为“文本”格式"), ""),
     }
 
 
@@ -59,7 +63,7 @@ def write_template(file) -> None:
         letter = get_column_letter(index)
         sheet.cell(row=1, column=index).font = Font(bold=True)
         sheet.column_dimensions[letter].width = max(10, len(column.header) * 2 + 4)
-        if column.key in ("credit_code", "phone"):
+        if column.key in ("credit_code", "phone", "watcher_phone"):
             for row in range(2, TEMPLATE_ROWS + 2):
                 sheet.cell(row=row, column=index).number_format = "@"
         if column.key in ("identified_on", "rectified_on"):

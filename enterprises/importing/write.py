@@ -15,7 +15,7 @@ from campaign.models import Park, Township, Village
 from ..models import DEFECT_FIELDS, Enterprise, ParkEntry, Rectification, Relapse, Source, Status
 from ..services import company_form_of
 from .bulk import Stamp, _insert_columns, insert_rows, record_history, update_rows
-from .columns import TEXT_FIELDS
+from .columns import MAP_FIELDS, POSITION_FIELDS, TEXT_FIELDS
 from .plan import Action, PlanError, PlannedRow, UnitPlan
 from .queries import _among, _chunks
 
@@ -93,9 +93,12 @@ def _create_units(plan: UnitPlan, villages: dict, stamp: Stamp) -> None:
         for township_id, name in zip(township_ids, column("village", None), strict=True)
     ]
     count = len(rows)
+    # A unit's position and 盯梢人 are written only by a list that has them: a list without them
+    # inserts what it did before (as many rows to a statement, within SQLite's parameter limit).
+    optional = tuple(key for key in MAP_FIELDS if any(key in cells for cells in values))
     ids = _insert_columns(
         Enterprise,
-        _NEW_UNIT_FIELDS,
+        _NEW_UNIT_FIELDS + optional,
         [
             [cells["name"] for cells in values],
             column("credit_code"),
@@ -113,6 +116,7 @@ def _create_units(plan: UnitPlan, villages: dict, stamp: Stamp) -> None:
             [stamp.when] * count,
             [row.values["method"] if row.rectification == "create" else None for row in rows],
             [row.values["rectified_on"] if row.rectification == "create" else None for row in rows],
+            *(column(key, None if key in POSITION_FIELDS else "") for key in optional),
         ],
     )
     for row, unit_id in zip(rows, ids, strict=True):

@@ -121,6 +121,7 @@ QUERY = {
     "reports:progress_api": "?campaign=c2018&as_of=2018-03-31",
     "reports:scorecard_api": "?campaign=c2018&as_of=2018-03-31",
     "reports:home": "?campaign=c2018&as_of=2018-06-30",
+    "maps:data": "?bbox=119,27,122,31&zoom=9",
     "report_exports:progress": "?campaign=c2018&as_of=2018-03-31",
     "report_exports:ledger": "?campaign=c2018&as_of=2018-03-31",
     "notices:assessment_preview": "?date=2018-06-30",
@@ -145,6 +146,17 @@ password_change           POST    login  ok      ok      ok        ok     ok    
 # --- the health check for load balancers: public, read-only ------------------------------------
 health                    GET     ok     ok      ok      ok        ok     ok    ok
 health                    POST    405    405     405     405       405    405   405
+# --- the installable app and the offline queue (fieldsync, docs/offline.md) ---------------------
+fieldsync:sw              GET     ok     ok      ok      ok        ok     ok    ok
+fieldsync:sw              POST    405    405     405     405       405    405   405
+fieldsync:manifest        GET     ok     ok      ok      ok        ok     ok    ok
+fieldsync:manifest        POST    405    405     405     405       405    405   405
+fieldsync:offline         GET     ok     ok      ok      ok        ok     ok    ok
+fieldsync:offline         POST    405    405     405     405       405    405   405
+fieldsync:queue           GET     login  ok      ok      ok        ok     ok    login
+fieldsync:queue           POST    405    405     405     405       405    405   405
+fieldsync:session         GET     login  ok      ok      ok        ok     ok    login
+fieldsync:session         POST    405    405     405     405       405    405   405
 # --- reports: every role reads every township's figures (city-wide rankings) -----------------
 reports:dashboard         GET     login  ok      ok      ok        ok     ok    login
 reports:dashboard         POST    405    405     405     405       405    405   405
@@ -152,6 +164,12 @@ reports:home              GET     login  ok      ok      ok        ok     ok    
 reports:home              POST    405    405     405     405       405    405   405
 reports:badges            GET     login  ok      ok      ok        ok     ok    login
 reports:badges            POST    405    405     405     405       405    405   405
+maps:page                 GET     login  ok      ok      ok        ok     ok    login
+maps:page                 POST    405    405     405     405       405    405   405
+maps:data                 GET     login  ok      ok      ok        ok     ok    login
+maps:data                 POST    405    405     405     405       405    405   405
+maps:outlines             GET     login  ok      ok      ok        ok     ok    login
+maps:outlines             POST    405    405     405     405       405    405   405
 reports:township          GET     login  ok      ok      ok        ok     ok    login
 reports:township          POST    405    405     405     405       405    405   405
 reports:progress_api      GET     login  ok      ok      ok        ok     ok    login

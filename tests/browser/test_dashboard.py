@@ -114,7 +114,7 @@ def test_switching_to_english(page, city, screenshot):
     assert page.locator("html").get_attribute("lang") == "en"
     assert "as_of=2018-06-15" in page.url  # the switch came back to the same page and date
     # The product's own words come from the English catalog, the chart's labels too.
-    assert page.locator(".site-nav").inner_text().split()[:2] == ["Dashboard", "Unit"]
+    assert page.locator(".site-nav").inner_text().split()[:3] == ["My", "work", "Dashboard"]
     assert page.get_by_role("heading", name="City rectification progress").is_visible()
     assert "Milestone" in page.locator("#progress-chart").inner_text()
     assert "全市整治进度" not in page.content()

@@ -1,4 +1,4 @@
-"""Where and when a photo was taken, read from its EXIF before the file is stripped (enterprises/evidence.py)."""
+"""Where and when a photo was taken, read from its EXIF before the file is stripped (core/evidence.py)."""
 
 import datetime
 import io
@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from PIL import ExifTags, Image, TiffImagePlugin
 
-from enterprises import evidence
+from core import evidence, geo
 
 SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
 
@@ -85,8 +85,8 @@ def test_a_device_position_is_taken_only_when_it_is_one():
 
 def test_distance_is_metres_on_the_ground():
     # One degree of latitude is about 111.2 km; 0.001° of longitude at 27.78° N about 98.5 m.
-    assert evidence.metres(120, 27, 120, 28) == pytest.approx(111_195, rel=1e-3)
-    assert evidence.metres(120.656, 27.78, 120.657, 27.78) == pytest.approx(98.5, rel=1e-2)
+    assert geo.metres(120, 27, 120, 28) == pytest.approx(111_195, rel=1e-3)
+    assert geo.metres(120.656, 27.78, 120.657, 27.78) == pytest.approx(98.5, rel=1e-2)
 
 
 @pytest.mark.parametrize(

@@ -117,13 +117,13 @@ def test_report_pages_need_a_login(client, campaign, name):
     assert response["Location"].startswith(reverse("login"))
 
 
-def test_login_page_logs_in_and_goes_to_the_dashboard(client, user, campaign):
+def test_login_page_logs_in_and_goes_to_the_users_home(client, user, campaign):
     page = client.get(reverse("login"))
     assert page.status_code == 200
     assert "登录" in page.content.decode()
     response = client.post(reverse("login"), {"username": "shi", "password": "pw-123456"})
     assert response.status_code == 302
-    assert response["Location"] == reverse("reports:dashboard")
+    assert response["Location"] == reverse("reports:home")  # each role's own first screen
 
 
 def test_logout_is_a_post_from_every_page(client_in, campaign):

@@ -18,7 +18,8 @@ nothing cached; the 赛马 scorecard (its JSON at the day, at any day and with n
 dashboard that shows it: twelve indicators and as many records as units, benchmark.add_addition);
 the parks and land pages of the city and of a township;
 the register at depth, under every filter alone and in combinations, and under searches that hit
-and miss; the unit page; the raw full-scan aggregate a BI tool would run; the
+and miss; the unit page; the map page and its data (the city's grid, a township's, a village's
+units); the raw full-scan aggregate a BI tool would run; the
 weekly notice; the exports (the whole register in full and to its first piece, and in a process of
 its own for its peak memory); the import.
 """
@@ -54,7 +55,7 @@ from demo.management.commands.bench_export import stream_export
 from enterprises.models import Enterprise
 from enterprises.pagination import NEXT, ORDER, Cursor
 from enterprises.views import PAGE_SIZE
-from reports import addition, counts
+from reports import addition, counts, maps
 from reports.dashboard import village_breakdown
 from reports.models import CountsVersion
 
@@ -71,6 +72,9 @@ EXPORT_FIRST_MS = 1_000
 EXPORT_MB = 150
 NOTICE_MS = 1_500
 IMPORT_MS = 8_000
+HOME_MS = 30  # each role's home (我的工作台, reports/home.py)
+MAP_CITY_MS = 150  # the map's data for a view of the whole city (reports/maps.py)
+MAP_TOWNSHIP_MS = 50  # ... for a view of one township
 MISSED = "✗"
 
 
@@ -145,6 +149,8 @@ class Command(BaseCommand):
             rows += self._scorecard(client, campaign, runs)
             rows += self._addition_pages(client, campaign, runs)
             rows += self._register(client, runs)
+            rows += self._map(client, runs)
+            rows += self._homes(campaign, runs)
             rows.append(self._raw_scan(runs))
             self.summary["rss_pages_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             if not pages_only:
@@ -203,6 +209,8 @@ class Command(BaseCommand):
             ("register, filtered", register + f"?township={township.pk}&status=open", self.page_ms),
             ("unit detail", reverse("enterprises:detail", args=[unit.pk]), unit_ms),
             ("progress JSON", reverse("reports:progress_api") + query, self.page_ms),
+            ("offline queue page", reverse("fieldsync:queue"), self.page_ms),
+            ("service worker /sw.js", reverse("fieldsync:sw"), self.page_ms),
         ]
         rows = [self._time(name, self._get(client, url), runs, target=target, page=True) for name, url, target in pages]
         self.summary["dashboard_ms"] = rows[0].median
@@ -418,6 +426,76 @@ class Command(BaseCommand):
             rows.append(
                 self._time(
                     what, self._get(client, url), runs, target=self.page_ms, page=True, key=f"register, search {name}"
+                )
+            )
+        return rows
+
+    def _homes(self, campaign, runs):
+        """Each role's home (我的工作台, reports/home.py), signed in as that role, the counts cached. The
+        synthetic city's look-backs are a backlog of tens of thousands: the lists' totals are capped."""
+        url = reverse("reports:home") + f"?campaign={campaign.slug}&as_of={benchmark.AS_OF.isoformat()}"
+        township = self._towns().first()
+        rows = []
+        for name, role, extra in (
+            ("home, township staff", "township_staff", {"township": township}),
+            ("home, inspector", "inspector", {}),
+            ("home, city admin", "city_admin", {}),
+        ):
+            user, _created = get_user_model().objects.get_or_create(username=f"bench-{role}")
+            assign_role(user, role, **extra)
+            client = Client()
+            client.force_login(user)
+            rows.append(self._time(name, self._get(client, url), runs, target=HOME_MS, page=True))
+        return rows
+
+    def _map(self, client, runs):
+        """The map page (挂图作战, reports/maps.py) and its data for a view of the city zoomed out, of a
+        township and of a village's few units: grid cells counted in SQL, units only when few. The
+        views are the boxes of the synthetic city's units (benchmark.add_positions), as the page
+        fits them, at the zoom a 1366-pixel-wide map would have."""
+        page, data = reverse("maps:page"), reverse("maps:data")
+        township = self._towns().first()
+        units = Enterprise.objects.alive()
+        # The township's first village that has units (every one has, but at a small scale).
+        villages = Village.objects.filter(pk__in=units.filter(township=township).values("village"))
+        village = villages.order_by("pk").first()
+
+        def view(queryset, zoom):
+            box = maps.extent(queryset)["box"]
+            if box is None:
+                raise RuntimeError("the synthetic city's units have no positions (benchmark.add_positions)")
+            west, south, east, north = box  # widened a little, as the page pads the units' box
+            box = (west - 0.001, south - 0.001, east + 0.001, north + 0.001)
+            return f"{data}?{urlencode({'bbox': ','.join(f'{v:.6f}' for v in box), 'zoom': zoom})}"
+
+        pages = (
+            ("map data, city (grid cells)", view(units, 10), MAP_CITY_MS),
+            ("map data, a township (grid cells)", view(units.filter(township=township), 13), MAP_TOWNSHIP_MS),
+            (
+                "map data, a village (filtered)",
+                view(units.filter(village=village), 15) + f"&village={village.pk}",
+                MAP_TOWNSHIP_MS,
+            ),
+            (
+                "map data, a township's open units (filtered)",
+                view(units.filter(township=township), 13) + f"&township={township.pk}&status=open",
+                MAP_TOWNSHIP_MS,
+            ),
+            ("map page, city", page, self.page_ms),
+            ("map page, a township", f"{page}?township={township.pk}", self.page_ms),
+        )
+        rows = [self._time(name, self._get(client, url), runs, target=target, page=True) for name, url, target in pages]
+        # The zoomed-out grids and the extent are kept until the data change (reports/maps.py
+        # _GridCache): right after any write, the first view of the city reads them again.
+        for name, url, target in pages[:2]:
+            rows.append(
+                self._time(
+                    f"{name}, right after a change",
+                    self._get(client, url),
+                    runs,
+                    before=maps.grids.clear,
+                    target=target,
+                    page=True,
                 )
             )
         return rows
