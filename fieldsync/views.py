@@ -7,6 +7,7 @@ but the signed-in user's id and a CSRF token (``session``), which the queue's se
 import hashlib
 import json
 
+from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.http import HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
@@ -80,7 +81,7 @@ def _worker_config():
     return {
         "version": fingerprint.hexdigest()[:16],
         "shell": shell,
-        "staticPrefix": static(""),
+        "staticPrefix": settings.STATIC_URL,  # static("") has no manifest entry when files are hashed
         "offline": reverse("fieldsync:offline"),
         "session": reverse("fieldsync:session"),
         "queue": reverse("fieldsync:queue"),

@@ -208,8 +208,11 @@ def fetch(path, **headers):
     body = b"".join(response.streaming_content) if response.status_code == 200 else b""
     return {"status": response.status_code, "encoding": response.get("Content-Encoding", ""),
             "cache": response.get("Cache-Control", ""), "size": len(body)}
+worker, manifest = client.get("/sw.js", secure=True), client.get("/manifest.webmanifest", secure=True)
 print(json.dumps({"url": url, "gzip": fetch(url, HTTP_ACCEPT_ENCODING="gzip"), "plain": fetch(url),
-                  "unhashed": fetch("/static/css/app.css")}))
+                  "unhashed": fetch("/static/css/app.css"),
+                  "worker": [worker.status_code, worker.content.decode()],
+                  "manifest": [manifest.status_code, manifest.content.decode()]}))
 """
 
 
@@ -228,6 +231,10 @@ def test_whitenoise_serves_hashed_compressed_static_files_after_collectstatic(tm
     assert "immutable" in gzipped["cache"] and "max-age=315360000" in gzipped["cache"]
     # The plain name is served too, but browsers must ask again soon.
     assert found["unhashed"]["status"] == 200 and "immutable" not in found["unhashed"]["cache"]
+    # The offline app's service worker and manifest name the hashed files (docs/offline.md).
+    (worker_status, worker), (manifest_status, manifest) = found["worker"], found["manifest"]
+    assert worker_status == 200 and found["url"] in worker and '"staticPrefix": "/static/"' in worker
+    assert manifest_status == 200 and re.search(r"/static/fieldsync/icon-192\.[0-9a-f]{12}\.png", manifest)
 
 
 @pytest.mark.django_db
