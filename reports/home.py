@@ -11,23 +11,34 @@
   waiting for the city's confirmation and the messages the outbox could not deliver.
 
 The standing is read as of the picked day, like every report page; the to-do lists are the work
-open now, judged against today. Each list reads its first items and its totals in one query (a
-window count over the same rows), so a home costs a fixed number of queries however long the lists
-are (pinned in tests/reports/test_home.py). ``badge_counts`` gives the navigation's badges.
+open now, judged against today. Each list is one query reading a few columns of at most COUNTED + 1
+rows in its order (an index serves it): its first items and its totals come from the same rows, so
+a home costs a fixed number of queries however long the lists are (pinned in
+tests/reports/test_home.py). ``badge_counts`` gives the navigation's badges.
 """
 
 import datetime
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models import Exists, OuterRef, Subquery
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from campaign.models import BuiltIn, Indicator, IndicatorRecord
 from core.access import Role, role_of, township_id_of
-from inspections.models import CrossRound, Finding, FindingState, Inspection, Lookback, LookbackResult, Reconciliation
+from inspections.models import (
+    CrossRound,
+    Finding,
+    FindingKind,
+    FindingState,
+    Inspection,
+    Kind,
+    Lookback,
+    LookbackResult,
+    Reconciliation,
+)
 from notify.models import Delivery, State
 
 from . import counts, projection
@@ -36,15 +47,28 @@ from .models import Commitment
 from .progress import progress_report
 
 SHOWN = 8  # items listed per to-do; the list's own page holds the rest
-COUNTED = 999  # a list's total is counted up to this, and shown as 999+ past it
+COUNTED = 99  # a list's total is counted up to this, and shown as 99+ past it (as the badges are)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One line of a to-do list: what, the day that matters, where it is done."""
+
+    what: str
+    day: datetime.date | None
+    url: str
+    late: bool = False
+    day_to: datetime.date | None = None  # the end of a period (a cross-inspection round)
 
 
 @dataclass
 class Todo:
-    """One list of work on a home page: its first items, how many there are, where the rest are."""
+    """One list of work on a home page: its first items, how many there are, where the rest are.
+    ``when`` says what its items' day is (home.html words it: a deadline, a due day, a period…)."""
 
     key: str
     title: str
+    when: str
     items: list
     total: int
     link: str
@@ -59,22 +83,15 @@ class Todo:
         return f"{COUNTED}+" if self.total > COUNTED else str(self.total)
 
 
-def _listed(queryset, late=None):
-    """(first SHOWN rows, total, late) of ``queryset``, in two queries: the rows (an index serves
-    the order and the LIMIT), then the totals counted over at most COUNTED rows of the same order, so
-    a backlog of tens of thousands costs what a short list does (a total past COUNTED is shown as
-    COUNTED+). ``late``: (date field, today): the rows whose day is before today are late; the order
-    puts them first, so they are counted exactly whenever there are no more than COUNTED of them."""
-    rows = list(queryset[:SHOWN])
-    field, today = late if late is not None else (None, None)
-    if len(rows) < SHOWN:  # the whole list is here: nothing more to count
-        return rows, len(rows), sum(1 for row in rows if field and getattr(row, field) < today)
-    totals = {"listed_total": Count("pk")}
-    if field:
-        is_late = When(Q(**{f"{field}__lt": today}), then=Value(1))
-        totals["listed_late"] = Sum(Case(is_late, default=Value(0), output_field=IntegerField()))
-    found = queryset.values("pk")[: COUNTED + 1].aggregate(**totals)
-    return rows, found["listed_total"], found.get("listed_late") or 0
+def _listed(queryset, columns, make, *, late_on=None, today=None):
+    """(first SHOWN items, total, late) of ``queryset`` in one query: the ``columns`` of at most
+    COUNTED + 1 rows in the list's order (an index serves it), so a backlog of tens of thousands
+    costs what a short list does; a total past COUNTED is shown as COUNTED+. ``make(row)`` makes an
+    Item of a row (a dict of ``columns``); ``late_on``: the column whose day, before ``today``,
+    makes a row late (the order puts late rows first, so they are counted exactly up to COUNTED)."""
+    rows = list(queryset.values(*columns)[: COUNTED + 1])
+    late = sum(1 for row in rows if row[late_on] < today) if late_on else 0
+    return [make(row) for row in rows[:SHOWN]], len(rows), late
 
 
 def _url(name, *args, **query):
@@ -91,21 +108,20 @@ def _due_soon(today):
 
 def findings_to_rectify(township_id, today):
     """待整改 findings of a township, the earliest deadline first (the overdue ones lead)."""
-    rows, total, late = _listed(
-        Finding.objects.alive()
-        .filter(township_id=township_id, state=FindingState.OPEN)
-        .select_related("enterprise")
-        .order_by("deadline", "id"),
-        late=("deadline", today),
+    items, total, late = _listed(
+        Finding.objects.alive().filter(township_id=township_id, state=FindingState.OPEN).order_by("deadline", "id"),
+        ("id", "deadline", "kind", "enterprise__name"),
+        lambda row: Item(
+            f"{row['enterprise__name']} · {FindingKind(row['kind']).label}",
+            row["deadline"],
+            reverse("inspections:finding", args=[row["id"]]),
+            late=row["deadline"] < today,
+        ),
+        late_on="deadline",
+        today=today,
     )
-    return Todo(
-        "findings",
-        _("待整改的督查问题"),
-        rows,
-        total,
-        _url("inspections:findings", state=FindingState.OPEN),
-        late,
-    )
+    link = _url("inspections:findings", state=FindingState.OPEN)
+    return Todo("findings", _("待整改的督查问题"), "deadline", items, total, link, late)
 
 
 def lookbacks_due(today, township_id=None):
@@ -113,17 +129,20 @@ def lookbacks_due(today, township_id=None):
     found = Lookback.objects.filter(result=LookbackResult.PENDING, due_on__lte=_due_soon(today))
     if township_id is not None:
         found = found.filter(township_id=township_id)
-    rows, total, late = _listed(
-        found.select_related("enterprise", "township").order_by("due_on", "id"), late=("due_on", today)
+    items, total, late = _listed(
+        found.order_by("due_on", "id"),
+        ("id", "due_on", "enterprise__name", "township__name"),
+        lambda row: Item(
+            row["enterprise__name"] if township_id else f"{row['enterprise__name']} · {row['township__name']}",
+            row["due_on"],
+            reverse("inspections:lookback", args=[row["id"]]),
+            late=row["due_on"] < today,
+        ),
+        late_on="due_on",
+        today=today,
     )
-    return Todo(
-        "lookbacks",
-        _("到期的回头看"),
-        rows,
-        total,
-        _url("inspections:lookbacks", result=LookbackResult.PENDING),
-        late,
-    )
+    link = _url("inspections:lookbacks", result=LookbackResult.PENDING)
+    return Todo("lookbacks", _("到期的回头看"), "due", items, total, link, late)
 
 
 def reconciliations_to_confirm(township_id=None):
@@ -134,26 +153,33 @@ def reconciliations_to_confirm(township_id=None):
     else:
         found = Reconciliation.objects.filter(township_confirmed_at__isnull=False, city_confirmed_at__isnull=True)
         title = _("待市级确认的对账销号")
-    rows, total, _late = _listed(found.select_related("township").order_by("period_start", "township__name"))
-    return Todo("reconciliations", title, rows, total, _url("inspections:reconciliations"))
+    items, total, _late = _listed(
+        found.order_by("period_start", "township__name"),
+        ("id", "period_start", "township__name"),
+        lambda row: Item(
+            row["township__name"], row["period_start"], reverse("inspections:reconciliation", args=[row["id"]])
+        ),
+    )
+    return Todo("reconciliations", title, "period", items, total, _url("inspections:reconciliations"))
 
 
 def commitments_due(township_id, today):
     """Interview commitments of a township not met yet, due within a few days or already late."""
-    rows, total, late = _listed(
-        Commitment.objects.filter(interview__township_id=township_id, met_on__isnull=True, due_on__lte=_due_soon(today))
-        .select_related("interview")
-        .order_by("due_on", "id"),
-        late=("due_on", today),
+    items, total, late = _listed(
+        Commitment.objects.filter(
+            interview__township_id=township_id, met_on__isnull=True, due_on__lte=_due_soon(today)
+        ).order_by("due_on", "id"),
+        ("due_on", "text", "interview_id"),
+        lambda row: Item(
+            row["text"],
+            row["due_on"],
+            reverse("notices:interview", args=[row["interview_id"]]),
+            late=row["due_on"] < today,
+        ),
+        late_on="due_on",
+        today=today,
     )
-    return Todo(
-        "commitments",
-        _("到期的约谈承诺"),
-        rows,
-        total,
-        _url("notices:interviews"),
-        late,
-    )
+    return Todo("commitments", _("到期的约谈承诺"), "commitment", items, total, _url("notices:interviews"), late)
 
 
 def records_missing(campaign, township_id, today):
@@ -168,62 +194,60 @@ def records_missing(campaign, township_id, today):
         .exclude(Exists(records.filter(date__range=quarter)))
         .order_by("id")
     )
-    rows = list(found)  # a campaign has a handful of indicators
-    total = len(rows)
-    rows = rows[:SHOWN]
-    return Todo(
-        "records",
-        _("本季度尚未填报的指标"),
-        rows,
-        total,
-        _url("manage:records_home"),
-        0,
+    items, total, _late = _listed(
+        found,
+        ("key", "name", "last_record"),
+        lambda row: Item(
+            row["name"], row["last_record"], reverse("manage:indicator_records", args=[campaign.slug, row["key"]])
+        ),
     )
+    return Todo("records", _("本季度尚未填报的指标"), "recorded", items, total, _url("manage:records_home"))
 
 
 def findings_to_verify():
     """已整改待验收 findings, the longest waiting first."""
-    rows, total, _late = _listed(
-        Finding.objects.alive()
-        .filter(state=FindingState.RECTIFIED)
-        .select_related("enterprise", "township")
-        .order_by("rectified_on", "id")
+    items, total, _late = _listed(
+        Finding.objects.alive().filter(state=FindingState.RECTIFIED).order_by("rectified_on", "id"),
+        ("id", "rectified_on", "enterprise__name", "township__name"),
+        lambda row: Item(
+            f"{row['enterprise__name']} · {row['township__name']}",
+            row["rectified_on"],
+            reverse("inspections:finding", args=[row["id"]]),
+        ),
     )
-    return Todo(
-        "verify",
-        _("待验收的整改"),
-        rows,
-        total,
-        _url("inspections:findings", state=FindingState.RECTIFIED),
-        0,
-    )
+    link = _url("inspections:findings", state=FindingState.RECTIFIED)
+    return Todo("verify", _("待验收的整改"), "reported", items, total, link)
 
 
 def rounds_due(campaign, today):
     """Cross-inspection rounds of the campaign in progress or starting within a few days."""
-    rows, total, _late = _listed(
+    items, total, _late = _listed(
         CrossRound.objects.filter(campaign=campaign, ends_on__gte=today, held_on__lte=_due_soon(today)).order_by(
             "held_on", "id"
-        )
+        ),
+        ("id", "name", "held_on", "ends_on"),
+        lambda row: Item(
+            row["name"], row["held_on"], reverse("inspections:round", args=[row["id"]]), day_to=row["ends_on"]
+        ),
     )
-    return Todo("rounds", _("进行中的交叉督查"), rows, total, _url("inspections:rounds"), 0)
+    return Todo("rounds", _("进行中的交叉督查"), "range", items, total, _url("inspections:rounds"))
 
 
-def inspections_scheduled(user):
+def inspections_scheduled(user, today):
     """Follow-up inspections the user scheduled and has not carried out yet."""
-    rows, total, _late = _listed(
-        Inspection.objects.filter(deleted_at__isnull=True, done=False, created_by=user)
-        .select_related("township")
-        .order_by("inspected_on", "id")
+    items, total, late = _listed(
+        Inspection.objects.filter(deleted_at__isnull=True, done=False, created_by=user).order_by("inspected_on", "id"),
+        ("id", "inspected_on", "kind", "township__name"),
+        lambda row: Item(
+            f"{row['township__name']} · {Kind(row['kind']).label}",
+            row["inspected_on"],
+            reverse("inspections:detail", args=[row["id"]]),
+            late=row["inspected_on"] < today,
+        ),
+        late_on="inspected_on",
+        today=today,
     )
-    return Todo(
-        "scheduled",
-        _("我安排的未实施督查"),
-        rows,
-        total,
-        _url("inspections:list"),
-        0,
-    )
+    return Todo("scheduled", _("我安排的未实施督查"), "planned", items, total, _url("inspections:list"), late)
 
 
 # --- the homes ------------------------------------------------------------------------------------
@@ -308,7 +332,12 @@ def township_home(campaign, as_of, today, township):
 
 
 def inspector_home(campaign, as_of, today, user):
-    todos = [findings_to_verify(), lookbacks_due(today), rounds_due(campaign, today), inspections_scheduled(user)]
+    todos = [
+        findings_to_verify(),
+        lookbacks_due(today),
+        rounds_due(campaign, today),
+        inspections_scheduled(user, today),
+    ]
     return Home(Role.INSPECTOR, as_of, today, todos)
 
 

@@ -24,10 +24,10 @@ TODAY = D(2018, 6, 15)
 URL = reverse("reports:home") + "?campaign=c2018&as_of=2018-06-15"
 # Pinned: (nothing cached, counts cached), with every list longer than it shows. A role's home costs
 # the same however many items it lists.
-TOWNSHIP_HOME_QUERIES = (24, 19)
-INSPECTOR_HOME_QUERIES = (12, 12)
+TOWNSHIP_HOME_QUERIES = (20, 15)
+INSPECTOR_HOME_QUERIES = (8, 8)
 CITY_HOME_QUERIES = (16, 11)
-ADMIN_HOME_QUERIES = (19, 14)
+ADMIN_HOME_QUERIES = (18, 13)
 
 
 @pytest.fixture
@@ -85,7 +85,7 @@ def _home(client, user, url=URL):
 
 
 def _titles(todo):
-    return [str(item) for item in todo.items]
+    return [item.what for item in todo.items]
 
 
 def _todo(response, key):
@@ -157,17 +157,18 @@ def test_a_township_home_shows_its_standing_then_its_work_overdue_first(client, 
     assert f"本周 {mine.week_rectified} 家" in card
 
     findings = _todo(response, "findings")
-    assert [f.enterprise.name for f in findings.items] == ["逾期厂", "今天厂", "远期厂"]
+    assert _titles(findings) == ["逾期厂 · 整治不到位", "今天厂 · 整治不到位", "远期厂 · 整治不到位"]
+    assert [item.late for item in findings.items] == [True, False, False]
     assert (findings.total, findings.late) == (3, 1)
     assert findings.link == reverse("inspections:findings") + "?state=open"
     lookbacks = _todo(response, "lookbacks")
-    assert [lb.enterprise.name for lb in lookbacks.items] == ["回头看近期厂"]
+    assert _titles(lookbacks) == ["回头看近期厂"]
     reconciliations = _todo(response, "reconciliations")
-    assert [r.period_start for r in reconciliations.items] == [D(2018, 6, 1)]
+    assert [item.day for item in reconciliations.items] == [D(2018, 6, 1)]
     commitments = _todo(response, "commitments")
     assert _titles(commitments) == ["六月十二日前关停三家"] and commitments.late == 1
     records = _todo(response, "records")
-    assert [(i.name, i.last_record) for i in records.items] == [("新增就业", D(2018, 3, 2))]
+    assert [(item.what, item.day) for item in records.items] == [("新增就业", D(2018, 3, 2))]
     assert response.context["home"].open_items == 3 + 1 + 1 + 1 + 1
 
     # Overdue first and marked; each item links to where it is done.
@@ -225,11 +226,11 @@ def test_an_inspectors_home_lists_what_waits_for_inspectors(client, world):
     someone_elses.save()
 
     response = _home(client, people["inspector"])
-    assert [f.enterprise.name for f in _todo(response, "verify").items] == ["待验收厂"]
-    assert [lb.enterprise.name for lb in _todo(response, "lookbacks").items] == ["东城回头看厂", "西城回头看厂"]
+    assert _titles(_todo(response, "verify")) == ["待验收厂 · 西城街道"]
+    assert _titles(_todo(response, "lookbacks")) == ["东城回头看厂 · 东城街道", "西城回头看厂 · 西城街道"]
     assert _todo(response, "lookbacks").late == 1
-    assert [r.name for r in _todo(response, "rounds").items] == ["第二轮交叉督查"]
-    assert [i.pk for i in _todo(response, "scheduled").items] == [mine.pk]
+    assert _titles(_todo(response, "rounds")) == ["第二轮交叉督查"]
+    assert [item.url for item in _todo(response, "scheduled").items] == [mine.get_absolute_url()]
     html = response.content.decode()
     assert "待整改厂" not in html and 'id="my-township"' not in html and 'id="red-list"' not in html
 
@@ -269,7 +270,7 @@ def test_a_city_home_shows_the_red_list_overdue_and_the_days_changes(client, wor
         due_at=timezone.now(),
     )
     response = _home(client, people["admin"])
-    assert [r.township.name for r in _todo(response, "reconciliations").items] == ["东城街道"]
+    assert _titles(_todo(response, "reconciliations")) == ["东城街道"]
     assert response.context["undelivered"] == 1 and 'id="undelivered"' in response.content.decode()
 
 
