@@ -626,8 +626,8 @@ class ScheduleForm(CampaignYearCheck, NoColonMixin, forms.Form):
         return cleaned.get("campaign")
 
 
-class LookbackCheckForm(CampaignYearCheck, NoColonMixin, forms.Form):
-    """回头看: found operating again or not; a shut-down unit's 两断三清, item by item."""
+class LookbackCheckForm(PhotoPositionMixin, CampaignYearCheck, NoColonMixin, forms.Form):
+    """回头看: found operating again or not; a shut-down unit's 两断三清, item by item; site photos."""
 
     year_fields = ("checked_on",)
 
@@ -642,6 +642,7 @@ class LookbackCheckForm(CampaignYearCheck, NoColonMixin, forms.Form):
     team = forms.CharField(
         label=_("检查组/部门"), max_length=100, required=False, help_text=_("发现问题时记入回头看督查")
     )
+    photos = MultiplePhotoField(label=_("现场照片"), help_text=_("拍摄时间和地点随照片留存，供核实"))
 
     def __init__(self, *args, lookback, campaign=None, as_of=None, **kwargs):
         super().__init__(*args, **kwargs)

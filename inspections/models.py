@@ -519,6 +519,33 @@ class Lookback(models.Model):
         return reverse("inspections:lookback", args=[self.pk])
 
 
+class LookbackPhoto(Captured):
+    """A site photo of a look-back check (两断三清 seen on site): checked, re-encoded and stored
+    without EXIF (enterprises/photos.py), its place and time kept on the row (core/evidence.py),
+    served through a scoped view."""
+
+    lookback = models.ForeignKey(Lookback, on_delete=models.PROTECT, related_name="photos", verbose_name=_("回头看"))
+    image = models.FileField(_("照片"), upload_to=finding_photo_upload_to, max_length=255)
+    width = models.PositiveIntegerField(_("宽度(像素)"))
+    height = models.PositiveIntegerField(_("高度(像素)"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    uploaded_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+    uploaded_by = _user(_("上传人"))
+
+    history = tracked()
+
+    class Meta:
+        verbose_name = _("回头看照片")
+        verbose_name_plural = _("回头看照片")
+        ordering = ["lookback", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["lookback", "sha256"], name="inspections_lookback_photo_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.lookback} #{self.pk}"
+
+
 class DefectClearance(SoftDeletable):
     """整改提升 defect by defect: one flagged defect cleared, signed off by its department."""
 

@@ -34,6 +34,7 @@ from .models import (
     Kind,
     Lookback,
     LookbackDraw,
+    LookbackPhoto,
     LookbackResult,
     QualitySettings,
     Reconciliation,
@@ -430,8 +431,9 @@ def lookbacks_schedule(*, campaign, as_of, user=None):
 
 
 @transaction.atomic
-def lookback_check(*, lookback, checked_on, operating, checklist=None, note="", team="", user=None):
-    """Record a look-back's result.
+def lookback_check(*, lookback, checked_on, operating, checklist=None, note="", team="", user=None, photos=()):
+    """Record a look-back's result, with the site ``photos`` (cleaned by enterprises/photos.py) as its
+    evidence, stored in the same transaction (run it in ``core.storage.removed_unless_kept``).
 
     Found operating again → 死灰复燃: a relapse finding re-opens the unit from ``checked_on``.
     A shut-down unit (关停取缔) passes only with all of 两断三清 ticked; otherwise, as for any unit
@@ -485,7 +487,12 @@ def lookback_check(*, lookback, checked_on, operating, checklist=None, note="", 
             enterprise=lookback.enterprise,
             user=user,
         )
-    return _save(lookback, user)
+    checked = _save(lookback, user)
+    store_photos(
+        photos,
+        lambda **fields: _save(LookbackPhoto(lookback=checked, uploaded_by=user, **fields), user, force_insert=True),
+    )
+    return checked
 
 
 # --- per-defect rectification (整改提升) ----------------------------------------------------------

@@ -23,6 +23,7 @@ urlpatterns = [
     path("cross/<int:pk>/units/<int:unit_pk>/", views.cross_unit, name="cross_unit"),
     path("lookbacks/", views.lookback_list, name="lookbacks"),
     path("lookbacks/<int:pk>/", views.lookback_detail, name="lookback"),
+    path("lookbacks/<int:pk>/photos/<int:photo_pk>.jpg", views.lookback_photo, name="lookback_photo"),
     path("lookbacks/schedule/", views.lookback_schedule, name="schedule"),
     path("draws/new/", views.draw_create, name="draw_create"),
     path("draws/<int:pk>/", views.draw_detail, name="draw"),

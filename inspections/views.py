@@ -71,6 +71,7 @@ from .models import (
     FindingState,
     InspectionPhoto,
     Kind,
+    LookbackPhoto,
     LookbackResult,
     QualitySettings,
     ReconciliationItem,
@@ -603,32 +604,57 @@ def lookback_detail(request, pk):
     """One look-back; inspectors and city admins record its result here (两断三清 for a shut-down unit)."""
     lookback = get_scoped_or_404(request.user, selectors.lookback_detail(), pk=pk)
     can_check = _is_checker(request.user) and lookback.result == LookbackResult.PENDING
-    form = LookbackCheckForm(_posted(request), lookback=lookback, **_dates(request)) if can_check else None
+    files = request.FILES if request.method == "POST" else None
+    form = LookbackCheckForm(_posted(request), files, lookback=lookback, **_dates(request)) if can_check else None
     if request.method == "POST" and form is None:
         messages.info(request, _("该回头看已检查"))
         return redirect(lookback)
+    photos = list(lookback.photos.all())
+    page = partial(
+        render, request, "inspections/lookback_detail.html", {"lookback": lookback, "form": form, "photos": photos}
+    )
     if form is not None and request.method == "POST" and form.is_valid():
         try:
-            checked = services.lookback_check(
-                lookback=lookback,
-                checked_on=form.cleaned_data["checked_on"],
-                operating=form.cleaned_data["operating"],
-                checklist=form.checklist(),
-                note=form.cleaned_data["note"],
-                team=form.cleaned_data["team"],
-                user=request.user,
+            # The result and its photos land together, or nothing is saved (core/storage.py).
+            checked, stored = save_with_files(
+                lambda: services.lookback_check(
+                    lookback=lookback,
+                    checked_on=form.cleaned_data["checked_on"],
+                    operating=form.cleaned_data["operating"],
+                    checklist=form.checklist(),
+                    note=form.cleaned_data["note"],
+                    team=form.cleaned_data["team"],
+                    user=request.user,
+                    photos=form.cleaned_data.get("photos") or (),
+                ),
+                form,
+                refusal=_(
+                    "照片未能保存（服务器存储空间不足或暂时无法写入），本次检查结果未保存，请稍后重试或联系管理员。"
+                ),
+                log=("look-back photos of %s could not be stored", lookback.pk),
             )
         except ValidationError as exc:
             apply_errors(form, exc)
+            return page()
+        if not stored:
+            return page(status=503)
+        if checked.result == LookbackResult.PASSED:
+            messages.success(request, _("回头看通过"))
         else:
-            if checked.result == LookbackResult.PASSED:
-                messages.success(request, _("回头看通过"))
-            else:
-                messages.warning(
-                    request, _("回头看结果：%(result)s，已登记督查问题") % {"result": checked.get_result_display()}
-                )
-            return redirect(checked)
-    return render(request, "inspections/lookback_detail.html", {"lookback": lookback, "form": form})
+            messages.warning(
+                request, _("回头看结果：%(result)s，已登记督查问题") % {"result": checked.get_result_display()}
+            )
+        return redirect(checked)
+    return page()
+
+
+@allow(get=ALL_ROLES)
+@login_required
+def lookback_photo(request, pk, photo_pk):
+    """A look-back's photos are served to those who may read the look-back (never from a public media URL)."""
+    lookback = get_scoped_or_404(request.user, selectors.lookback_detail(), pk=pk)
+    photo = get_object_or_404(LookbackPhoto, pk=photo_pk, lookback=lookback)
+    return private_photo(photo.image)
 
 
 # --- per-defect clearance (整改提升) --------------------------------------------------------------

@@ -19,11 +19,11 @@ from campaign.indicators import indicator_create
 from campaign.models import IndicatorRecord, Park
 from enterprises.models import ImportBatch, LandParcel, Method, ParkEntry
 from enterprises.parks import stage_photos_attach
-from enterprises.photos import attach_photos, clean_photos
+from enterprises.photos import attach_photos, clean_photos, store_photos
 from enterprises.services import rectification_record, unit_delete
 from inspections import services as inspection_services
 from inspections.forms import attach_inspection_photos
-from inspections.models import CrossAssignment, CrossRound, FindingKind, Kind, Severity
+from inspections.models import CrossAssignment, CrossRound, FindingKind, Kind, LookbackPhoto, Severity
 from notify.models import RobotConfig
 from reports.models import Commitment, Interview
 from reports.notices.content import assessment_freeze, notice_issue
@@ -173,6 +173,11 @@ def build_world():
     )
     assignment = CrossAssignment.objects.create(round=cross_round, inspecting=town_b, inspected=town_a)
     draw = inspection_services.lookback_draw(campaign=campaign, township=town_a, as_of=TODAY, seed=7, user=inspector)
+    lookback = draw.lookbacks.get()
+    look = SimpleUploadedFile("回头看.jpg", make_image_bytes(color=(10, 20, 30)), "image/jpeg")
+    (lookback_photo,) = store_photos(
+        clean_photos([look]), lambda **fields: LookbackPhoto.objects.create(lookback=lookback, **fields)
+    )
     reconciliation = inspection_services.reconciliation_open(township=town_a, user=users["staff_a"])
     reconciliation_item = inspection_services.reconciliation_dispute(
         reconciliation=reconciliation, description="宏达五金厂已停产", enterprise=unit_a, user=users["staff_a"]
@@ -243,7 +248,8 @@ def build_world():
         cross_round=cross_round,
         assignment=assignment,
         draw=draw,
-        lookback=draw.lookbacks.get(),
+        lookback=lookback,
+        lookback_photo=lookback_photo,
         reconciliation=reconciliation,
         reconciliation_item=reconciliation_item,
         notice=notice,

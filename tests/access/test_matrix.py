@@ -102,6 +102,7 @@ ARGS = {
     "inspections:cross_unit": lambda w: {"pk": w.assignment.pk, "unit_pk": w.unit_a.pk},
     "inspections:draw": lambda w: {"pk": w.draw.pk},
     "inspections:lookback": lambda w: {"pk": w.lookback.pk},
+    "inspections:lookback_photo": lambda w: {"pk": w.lookback.pk, "photo_pk": w.lookback_photo.pk},
     "inspections:clearance": lambda w: {"pk": w.unit_a.pk},
     "inspections:reconciliation": lambda w: {"pk": w.reconciliation.pk},
     "inspections:reconciliation_dispute": lambda w: {"pk": w.reconciliation.pk},
@@ -408,6 +409,8 @@ inspections:lookbacks               GET     login  ok      ok      ok        ok 
 inspections:lookbacks               POST    405    405     405     405       405    405   405
 inspections:lookback                GET     login  ok      404     ok        ok     ok    login
 inspections:lookback                POST    login  403     403     ok        403    ok    login
+inspections:lookback_photo          GET     login  ok      404     ok        ok     ok    login
+inspections:lookback_photo          POST    405    405     405     405       405    405   405
 inspections:schedule                GET     login  403     403     ok        403    ok    login
 inspections:schedule                POST    login  403     403     ok        403    ok    login
 inspections:draw_create             GET     login  403     403     ok        403    ok    login

@@ -6,6 +6,7 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
@@ -143,3 +144,48 @@ def test_a_fix_time_that_cannot_be_the_fixs_is_the_upload_time(taken_time):
 
     now = timezone.now()
     assert _fix_time(taken_time, now) is now
+
+
+def test_a_look_backs_photos_keep_their_capture_and_are_served_to_its_readers_only(client, world):
+    from enterprises.services import rectification_record
+    from inspections.models import Lookback, LookbackPhoto
+
+    town, unit = world
+    period = rectification_record(enterprise=unit, method="demolished", rectified_on=D(2018, 4, 1), demolished_m2=80)
+    lookback = Lookback.objects.create(
+        rectification=period, enterprise=unit, township=town, offset_days=30, due_on=D(2018, 5, 1)
+    )
+    inspector = make_user("ducha", role="inspector")
+    client.force_login(inspector)
+    url = reverse("inspections:lookback", args=[lookback.pk])
+    photo_file = upload(taken="2018:06:28 10:00:00", gps=NEAR)
+    response = client.post(url, {"checked_on": "2018-06-28", "operating": "no", "photos": [photo_file]})
+    assert response.status_code == 302
+    photo = LookbackPhoto.objects.get()
+    assert (photo.taken_source, photo.taken_at) == ("exif", datetime.datetime(2018, 6, 28, 10, tzinfo=SHANGHAI))
+    html = client.get(url).content.decode()
+    panel = html[html.index('id="lookback-evidence"') :]
+    assert "拍摄于 2018-06-28 10:00" in panel and "距单位 0 米" in panel and "需核实" not in panel
+    photo_url = reverse("inspections:lookback_photo", args=[lookback.pk, photo.pk])
+    assert photo_url in html and client.get(photo_url)["Content-Type"] == "image/jpeg"
+    client.force_login(make_user("xicheng", role="township_staff", township=make_township("西城街道")))
+    assert client.get(photo_url).status_code == 404
+
+
+def test_a_refused_look_back_leaves_no_photo_behind(client, world):
+    from enterprises.services import rectification_record
+    from inspections.models import Lookback, LookbackPhoto
+
+    town, unit = world
+    period = rectification_record(enterprise=unit, method="demolished", rectified_on=D(2018, 4, 1), demolished_m2=80)
+    lookback = Lookback.objects.create(
+        rectification=period, enterprise=unit, township=town, offset_days=30, due_on=D(2018, 5, 1)
+    )
+    client.force_login(make_user("ducha", role="inspector"))
+    url = reverse("inspections:lookback", args=[lookback.pk])
+    # Checked before the unit was rectified: refused by the service, after the photos were cleaned.
+    response = client.post(url, {"checked_on": "2018-03-01", "operating": "no", "photos": [upload()]})
+    assert response.status_code == 200 and "检查日期须在整治完成日期和今天之间" in response.content.decode()
+    assert not LookbackPhoto.objects.exists()
+    evidence_folder = settings.MEDIA_ROOT / "evidence"
+    assert not evidence_folder.exists() or list(evidence_folder.rglob("*.jpg")) == []
