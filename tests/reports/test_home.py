@@ -155,6 +155,7 @@ def test_a_township_home_shows_its_standing_then_its_work_overdue_first(client, 
     shortfall = mine.row.milestone_next["shortfall"]
     assert f"差 {shortfall} 家" in card and f"需每周 {mine.projection.needed} 家" in card
     assert f"本周 {mine.week_rectified} 家" in card
+    assert "{#" not in html and "{%" not in html  # no template comment or tag leaks into the page
 
     findings = _todo(response, "findings")
     assert _titles(findings) == ["逾期厂 · 整治不到位", "今天厂 · 整治不到位", "远期厂 · 整治不到位"]
