@@ -412,32 +412,56 @@ def badge_counts(user, today):
     ``home``: everything on the user's to-do but the indicators not recorded this quarter (a list
     that needs the picked campaign; the badge is read on every page); ``inspections``: the part done
     on the 督查 pages (findings to rectify or verify, look-backs due, follow-ups scheduled). Counts of
-    zero are left out."""
+    zero are left out. Each is counted up to COUNTED + 1 only, like the lists (the badge shows 99+):
+    they are read on every page, and a backlog of tens of thousands must not cost its size each time."""
     role = role_of(user)
     found = {}
     if role == Role.TOWNSHIP_STAFF:
         township_id = township_id_of(user)
         if township_id is None:
             return {}
-        findings = Finding.objects.alive().filter(township_id=township_id, state=FindingState.OPEN).count()
-        lookbacks = Lookback.objects.filter(
-            township_id=township_id, result=LookbackResult.PENDING, due_on__lte=_due_soon(today)
-        ).count()
+        findings = (
+            Finding.objects.alive()
+            .filter(township_id=township_id, state=FindingState.OPEN)
+            .values("pk")[: COUNTED + 1]
+            .count()
+        )
+        lookbacks = (
+            Lookback.objects.filter(
+                township_id=township_id, result=LookbackResult.PENDING, due_on__lte=_due_soon(today)
+            )
+            .values("pk")[: COUNTED + 1]
+            .count()
+        )
         rest = (
-            Reconciliation.objects.filter(township_id=township_id, township_confirmed_at__isnull=True).count()
+            Reconciliation.objects.filter(township_id=township_id, township_confirmed_at__isnull=True)
+            .values("pk")[: COUNTED + 1]
+            .count()
             + Commitment.objects.filter(
                 interview__township_id=township_id, met_on__isnull=True, due_on__lte=_due_soon(today)
-            ).count()
+            )
+            .values("pk")[: COUNTED + 1]
+            .count()
         )
         found = {"inspections": findings + lookbacks, "home": findings + lookbacks + rest}
     elif role == Role.INSPECTOR:
-        verify = Finding.objects.alive().filter(state=FindingState.RECTIFIED).count()
-        lookbacks = Lookback.objects.filter(result=LookbackResult.PENDING, due_on__lte=_due_soon(today)).count()
-        scheduled = Inspection.objects.filter(deleted_at__isnull=True, done=False, created_by=user).count()
+        verify = Finding.objects.alive().filter(state=FindingState.RECTIFIED).values("pk")[: COUNTED + 1].count()
+        lookbacks = (
+            Lookback.objects.filter(result=LookbackResult.PENDING, due_on__lte=_due_soon(today))
+            .values("pk")[: COUNTED + 1]
+            .count()
+        )
+        scheduled = (
+            Inspection.objects.filter(deleted_at__isnull=True, done=False, created_by=user)
+            .values("pk")[: COUNTED + 1]
+            .count()
+        )
         found = {"inspections": verify + lookbacks + scheduled, "home": verify + lookbacks + scheduled}
     elif role == Role.CITY_ADMIN:
-        waiting = Reconciliation.objects.filter(
-            township_confirmed_at__isnull=False, city_confirmed_at__isnull=True
-        ).count()
+        waiting = (
+            Reconciliation.objects.filter(township_confirmed_at__isnull=False, city_confirmed_at__isnull=True)
+            .values("pk")[: COUNTED + 1]
+            .count()
+        )
         found = {"home": waiting}
     return {key: n for key, n in found.items() if n}
