@@ -1,7 +1,7 @@
 """The filtered register as an .xlsx workbook (or CSV), streamed while it is read.
 
 The columns are the screening-list columns of SPEC 3 with their Chinese headers, so an exported
-register can be edited and imported again. Owner names and phones are masked (张*, 138****1234)
+register can be edited and imported again. Owner and 盯梢人 names and phones are masked (张*, 138****1234)
 except in the rows whose full values the exporting user may see (``full_for``); the view records
 an export that carried any. Dates are real dates. Text is always written as text:
 a name such as "=HYPERLINK(...)" or "-1+2" stays the literal string it is (cell type string,
@@ -61,8 +61,13 @@ _ROW_FIELDS = (
     "current_method",
     "current_rectified_on",
     "current_demolished_m2",
+    "longitude",
+    "latitude",
+    "watcher_name",  # masked like the owner
+    "watcher_phone",  # masked like the phone
 )
 _OWNER, _PHONE = _ROW_FIELDS.index("owner"), _ROW_FIELDS.index("phone")
+_WATCHER, _WATCHER_PHONE = _ROW_FIELDS.index("watcher_name"), _ROW_FIELDS.index("watcher_phone")
 _TOWNSHIP, _VILLAGE = _ROW_FIELDS.index("township_id"), _ROW_FIELDS.index("village_id")
 
 
@@ -95,7 +100,8 @@ def _census(queryset):
     )
     params = ()
     counted = queryset.order_by().values("township_id")
-    counted = counted.annotate(units=Count("pk"), contacts=Count("pk", filter=~Q(owner="") | ~Q(phone="")))
+    personal = ~Q(owner="") | ~Q(phone="") | ~Q(watcher_name="") | ~Q(watcher_phone="")
+    counted = counted.annotate(units=Count("pk"), contacts=Count("pk", filter=personal))
     try:
         count_sql, params = counted.query.get_compiler(queryset.db).as_sql()
     except EmptyResultSet:  # queryset.none(): nothing to count
@@ -147,7 +153,16 @@ def _columns():
         (gettext("整治方式"), 10, _label_of(methods)),
         (gettext("整治完成日期"), 14, None),
         (gettext("拆除面积"), 12, lambda v: v if v else None),
+        # The position in WGS-84 degrees, as the screening list takes it (docs/map.md), and the 盯梢人.
+        (gettext("经度"), 12, _degrees),
+        (gettext("纬度"), 12, _degrees),
+        (gettext("盯梢人"), 10, None),
+        (gettext("盯梢人电话"), 16, None),
     ]
+
+
+def _degrees(value):
+    return None if value is None else float(value)
 
 
 def _labels(choices):
@@ -235,14 +250,17 @@ def _read_ahead(rows):
 
 
 def _masked(row):
-    return (*row[:_OWNER], mask_name(row[_OWNER]), mask_phone(row[_PHONE]), *row[_PHONE + 1 :])
+    row = list(row)
+    row[_OWNER], row[_PHONE] = mask_name(row[_OWNER]), mask_phone(row[_PHONE])
+    row[_WATCHER], row[_WATCHER_PHONE] = mask_name(row[_WATCHER]), mask_phone(row[_WATCHER_PHONE])
+    return row
 
 
 class RegisterExport:
     """The register of ``queryset`` as a file of ``fmt`` (xlsx or csv), counted when made.
 
-    ``rows``: the units counted; ``full``: those of them whose owner name or phone are written in full
-    (the rows of townships ``full_for(township_id)`` allows, that hold either), for the record. Without
+    ``rows``: the units counted; ``full``: those of them whose owner's or 盯梢人's name or phone are
+    written in full (the rows of townships ``full_for(township_id)`` allows, that hold any), for the record. Without
     ``full_for`` every row is masked. ``stream()`` yields the file's bytes, reading the rows as it goes.
     """
 
@@ -268,6 +286,7 @@ class RegisterExport:
         if not self.full_townships:
             # Every row masked: the two columns say so, each distinct name or phone masked once.
             converters[_OWNER], converters[_PHONE] = mask_name, mask_phone
+            converters[_WATCHER], converters[_WATCHER_PHONE] = mask_name, mask_phone
         table = Table(gettext("四无单位台账"), [title for title, _w, _c in self.columns], self._rows())
         if self.fmt == CSV:
             return stream_csv(table, convert=converters)

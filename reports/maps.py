@@ -19,6 +19,7 @@ A finding is overdue as ``inspections.Finding.objects.overdue(today)`` says (待
 import datetime
 import math
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -105,13 +106,6 @@ def overdue_units(today):
     return Finding.objects.overdue(today).filter(enterprise_id__isnull=False).values("enterprise_id")
 
 
-def _status_counts():
-    return {
-        "rectified": Count("id", filter=Q(status=Status.RECTIFIED)),
-        "in_progress": Count("id", filter=Q(status=Status.IN_PROGRESS)),
-    }
-
-
 def placed(units):
     """The units that have a position."""
     return units.filter(longitude__isnull=False)
@@ -124,57 +118,65 @@ def in_box(units, west, south, east, north):
 def _grid(units, size, today):
     """The grid aggregate of ``units`` at cells of ``size`` degrees: a row per cell with its index,
     its units' count and mean position, and its counts per map status and of units with an overdue
-    finding. Three grouped queries: every unit by status, then the few relapsed units and the few
-    with an overdue finding (each read through its own small table), so that the scan of every unit
-    tests nothing but its status."""
-
-    def cells(queryset, **counts):
-        return (
-            queryset.annotate(
-                cx=CellIndex((_degrees("longitude") + 180.0) / size),
-                cy=CellIndex((_degrees("latitude") + 90.0) / size),
-            )
-            .values("cx", "cy")
-            .annotate(**counts)
+    finding. One grouped query, one scan of the units: the relapsed units and those with an overdue
+    finding are each read once from their own small table (an ``IN`` that both databases hash or
+    index once), and each unit is looked up in them."""
+    relapsed = Q(id__in=relapsed_units()) & ~Q(status=Status.RECTIFIED)
+    rows = (
+        units.annotate(
+            cx=CellIndex((_degrees("longitude") + 180.0) / size),
+            cy=CellIndex((_degrees("latitude") + 90.0) / size),
         )
-
-    rows = {
-        (row["cx"], row["cy"]): row
-        for row in cells(
-            units, n=Count("id"), lng=Avg(_degrees("longitude")), lat=Avg(_degrees("latitude")), **_status_counts()
+        .values("cx", "cy")
+        .annotate(
+            n=Count("id"),
+            lng=Avg(_degrees("longitude")),
+            lat=Avg(_degrees("latitude")),
+            rectified=Count("id", filter=Q(status=Status.RECTIFIED)),
+            in_progress=Count("id", filter=Q(status=Status.IN_PROGRESS)),
+            relapsed=Count("id", filter=relapsed),
+            relapsed_in_progress=Count("id", filter=relapsed & Q(status=Status.IN_PROGRESS)),
+            overdue=Count("id", filter=Q(id__in=overdue_units(today))),
         )
-    }
-    relapsed = units.filter(id__in=relapsed_units()).exclude(status=Status.RECTIFIED)
-    for row in cells(
-        relapsed, relapsed=Count("id"), relapsed_in_progress=Count("id", filter=Q(status=Status.IN_PROGRESS))
-    ):
-        cell = rows[(row["cx"], row["cy"])]
-        cell["relapsed"], cell["in_progress"] = row["relapsed"], cell["in_progress"] - row["relapsed_in_progress"]
-    for row in cells(units.filter(id__in=overdue_units(today)), overdue=Count("id")):
-        rows[(row["cx"], row["cy"])]["overdue"] = row["overdue"]
-    for row in rows.values():
-        row.setdefault("relapsed", 0)
-        row.setdefault("overdue", 0)
-        row["rectifying"] = row.pop("in_progress")
-    return [rows[key] for key in sorted(rows)]
+    )
+    found = []
+    for row in rows:
+        # A relapsed unit is shown as relapsed, not as in progress (map_status).
+        row["rectifying"] = row.pop("in_progress") - row.pop("relapsed_in_progress")
+        found.append(row)
+    return sorted(found, key=lambda row: (row["cx"], row["cy"]))
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A kept block of the grid: its rows, the data's ``freshness()`` they count, and when the block
+    was last read in full (``time.monotonic()``)."""
+
+    stamp: tuple
+    read_at: float
+    rows: list
 
 
 class _GridCache:
-    """The grids of the zoomed-out views (and the page's extent), kept per process until the data
-    they count change.
+    """The grids of the zoomed-out views (and the page's extent), kept per process.
 
     A view at zoom ≤ CACHE_MAX_ZOOM (the city, a township) is answered from blocks of the grid of the
     units the user's scope and filters give (``_kept_rows``), cut to the view's cells in Python:
-    panning and zooming back cost no grouped query once the blocks are read. They are kept under
-    ``freshness()``: the latest history row of the units, relapses and findings (every write through
-    the product leaves one: forms, services, the import, restores) and the day, so a change of a
-    position, a status, a relapse or a finding makes the next view read its blocks again. A write
-    that bypasses the history (raw SQL) is seen with the next one that does not.
+    panning and zooming back cost no grouped query once the blocks are read. Each block is kept with
+    ``freshness()``, the latest history row of the units, relapses and findings (every write through
+    the product leaves one: forms, services, the import, restores). When the data have changed since,
+    the block is patched, not read again: the units the new history rows name (``touched``) give the
+    cells that may have changed, at every position those units ever had, and only those cells are
+    counted again, so that a write costs the next view one small grouped query, not the city's. More
+    than PATCH_MAX units changed, a history that went back, a new day (overdue findings) or a block
+    read in full more than KEPT_SECONDS ago (a write that bypassed the history, or a transaction that
+    committed after a later one) make the block be read again in full.
     """
 
     def __init__(self, size=1024):
         self.size = size
         self.grids = OrderedDict()
+        self.touched = OrderedDict()  # (since, now) → the positions changed between them, or None
         self.lock = threading.Lock()
 
     def peek(self, key):
@@ -190,35 +192,106 @@ class _GridCache:
                 self.grids.popitem(last=False)
 
     def get(self, key, fetch):
+        found = self.peek(key)
+        if found is None:
+            found = fetch()
+            self.put(key, found)
+        return found
+
+    def changes(self, since, now):
+        """``touched(since, now)``, asked once per pair of stamps in a process."""
         with self.lock:
-            if key in self.grids:
-                self.grids.move_to_end(key)
-                return self.grids[key]
-        grid = fetch()
+            if (since, now) in self.touched:
+                return self.touched[(since, now)]
+        found = touched(since, now)
         with self.lock:
-            self.grids[key] = grid
-            while len(self.grids) > self.size:
-                self.grids.popitem(last=False)
-        return grid
+            self.touched[(since, now)] = found
+            while len(self.touched) > 16:
+                self.touched.popitem(last=False)
+        return found
 
     def clear(self):
         with self.lock:
             self.grids.clear()
+            self.touched.clear()
 
 
 CACHE_MAX_ZOOM = 13  # above it a view is a few streets: its own grid is read, not kept
 BLOCK = 8  # cells a side of a kept block of the grid
 POINTS_ZOOM = 14  # from here a view asks for its units first (few, as a rule), then for a grid
+PATCH_MAX = 200  # units changed since a block was kept, at most, for it to be patched and not read again
+KEPT_SECONDS = 600  # a kept block is read in full again after this long, whatever it was patched with
+PATCH_CELLS = 64  # changed cells, at most, counted again one by one in a view; more: their blocks in full
+EDGE = 1e-6  # degrees: a position's cells are those of a box this much around it (rounding at a cell's edge)
 grids = _GridCache()
 
 
+def _history_models():
+    return [model.history.model for model in (Enterprise, Relapse, Finding)]
+
+
 def freshness():
-    """The latest history row of units, relapses and findings: one query of three index look-ups."""
-    tables = [model.history.model._meta.db_table for model in (Enterprise, Relapse, Finding)]
+    """The latest history row of units, relapses and findings (0 for none): one query of three index
+    look-ups."""
+    tables = [model._meta.db_table for model in _history_models()]
     parts = ", ".join(f"(SELECT MAX(history_id) FROM {table})" for table in tables)  # nosec B608  # table names from _meta
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {parts}")  # nosec B608  # table names from _meta, no value in the text
-        return tuple(cursor.fetchone())
+        return tuple(int(found or 0) for found in cursor.fetchone())
+
+
+def touched(since, now):
+    """The positions (stored degrees) that units changed between two ``freshness()`` stamps have or
+    had: every position in the history of each unit whose row, relapse or finding got a history row
+    after ``since``, and of each unit a changed relapse or finding names or named. None when more
+    than PATCH_MAX units changed or the history went back (a restore): the caller reads in full.
+    Two queries."""
+    if any(new < old for old, new in zip(since, now, strict=True)):
+        return None
+    units, relapses, findings = _history_models()
+
+    def after(model, position):
+        return model.objects.filter(history_id__gt=since[position], history_id__lte=now[position]).order_by()
+
+    changed = (
+        after(units, 0)
+        .values_list("id")
+        .union(
+            relapses.objects.filter(id__in=after(relapses, 1).values("id")).order_by().values_list("enterprise_id"),
+            findings.objects.filter(id__in=after(findings, 2).values("id"), enterprise_id__isnull=False)
+            .order_by()
+            .values_list("enterprise_id"),
+        )
+    )
+    ids = [pk for (pk,) in changed[: PATCH_MAX + 1]]
+    if len(ids) > PATCH_MAX:
+        return None
+    if not ids:
+        return frozenset()
+    positions = units.objects.filter(id__in=ids, longitude__isnull=False, latitude__isnull=False)
+    return frozenset((float(lng), float(lat)) for lng, lat in positions.values_list("longitude", "latitude").distinct())
+
+
+def _cells_of(positions, size):
+    """The grid cells (at ``size`` degrees) the positions fall in, each widened by EDGE."""
+    cells = set()
+    for lng, lat in positions:
+        for x in {math.floor((lng - EDGE + 180.0) / size), math.floor((lng + EDGE + 180.0) / size)}:
+            for y in {math.floor((lat - EDGE + 90.0) / size), math.floor((lat + EDGE + 90.0) / size)}:
+                cells.add((x, y))
+    return cells
+
+
+def _cell_rows(units, cells, size, today):
+    """The grid rows of ``cells`` alone (those with units): one grouped query over their boxes."""
+    area = Q()
+    for cx, cy in cells:
+        area |= Q(
+            longitude__range=(round(cx * size - 180.0 - EDGE, 7), round((cx + 1) * size - 180.0 + EDGE, 7)),
+            latitude__range=(round(cy * size - 90.0 - EDGE, 7), round((cy + 1) * size - 90.0 + EDGE, 7)),
+        )
+    rows = _grid(placed(units).filter(area).order_by(), size, today)
+    return {(row["cx"], row["cy"]): row for row in rows if (row["cx"], row["cy"]) in cells}
 
 
 def _kept_rows(units, key, size, box, today):
@@ -226,7 +299,9 @@ def _kept_rows(units, key, size, box, today):
 
     The grid is kept in blocks of BLOCK × BLOCK cells; the blocks a view touches that are not kept
     yet are read in one grouped query over their joint box (a township's view reads a few
-    townships' units once, the city's view the city's) and kept, empty ones too."""
+    townships' units once, the city's view the city's) and kept, empty ones too. Kept blocks whose
+    data changed since are patched (``_GridCache``): the changed cells of all of them are counted
+    again in one grouped query; a block none of whose cells changed is only stamped fresh."""
     west, south, east, north = box
     low_x, high_x = math.floor((west + 180.0) / size), math.floor((east + 180.0) / size)
     low_y, high_y = math.floor((south + 90.0) / size), math.floor((north + 90.0) / size)
@@ -235,8 +310,29 @@ def _kept_rows(units, key, size, box, today):
         for bx in range(low_x // BLOCK, high_x // BLOCK + 1)
         for by in range(low_y // BLOCK, high_y // BLOCK + 1)
     ]
-    found = {block: grids.peek((key, block)) for block in blocks}
-    missing = [block for block, rows in found.items() if rows is None]
+    now, clock = freshness(), time.monotonic()
+    found, missing, stale = {}, [], {}
+    for block in blocks:
+        kept = grids.peek((key, block))
+        if kept is None or clock - kept.read_at > KEPT_SECONDS:
+            missing.append(block)
+            continue
+        if kept.stamp == now:
+            found[block] = kept.rows
+            continue
+        positions = grids.changes(kept.stamp, now)
+        if positions is None:
+            missing.append(block)
+            continue
+        cells = {cell for cell in _cells_of(positions, size) if (cell[0] // BLOCK, cell[1] // BLOCK) == block}
+        if cells:
+            stale[block] = (kept, cells)
+        else:
+            grids.put((key, block), Kept(now, kept.read_at, kept.rows))
+            found[block] = kept.rows
+    if sum(len(cells) for _kept, cells in stale.values()) > PATCH_CELLS:
+        missing += list(stale)  # changes spread over many cells: their blocks are read in full
+        stale = {}
     if missing:
         xs, ys = [bx for bx, _by in missing], [by for _bx, by in missing]
         joint = (
@@ -251,11 +347,19 @@ def _kept_rows(units, key, size, box, today):
             if block in read:
                 read[block].append(row)
         for block, rows in read.items():
-            grids.put((key, block), rows)
+            grids.put((key, block), Kept(now, clock, rows))
         found.update(read)
-    return [
+    if stale:
+        fresh = _cell_rows(units, set().union(*(cells for _kept, cells in stale.values())), size, today)
+        for block, (kept, cells) in stale.items():
+            rows = [row for row in kept.rows if (row["cx"], row["cy"]) not in cells]
+            rows += [fresh[cell] for cell in sorted(cells) if cell in fresh]
+            grids.put((key, block), Kept(now, kept.read_at, rows))
+            found[block] = rows
+    rows = [
         row for rows in found.values() for row in rows if low_x <= row["cx"] <= high_x and low_y <= row["cy"] <= high_y
     ]
+    return sorted(rows, key=lambda row: (row["cx"], row["cy"]))
 
 
 def map_data(units, box, *, crs=geo.WGS84, today=None, cache_key=None):
@@ -275,7 +379,7 @@ def map_data(units, box, *, crs=geo.WGS84, today=None, cache_key=None):
             answer.update(mode="points", total=len(points), points=points, cells=[])
             return answer
     if cache_key is not None and box.zoom <= CACHE_MAX_ZOOM:
-        rows = _kept_rows(units, (cache_key, freshness(), today, box.zoom), size, (west, south, east, north), today)
+        rows = _kept_rows(units, (cache_key, today, box.zoom), size, (west, south, east, north), today)
     else:
         rows = _grid(inside, size, today)
     total = sum(row["n"] for row in rows)

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
+from django.core.management import call_command
 from django.urls import reverse
 from openpyxl import load_workbook
 
@@ -39,6 +40,10 @@ HEADERS = [
     "整治方式",
     "整治完成日期",
     "拆除面积",
+    "经度",
+    "纬度",
+    "盯梢人",
+    "盯梢人电话",
 ]
 
 
@@ -332,3 +337,64 @@ def test_reports_tables_are_written_by_the_same_writer():
     assert cells[0].value == "=1+1" and cells[0].data_type == "s" and cells[0].quotePrefix
     assert cells[1].is_date and cells[1].value == datetime.datetime(2018, 4, 30)
     assert [cell.value for cell in cells[2:7]] == [2.5, 3, 0.125, True, None]
+
+
+def test_the_position_and_the_watcher_are_exported_and_masked_like_the_owner():
+    township = make_township("城关镇")
+    make_unit(
+        township,
+        D(2018, 2, 3),
+        name="有位置的厂",
+        longitude=Decimal("120.123456"),
+        latitude=Decimal("28.654321"),
+        watcher_name="王小明",
+        watcher_phone="13900001111",
+    )
+    make_unit(township, D(2018, 2, 4), name="无位置的厂")
+
+    count, buffer = export(Enterprise.objects.for_register())
+    assert count == 2
+    _sheet, rows = rows_of(buffer)
+    placed, bare = (dict(zip(HEADERS, row)) for row in rows[1:][::-1])
+    assert (placed["经度"].value, placed["纬度"].value) == (120.123456, 28.654321)
+    assert placed["经度"].data_type == "n"
+    assert (placed["盯梢人"].value, placed["盯梢人电话"].value) == ("王小明", "13900001111")
+    assert all(bare[title].value is None for title in ("经度", "纬度", "盯梢人", "盯梢人电话"))
+
+    buffer = io.BytesIO()
+    # Nothing in full: the 盯梢人 is masked like the owner; counted with the rows carrying personal data.
+    assert write_register(Enterprise.objects.for_register(), buffer) == (2, 0)
+    assert write_register(Enterprise.objects.for_register(), io.BytesIO(), full_for=lambda pk: True) == (2, 1)
+    buffer.seek(0)
+    _sheet, rows = rows_of(buffer)
+    placed = dict(zip(HEADERS, rows[2]))
+    assert (placed["盯梢人"].value, placed["盯梢人电话"].value) == ("王**", "139****1111")
+    assert placed["经度"].value == 120.123456  # a position is not personal data
+
+
+def test_an_exported_register_imports_again_with_its_positions_and_watchers(campaign, frozen_today, tmp_path):
+    frozen_today(D(2018, 6, 30))
+    township = make_township("城关镇")
+    unit = make_unit(
+        township,
+        D(2018, 2, 3),
+        name="有位置的厂",
+        credit_code="91110000802100433B",
+        longitude=Decimal("120.123456"),
+        latitude=Decimal("28.654321"),
+        watcher_name="王小明",
+        watcher_phone="13900001111",
+    )
+    _count, buffer = export(Enterprise.objects.for_register())
+    path = tmp_path / "register.xlsx"
+    path.write_bytes(buffer.getvalue())
+    Enterprise.objects.filter(pk=unit.pk).update(longitude=None, latitude=None, watcher_name="", watcher_phone="")
+
+    err = io.StringIO()
+    call_command("import_units", str(path), "--campaign", campaign.slug, stdout=io.StringIO(), stderr=err)
+    assert err.getvalue() == ""
+
+    unit.refresh_from_db()
+    assert Enterprise.objects.count() == 1
+    assert (unit.longitude, unit.latitude) == (Decimal("120.123456"), Decimal("28.654321"))
+    assert (unit.watcher_name, unit.watcher_phone) == ("王小明", "13900001111")

@@ -194,9 +194,9 @@ def test_gcj02_tiles_get_converted_positions_and_send_converted_boxes(client, ci
 def test_query_counts_do_not_grow_with_units(client, city, monkeypatch, django_assert_num_queries):
     client = admin_client(client)
     # The session, the user with its role, the industries and premises the filters offer, the
-    # data's freshness, the grid unless kept (its units by status, the relapsed ones, those with an
-    # overdue finding), and for few units the units with their marks.
-    with django_assert_num_queries(9):
+    # data's freshness, the grid unless kept (one grouped query: its units by status, relapsed and
+    # with an overdue finding), and for few units the units with their marks.
+    with django_assert_num_queries(7):
         data(client)
     with django_assert_num_queries(6):
         data(client)  # the grid is kept
@@ -206,14 +206,14 @@ def test_query_counts_do_not_grow_with_units(client, city, monkeypatch, django_a
     for i in range(30):
         make_unit(city["west"], D(2018, 1, 5), name=f"西山加{i}", longitude=Decimal("120.95"), latitude=Decimal("28"))
     with django_assert_num_queries(8):
-        answer = data(client)  # new units: the grid is read again
+        answer = data(client)  # new units: the units changed (two queries) and their cells counted again
     assert answer["total"] == 42
     with django_assert_num_queries(5):
         data(client)
     # Zoomed in past CACHE_MAX_ZOOM (POINTS_ZOOM here): the units are asked first, then, too many, the
     # view's own grid; a view that holds few is its units alone.
     assert maps.CACHE_MAX_ZOOM + 1 == maps.POINTS_ZOOM
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(6):
         assert data(client, bbox="120.6,27.9,121.0,28.1", zoom=maps.POINTS_ZOOM)["mode"] == "cells"
     with django_assert_num_queries(5):
         assert data(client, bbox="120.699,28.0,120.702,28.002", zoom=maps.POINTS_ZOOM)["mode"] == "points"
@@ -242,6 +242,82 @@ def test_a_kept_grid_follows_every_change_of_what_it_counts(client, city, monkey
     finding_record(inspection=inspection, kind="not_done", description="未整改", deadline=D(2018, 6, 1),
                    enterprise=city["units"]["西山作坊1"])  # fmt: skip
     assert west_cell()["overdue"] == 1
+
+
+def full_read(client):
+    """The answer for the city view read with nothing kept."""
+    maps.grids.clear()
+    return data(client)
+
+
+def test_a_patched_grid_equals_a_full_read_after_each_kind_of_change(client, city, monkeypatch):
+    client = admin_client(client)
+    monkeypatch.setattr(maps, "POINTS_MAX", 2)
+    for zoom in (9, 12, 13):  # cells of several sizes, each kept in blocks
+        data(client, zoom=zoom)
+    units = city["units"]
+    rectification_record(enterprise=units["西山作坊0"], method="closed", rectified_on=D(2018, 5, 1))
+    relapse_record(enterprise=units["东城已整治0"], found_on=D(2018, 6, 1))
+    moved = units["东城作坊3"]
+    moved.refresh_from_db()
+    moved.longitude, moved.latitude = Decimal("120.95"), Decimal("28.05")  # to a cell of its own
+    moved.save()
+    make_unit(city["west"], D(2018, 1, 5), name="西山新", longitude=Decimal("120.905"), latitude=Decimal("28.0"))
+    gone = units["西山作坊2"]
+    gone.refresh_from_db()
+    gone.deleted_at = gone.updated_at
+    gone.save()
+    inspection = inspection_record(
+        kind="unannounced", inspected_on=D(2018, 5, 2), team="市督查组", township=city["east"], units=[], user=None
+    )
+    finding_record(inspection=inspection, kind="not_done", description="未整改", deadline=D(2018, 6, 1),
+                   enterprise=units["东城整治中"])  # fmt: skip
+    for zoom in (9, 12, 13):
+        patched = data(client, zoom=zoom)
+        assert patched == full_read_at(client, zoom), zoom
+
+
+def full_read_at(client, zoom):
+    maps.grids.clear()
+    return data(client, zoom=zoom)
+
+
+def test_a_write_elsewhere_costs_a_kept_block_no_count(client, city, monkeypatch, django_assert_num_queries):
+    client = admin_client(client)
+    monkeypatch.setattr(maps, "POINTS_MAX", 2)
+    east_view = "120.69,27.99,120.74,28.01"
+    before = data(client, bbox=east_view, zoom=13)
+    far = make_unit(city["west"], D(2018, 1, 5), name="远处", longitude=Decimal("121.4"), latitude=Decimal("28.4"))
+    assert far.pk
+    # The session, the user, the filters' choices, the freshness and the changed units' positions
+    # (two): the view's blocks hold no changed cell, so nothing is counted again.
+    with django_assert_num_queries(7):
+        assert data(client, bbox=east_view, zoom=13) == before
+
+
+def test_too_many_changes_read_the_grid_in_full(client, city, monkeypatch, django_assert_num_queries):
+    client = admin_client(client)
+    monkeypatch.setattr(maps, "POINTS_MAX", 2)
+    monkeypatch.setattr(maps, "PATCH_MAX", 3)
+    data(client)
+    for i in range(4):
+        make_unit(city["west"], D(2018, 1, 5), name=f"西山批{i}", longitude=Decimal("120.91"), latitude=Decimal("28"))
+    with django_assert_num_queries(7):  # the freshness, the changed units (too many), the grid in full
+        answer = data(client)
+    assert answer == full_read(client)
+    assert answer["total"] == 16
+
+
+def test_a_kept_block_is_read_in_full_after_its_time(client, city, monkeypatch, django_assert_num_queries):
+    client = admin_client(client)
+    monkeypatch.setattr(maps, "POINTS_MAX", 2)
+    data(client)
+    clock = maps.time.monotonic()
+    monkeypatch.setattr(maps.time, "monotonic", lambda: clock + maps.KEPT_SECONDS + 1)
+    with django_assert_num_queries(6):  # nothing changed, but the blocks are old: read in full
+        data(client)
+    with django_assert_num_queries(5):
+        data(client)
 
 
 def test_the_page_query_count_is_pinned(client, city, django_assert_num_queries):
