@@ -315,7 +315,7 @@ _CACHE_LIMIT = 2048  # distinct values a column remembers
 # inline strings with the same escape, as Excel and calamine read them.
 _SHARED_LIMIT = 10_000
 _FLUSH_BYTES = 128 * 1024  # the least handed on at a time (but the first piece and the last)
-_INLINE = b'" t="inlineStr"><is><t>'
+_INLINE = b' t="inlineStr"><is><t>'
 _INLINE_END = b"</t></is></c>"
 # Whether a block of text values can be written as it is, checked on the values joined with NUL and
 # framed by it (a few scans in C, where a check per value would cost more than writing it): nothing
@@ -381,6 +381,8 @@ def _xlsx_body(value, shared=None):
 
 
 _NUMBER_TYPES = frozenset({bool, int, float, Decimal})
+_NUMBER_OR_NONE = frozenset({float, Decimal, type(None)})
+_DECIMAL_OR_NONE = frozenset({Decimal, type(None)})
 
 
 class _Column:
@@ -537,18 +539,19 @@ def stream_xlsx(table, *, widths=None, freeze="A2", convert=None, rows=None, rep
         f'<sheetFormatPr defaultRowHeight="15"/><cols>{cols}</cols><sheetData><row r="1">{header}</row>'
     ).encode()
     tail = b"</sheetData></worksheet>"
-    # A row is its number joined with: '<row r="', '"><c r="A', then per column the cell's body and
-    # the start of the next cell ('"/><c r="B' for an empty A), the last column's ending the row.
-    starts = [f'<c r="{letter}'.encode() for letter in letters[1:]] + [b"</row>"]
+    # A row is '<row r="2"><c' then per column the cell's body and the start of the next cell ('/><c'
+    # for an empty one), the last column's ending the row. The cells carry no reference (r="B2"): a
+    # cell is in the column its place in the row gives, as the standard has it when r is left out,
+    # and a third less to checksum and compress.
+    starts = [b"<c"] * (count - 1) + [b"</row>"]
     columns = [
         _Column(
-            lambda value, start=start: _xlsx_body(value, shared).encode() + start,
+            lambda value, start=start: _xlsx_body(value, shared).encode()[1:] + start,
             convert=(convert or [None] * count)[index],
             plain=lambda values, start=start: _xlsx_plain(values, start),
         )
         for index, start in enumerate(starts)
     ]
-    lead = [b'<row r="', b'"><c r="A']
 
     output = _Output()
     with zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as book:
@@ -567,10 +570,9 @@ def stream_xlsx(table, *, widths=None, freeze="A2", convert=None, rows=None, rep
                     else:
                         rest = None
                     size = len(block)
-                    pieces = [[lead[0]] * size, [lead[1]] * size]
-                    pieces += [render(values) for render, values in zip(columns, zip(*block))]
-                    numbers = [b"%d" % n for n in range(number, number + size)]
-                    part.write(b"".join([n.join(row) for n, row in zip(numbers, zip(*pieces))]))
+                    pieces = [render(values) for render, values in zip(columns, zip(*block))]
+                    rows = zip(range(number, number + size), zip(*pieces))
+                    part.write(b"".join([b'<row r="%d"><c' % n + b"".join(row) for n, row in rows]))
                     number += size
                     block = rest or next(blocks, [])
                     data = output.take(_FLUSH_BYTES)
@@ -583,10 +585,28 @@ def stream_xlsx(table, *, widths=None, freeze="A2", convert=None, rows=None, rep
         yield data
 
 
+_NUMBER_TEXT = re.compile(r"\x00(?!None\x00)[^\x00]*[^0-9.eE+\-\x00]")  # a text that is not a finite number
+
+
+def _xlsx_numbers(values, start):
+    """Pieces of a block of numbers (Decimal or float; None for an empty cell), each written as its
+    shortest text, else None: a column of positions, whose values differ row by row."""
+    if not _NUMBER_OR_NONE.issuperset(map(type, values)):
+        return None
+    framed = "\x00" + "\x00".join(map(str, values)) + "\x00"
+    if _NUMBER_TEXT.search(framed):  # inf, nan, "Infinity", "sNaN"
+        return None
+    empty, end = b"/>" + start, b"</v></c>" + start
+    return [empty if text == b"None" else b"><v>" + text + end for text in framed.encode()[1:-1].split(b"\x00")]
+
+
 def _xlsx_plain(values, start):
-    """Pieces of a block of text values none of which needs escaping or a style, else None."""
+    """Pieces of a block of text values none of which needs escaping or a style, or of numbers
+    (``_xlsx_numbers``), else None."""
     framed = _framed(values)
-    if framed is None or "\ufffe" in framed or "\uffff" in framed or "_x" in framed:
+    if framed is None:
+        return _xlsx_numbers(values, start)
+    if "\ufffe" in framed or "\uffff" in framed or "_x" in framed:
         return None
     if _STARTS_LIKE_FORMULA.search(framed) or _STARTS_OR_ENDS_WITH_SPACE.search(framed):
         return None
@@ -596,14 +616,22 @@ def _xlsx_plain(values, start):
         return None
     if data.translate(None, _PLAIN_BYTES):
         return None
-    empty, end = b'"/>' + start, _INLINE_END + start
+    empty, end = b"/>" + start, _INLINE_END + start
     return [_INLINE + text + end if text else empty for text in data[1:-1].split(b"\x00")]
 
 
 def _csv_plain(values):
-    """A block of text values none of which starts like a formula: as it is, else None."""
+    """A block of text values none of which starts like a formula: as it is; a block of Decimals (or
+    None): as ``csv_text`` writes them; else None."""
     framed = _framed(values)
-    if framed is None or _STARTS_LIKE_FORMULA.search(framed):
+    if framed is None:
+        if not _DECIMAL_OR_NONE.issuperset(map(type, values)):
+            return None
+        return [
+            "" if value is None else str(int(value)) if value == value.to_integral_value() else str(float(value))
+            for value in values
+        ]
+    if _STARTS_LIKE_FORMULA.search(framed):
         return None
     return values
 

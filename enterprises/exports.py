@@ -154,15 +154,11 @@ def _columns():
         (gettext("整治完成日期"), 14, None),
         (gettext("拆除面积"), 12, lambda v: v if v else None),
         # The position in WGS-84 degrees, as the screening list takes it (docs/map.md), and the 盯梢人.
-        (gettext("经度"), 12, _degrees),
-        (gettext("纬度"), 12, _degrees),
+        (gettext("经度"), 12, None),  # Decimal: written as its text, a number cell
+        (gettext("纬度"), 12, None),
         (gettext("盯梢人"), 10, None),
         (gettext("盯梢人电话"), 16, None),
     ]
-
-
-def _degrees(value):
-    return None if value is None else float(value)
 
 
 def _labels(choices):

@@ -18,6 +18,7 @@ The choices SPEC leaves open are written down in docs/scorecard.md.
 
 import bisect
 import datetime
+import threading
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -488,21 +489,61 @@ def cards_of(campaign, as_of, indicators, campaign_milestones, known=None, versi
     return cards, order
 
 
-_CITY = OrderedDict()  # (id of the kept events, key) -> (those events, the city's Series)
+class _CitySum:
+    """The city's series of one indicator: the sum of its townships' series, kept with the series it
+    was summed from. Renewed by the townships whose series is another object than the one summed
+    (the kept events share every unchanged township's, reports/counts/cache.py): their old events
+    are taken out and the new ones put in, so that after one township's change the city costs that
+    township's days, not every township's. Each day keeps its sum and how many events make it, so
+    that a day no event is left on goes, as in a series summed anew."""
+
+    def __init__(self, zero):
+        self.zero = zero
+        self.parts = {}  # township id -> the Series summed in
+        self.days = {}  # day -> [sum of deltas, number of events]
+        self.series = Series((), zero)
+        self.lock = threading.Lock()
+
+    def of(self, parts):
+        with self.lock:
+            if parts.keys() == self.parts.keys() and all(parts[t] is self.parts[t] for t in parts):
+                return self.series
+            for township_id in self.parts.keys() | parts.keys():
+                old, new = self.parts.get(township_id), parts.get(township_id)
+                if old is new:
+                    continue
+                if old is not None:
+                    for day, delta in old.events():
+                        kept = self.days[day]
+                        kept[0] -= delta
+                        kept[1] -= 1
+                        if not kept[1]:
+                            del self.days[day]
+                if new is not None:
+                    for day, delta in new.events():
+                        kept = self.days.setdefault(day, [self.zero, 0])
+                        kept[0] += delta
+                        kept[1] += 1
+            self.parts = dict(parts)
+            self.series = Series(((day, kept[0]) for day, kept in self.days.items()), self.zero)
+            return self.series
+
+
+_CITY = OrderedDict()  # (campaign id, indicator key) -> _CitySum
 _CITY_KEPT = 64
+_CITY_LOCK = threading.Lock()
 
 
-def _city_series(events, key, zero):
-    """The city's series of ``key``: its townships' merged, once for the kept ``events`` (the same
-    object until a township's version moves, reports/counts/cache.py)."""
-    found = _CITY.get((id(events), key))
-    if found is not None and found[0] is events:
-        return found[1]
-    merged = Series.combined([by_key[key] for by_key in events.values() if key in by_key], zero)
-    _CITY[(id(events), key)] = (events, merged)
-    while len(_CITY) > _CITY_KEPT:
-        _CITY.popitem(last=False)
-    return merged
+def _city_series(campaign, events, key, zero):
+    """The city's series of ``key``: its townships' summed (``_CitySum``, kept per campaign)."""
+    with _CITY_LOCK:
+        city = _CITY.get((campaign.pk, key))
+        if city is None:
+            city = _CITY[(campaign.pk, key)] = _CitySum(zero)
+        _CITY.move_to_end((campaign.pk, key))
+        while len(_CITY) > _CITY_KEPT:
+            _CITY.popitem(last=False)
+    return city.of({township_id: by_key[key] for township_id, by_key in events.items() if key in by_key})
 
 
 def _counted_by(series, day):
@@ -520,7 +561,7 @@ def _indicator_card(campaign, campaign_milestones, indicator, as_of, order, list
     series = {t.pk: events.get(t.pk, {}).get(indicator.key, none) for t in order if t.pk in listed}
     rows = [_row(t.name, t, series[t.pk], targets[indicator.pk].get(t.pk, []), 0, day) for t in order if t.pk in listed]
     # The city's value sums every township's, listed or not.
-    city_series = _city_series(events, indicator.key, zero)
+    city_series = _city_series(campaign, events, indicator.key, zero)
     series[None] = city_series
     city_revisions = sorted(targets[indicator.pk].get(None, []))
     if not city_revisions or city_revisions[0][0] > campaign.start:

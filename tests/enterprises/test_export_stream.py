@@ -171,6 +171,8 @@ TEXTS = [
     "",
 ]
 VALUES = [None, True, False, 0, 3, -1.5, Decimal("2.50"), D(2018, 4, 30), datetime.datetime(2018, 4, 30, 8, 30)]
+# Numbers whose text is no plain decimal: an exponent, infinities and NaN (written as text), tiny.
+NUMBERS = [Decimal("1E+3"), Decimal("0E-6"), float("inf"), float("nan"), 1e-05, -2.5e300, Decimal("-0.000001")]
 
 
 def _table(count):
@@ -186,9 +188,11 @@ def _table(count):
                 VALUES[i % len(VALUES)],
                 i % 3 == 0,
                 D(2018, 1, 1 + i % 28),
+                None if i % 5 == 0 else Decimal(f"120.{i:04d}50"),  # a position: a new number on each row
+                NUMBERS[i % len(NUMBERS)] if i % 2 else i / 7,
             ]
         )
-    return sheets.Table("表", ["文本", "唯一", "多半唯一", "值", "是否", "日期"], rows)
+    return sheets.Table("表", ["文本", "唯一", "多半唯一", "值", "是否", "日期", "经度", "数"], rows)
 
 
 def _cells(data):

@@ -694,3 +694,44 @@ def test_a_series_steps_are_its_value_on_each_day_it_changed(events, first, leng
     assert [d for d, _v in points] == sorted({first, last} | {d for d in changed if first < d <= last})
     assert all(value == series.at(d) for d, value in points)
     assert set(walk) <= set(points)
+
+
+# --- the city's series, renewed by the townships that changed --------------------------------------
+
+
+def _steps(series, first=datetime.date(2018, 1, 1), last=datetime.date(2018, 12, 31)):
+    return series.steps(first, last), list(series.events())
+
+
+def test_the_city_sum_renewed_by_one_township_equals_a_sum_made_anew(monkeypatch):
+    from reports.scorecard import Series, _CitySum
+
+    d = datetime.date
+    parts = {
+        1: Series([(d(2018, 1, 5), Decimal("1.50")), (d(2018, 3, 1), Decimal("2.00"))], Decimal("0.00")),
+        2: Series([(d(2018, 1, 5), Decimal("0.50")), (d(2018, 4, 1), Decimal("3.25"))], Decimal("0.00")),
+        3: Series([(d(2018, 2, 1), Decimal("7.00"))], Decimal("0.00")),
+    }
+    city = _CitySum(Decimal("0.00"))
+    assert _steps(city.of(parts)) == _steps(Series.combined(parts.values(), Decimal("0.00")))
+    # Township 2 changed: its 4 April is gone, 5 January moved; township 3 has nothing any more.
+    changed = dict(parts)
+    changed[2] = Series([(d(2018, 1, 6), Decimal("0.50"))], Decimal("0.00"))
+    del changed[3]
+    changed[4] = Series([(d(2018, 5, 1), Decimal("1.00"))], Decimal("0.00"))
+    read = []
+    original = Series.events
+
+    def counted(series):
+        read.append(series)
+        return original(series)
+
+    monkeypatch.setattr(Series, "events", counted)
+    renewed = city.of(changed)
+    monkeypatch.setattr(Series, "events", original)
+    anew = Series.combined(changed.values(), Decimal("0.00"))
+    assert _steps(renewed) == _steps(anew)
+    assert renewed.first_day() == anew.first_day() == d(2018, 1, 5)
+    assert renewed.at(d(2018, 4, 30)) == Decimal("4.00")  # 1.50 + 2.00 + 0.50, nothing of township 3
+    assert parts[1] not in read  # the unchanged township is not read again
+    assert city.of(dict(changed)) is renewed  # the same series: nothing to renew
