@@ -150,9 +150,10 @@ def _fetch_events(campaign, indicators, township_ids):
             .values("indicator_id", "township_id", "date")
             .annotate(total=Sum("amount"))
             .order_by()
+            .values_list("indicator_id", "township_id", "date", "total")
         )
-        for row in rows:
-            found[row["township_id"]][records[row["indicator_id"]]].append((row["date"], row["total"]))
+        for indicator_id, township_id, day, total in rows:
+            found[township_id][records[indicator_id]].append((day, total))
     if keys & PARK_KEYS:
         parks = only(
             Park.objects.filter(Q(started_on__range=(first, last)) | Q(completed_on__range=(first, last))).values_list(
@@ -169,17 +170,17 @@ def _fetch_events(campaign, indicators, township_ids):
         entries = only(
             ParkEntry.objects.filter(deleted_at__isnull=True, entered_on__range=(first, last))
             .values("park__township_id", "entered_on", "left_on", "individual_to_company")
-            .annotate(n=Count("id"))
-            .order_by(),
+            .annotate(n=Count("park"))  # covered by park_entry_in_park_idx, as the id is not
+            .order_by()
+            .values_list("park__township_id", "entered_on", "left_on", "individual_to_company", "n"),
             "park__township_id",
         )
-        for row in entries:
-            into = found[row["park__township_id"]]
-            flagged = [BuiltIn.PARK_ENTRIES] + ([BuiltIn.INDIVIDUAL_TO_COMPANY] if row["individual_to_company"] else [])
-            for key in flagged:
-                into[key].append((row["entered_on"], row["n"]))
-                if row["left_on"] is not None:  # counted until it leaves: from that day on, no more
-                    into[key].append((row["left_on"], -row["n"]))
+        for township_id, entered_on, left_on, to_company, n in entries:
+            into = found[township_id]
+            for key in (BuiltIn.PARK_ENTRIES, BuiltIn.INDIVIDUAL_TO_COMPANY) if to_company else (BuiltIn.PARK_ENTRIES,):
+                into[key].append((entered_on, n))
+                if left_on is not None:  # counted until it leaves: from that day on, no more
+                    into[key].append((left_on, -n))
     if keys & LAND_KEYS:
         parcels = only(
             LandParcel.objects.filter(deleted_at__isnull=True, freed_on__range=(first, last))
