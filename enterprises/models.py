@@ -225,6 +225,13 @@ class Enterprise(SoftDeletable):
                 condition=Q(deleted_at__isnull=True),
                 name="enterprise_register_town_idx",
             ),
+            # And for one village (a village cadre's register): without it, a village's page walked the
+            # city's order past every other village's units (18 ms at a million units, then 0.2 ms).
+            models.Index(
+                fields=["village", "-identified_on", "-id"],
+                condition=Q(deleted_at__isnull=True),
+                name="enterprise_register_vill_idx",
+            ),
             # The same order within a 整治状态, city-wide and for one township: a status filter (with
             # or without other filters) reads its own units in order, and one with none reads nothing.
             models.Index(
