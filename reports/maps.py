@@ -24,7 +24,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Avg, BooleanField, Count, ExpressionWrapper, FloatField, Func, IntegerField, Max, Min, Q
+from django.db.models import Avg, Count, Exists, FloatField, Func, IntegerField, Max, Min, OuterRef, Q
 from django.db.models.functions import Cast
 
 from campaign.models import Outline
@@ -106,6 +106,20 @@ def overdue_units(today):
     return Finding.objects.overdue(today).filter(enterprise_id__isnull=False).values("enterprise_id")
 
 
+def _marks(today, probe):
+    """(relapsed, overdue): conditions on a unit. ``probe``: each unit looks up its own relapses
+    and findings (EXISTS, by their unit's index), for a read of few units (a few cells, a view of a
+    few streets); else the relapsed and overdue units are read once whole (IN, hashed or indexed
+    once), for a read of many (a township, the city): at a million units, the overdue findings alone
+    are 100,000 rows to read before the first cell."""
+    if probe:
+        return (
+            Exists(Relapse.objects.filter(deleted_at__isnull=True, enterprise_id=OuterRef("pk"))),
+            Exists(Finding.objects.overdue(today).filter(enterprise_id=OuterRef("pk"))),
+        )
+    return Q(id__in=relapsed_units()), Q(id__in=overdue_units(today))
+
+
 def placed(units):
     """The units that have a position."""
     return units.filter(longitude__isnull=False)
@@ -115,13 +129,15 @@ def in_box(units, west, south, east, north):
     return placed(units).filter(longitude__range=(west, east), latitude__range=(south, north))
 
 
-def _grid(units, size, today):
+def _grid(units, size, today, probe=False):
     """The grid aggregate of ``units`` at cells of ``size`` degrees: a row per cell with its index,
     its units' count and mean position, and its counts per map status and of units with an overdue
     finding. One grouped query, one scan of the units: the relapsed units and those with an overdue
     finding are each read once from their own small table (an ``IN`` that both databases hash or
-    index once), and each unit is looked up in them."""
-    relapsed = Q(id__in=relapsed_units()) & ~Q(status=Status.RECTIFIED)
+    index once) and each unit is looked up in them, or, ``probe``, each unit looks its own up
+    (``_marks``)."""
+    is_relapsed, is_overdue = _marks(today, probe)
+    relapsed = Q(is_relapsed) & ~Q(status=Status.RECTIFIED)
     rows = (
         units.annotate(
             cx=CellIndex((_degrees("longitude") + 180.0) / size),
@@ -136,7 +152,7 @@ def _grid(units, size, today):
             in_progress=Count("id", filter=Q(status=Status.IN_PROGRESS)),
             relapsed=Count("id", filter=relapsed),
             relapsed_in_progress=Count("id", filter=relapsed & Q(status=Status.IN_PROGRESS)),
-            overdue=Count("id", filter=Q(id__in=overdue_units(today))),
+            overdue=Count("id", filter=Q(is_overdue)),
         )
     )
     found = []
@@ -268,7 +284,7 @@ def touched(since, now):
         return None
     if not ids:
         return frozenset()
-    positions = units.objects.filter(id__in=ids, longitude__isnull=False, latitude__isnull=False)
+    positions = units.objects.filter(id__in=ids, longitude__isnull=False, latitude__isnull=False).order_by()
     return frozenset((float(lng), float(lat)) for lng, lat in positions.values_list("longitude", "latitude").distinct())
 
 
@@ -290,7 +306,7 @@ def _cell_rows(units, cells, size, today):
             longitude__range=(round(cx * size - 180.0 - EDGE, 7), round((cx + 1) * size - 180.0 + EDGE, 7)),
             latitude__range=(round(cy * size - 90.0 - EDGE, 7), round((cy + 1) * size - 90.0 + EDGE, 7)),
         )
-    rows = _grid(placed(units).filter(area).order_by(), size, today)
+    rows = _grid(placed(units).filter(area).order_by(), size, today, probe=True)
     return {(row["cx"], row["cy"]): row for row in rows if (row["cx"], row["cy"]) in cells}
 
 
@@ -381,7 +397,7 @@ def map_data(units, box, *, crs=geo.WGS84, today=None, cache_key=None):
     if cache_key is not None and box.zoom <= CACHE_MAX_ZOOM:
         rows = _kept_rows(units, (cache_key, today, box.zoom), size, (west, south, east, north), today)
     else:
-        rows = _grid(inside, size, today)
+        rows = _grid(inside, size, today, probe=box.zoom > CACHE_MAX_ZOOM)
     total = sum(row["n"] for row in rows)
     answer["total"] = total
     if total <= POINTS_MAX:
@@ -402,10 +418,10 @@ def map_data(units, box, *, crs=geo.WGS84, today=None, cache_key=None):
 def _points(units, crs, today, limit=None):
     """The units themselves (at most ``limit``, POINTS_MAX), each with its map status and overdue mark:
     one query."""
-    rows = units.annotate(
-        relapsed=ExpressionWrapper(Q(id__in=relapsed_units()), output_field=BooleanField()),
-        overdue=ExpressionWrapper(Q(id__in=overdue_units(today)), output_field=BooleanField()),
-    ).values_list("id", "name", "longitude", "latitude", "status", "relapsed", "overdue")
+    is_relapsed, is_overdue = _marks(today, probe=True)
+    rows = units.annotate(relapsed=is_relapsed, overdue=is_overdue).values_list(
+        "id", "name", "longitude", "latitude", "status", "relapsed", "overdue"
+    )
     points = []
     for pk, name, lng, lat, status, relapsed, overdue in rows.order_by("id")[: limit or POINTS_MAX]:
         lng, lat = geo.to_display(crs, lng, lat)
