@@ -3,6 +3,19 @@
 from django.conf import settings
 from django.db import migrations, models
 
+# SQLite plans with the statistics ANALYZE last left (sqlite_stat1): a new index it has none of
+# looks cheap to it, and it scanned this one to count a whole filtered register (130 ms against 14 ms
+# for the table at 100,000 units). So the tables of the indexes added here and in campaign 0009 and
+# enterprises 0017 are analysed again. PostgreSQL's autovacuum keeps its own statistics.
+TABLES = ("enterprises_enterprise", "enterprises_parkentry", "campaign_indicatorrecord")
+
+
+def analyse(apps, schema_editor):
+    if schema_editor.connection.vendor == "sqlite":
+        with schema_editor.connection.cursor() as cursor:
+            for table in TABLES:
+                cursor.execute(f"ANALYZE {table}")  # nosec B608  # table names are this module's constants
+
 
 class Migration(migrations.Migration):
 
@@ -17,4 +30,5 @@ class Migration(migrations.Migration):
             model_name='enterprise',
             index=models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['village', '-identified_on', '-id'], name='enterprise_register_vill_idx'),
         ),
+        migrations.RunPython(analyse, migrations.RunPython.noop, elidable=True),
     ]
