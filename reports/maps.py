@@ -24,12 +24,13 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Avg, Count, Exists, FloatField, Func, IntegerField, Max, Min, OuterRef, Q
+from django.db.models import Avg, Count, Exists, FloatField, Func, IntegerField, Max, Min, OuterRef, Q, Value
 from django.db.models.functions import Cast
+from django.utils import timezone
 
 from campaign.models import Outline
 from core import geo
-from enterprises.models import Enterprise, Relapse, Status
+from enterprises.models import Enterprise, Rectification, Relapse, Status
 from inspections.models import Finding
 
 POINTS_MAX = 300  # at most this many units in a view are sent one by one; more are cells
@@ -238,17 +239,23 @@ POINTS_ZOOM = 14  # from here a view asks for its units first (few, as a rule), 
 PATCH_MAX = 200  # units changed since a block was kept, at most, for it to be patched and not read again
 KEPT_SECONDS = 600  # a kept block is read in full again after this long, whatever it was patched with
 PATCH_CELLS = 64  # changed cells, at most, counted again one by one in a view; more: their blocks in full
+LOOKBACK = 8  # history ids below a stamp looked at again on PostgreSQL (_lookback)…
+LOOKBACK_SECONDS = 60  # …when written this recently (a transaction still open at the stamp)
+PROBE_CELLS, PROBE_ZOOM = 8, 12  # at most these many cells, from this zoom: their marks looked up unit by unit
 EDGE = 1e-6  # degrees: a position's cells are those of a box this much around it (rounding at a cell's edge)
 grids = _GridCache()
 
 
 def _history_models():
-    return [model.history.model for model in (Enterprise, Relapse, Finding)]
+    """The history tables a map's counts follow: units (their position, status, filters), relapses,
+    findings (overdue marks) and rectifications (the method and date filters read the unit's
+    current rectification, which triggers keep and the unit's history leaves out)."""
+    return [model.history.model for model in (Enterprise, Relapse, Finding, Rectification)]
 
 
 def freshness():
-    """The latest history row of units, relapses and findings (0 for none): one query of three index
-    look-ups."""
+    """The latest history row of units, relapses, findings and rectifications (0 for none): one
+    query of four index look-ups."""
     tables = [model._meta.db_table for model in _history_models()]
     parts = ", ".join(f"(SELECT MAX(history_id) FROM {table})" for table in tables)  # nosec B608  # table names from _meta
     with connection.cursor() as cursor:
@@ -256,36 +263,65 @@ def freshness():
         return tuple(int(found or 0) for found in cursor.fetchone())
 
 
+def _lookback():
+    """History ids looked at again below a stamp: PostgreSQL hands out a history row's id when it is
+    written, not when its transaction commits, so a write that commits after a later one carries an
+    id under a stamp taken in between. Of those, only the rows written in the last LOOKBACK_SECONDS
+    are read (older ones were committed long before), so that a quiet map does not count the last
+    writes' cells again at every change. SQLite has one writer at a time: none."""
+    return LOOKBACK if connection.vendor == "postgresql" else 0
+
+
 def touched(since, now):
     """The positions (stored degrees) that units changed between two ``freshness()`` stamps have or
-    had: every position in the history of each unit whose row, relapse or finding got a history row
-    after ``since``, and of each unit a changed relapse or finding names or named. None when more
-    than PATCH_MAX units changed or the history went back (a restore): the caller reads in full.
-    Two queries."""
+    had: every position in the history of each unit whose row, relapse, finding or rectification got
+    a history row after ``since`` (less ``_lookback()``), and of each unit a changed relapse, finding
+    or rectification names or named, and the units' positions now. None, and the caller reads in
+    full, when more than PATCH_MAX units changed, when the history went back (a restore), or when a
+    unit whose own row changed has no history of its creation (a unit written without history, as
+    the demo city's are: its earlier positions are unknown). Three queries."""
     if any(new < old for old, new in zip(since, now, strict=True)):
         return None
-    units, relapses, findings = _history_models()
+    units, *others = _history_models()
+    back = _lookback()
+
+    recent = timezone.now() - datetime.timedelta(seconds=LOOKBACK_SECONDS)
 
     def after(model, position):
-        return model.objects.filter(history_id__gt=since[position], history_id__lte=now[position]).order_by()
+        rows = model.objects.filter(history_id__gt=since[position] - back, history_id__lte=now[position])
+        if back:  # below the stamp, only the rows of writes recent enough to have been in flight
+            rows = rows.filter(Q(history_id__gt=since[position]) | Q(history_date__gte=recent))
+        return rows.order_by()
 
-    changed = (
-        after(units, 0)
-        .values_list("id")
-        .union(
-            relapses.objects.filter(id__in=after(relapses, 1).values("id")).order_by().values_list("enterprise_id"),
-            findings.objects.filter(id__in=after(findings, 2).values("id"), enterprise_id__isnull=False)
-            .order_by()
-            .values_list("enterprise_id"),
-        )
-    )
-    ids = [pk for (pk,) in changed[: PATCH_MAX + 1]]
-    if len(ids) > PATCH_MAX:
+    named = [
+        model.objects.filter(id__in=after(model, position).values("id"), enterprise_id__isnull=False)
+        .order_by()
+        .values_list("enterprise_id", Value(False))
+        for position, model in enumerate(others, 1)
+    ]
+    # (unit id, whether the unit's own row changed): the unit's row first, then the units named.
+    changed = after(units, 0).values_list("id", Value(True)).union(*named, all=True)
+    rows = list(changed[: 4 * PATCH_MAX + 1])  # a unit has a row per history row that names it
+    found = {}
+    for pk, own in rows:
+        found[pk] = found.get(pk, False) or bool(own)
+    if len(found) > PATCH_MAX or len(rows) > 4 * PATCH_MAX:
         return None
-    if not ids:
+    if not found:
         return frozenset()
-    positions = units.objects.filter(id__in=ids, longitude__isnull=False, latitude__isnull=False).order_by()
-    return frozenset((float(lng), float(lat)) for lng, lat in positions.values_list("longitude", "latitude").distinct())
+    positions, created = set(), set()
+    for pk, lng, lat, kind in (
+        units.objects.filter(id__in=list(found)).order_by().values_list("id", "longitude", "latitude", "history_type")
+    ):
+        if kind == "+":
+            created.add(pk)
+        if lng is not None and lat is not None:
+            positions.add((float(lng), float(lat)))
+    if any(own and pk not in created for pk, own in found.items()):
+        return None
+    now_placed = Enterprise.objects.filter(id__in=list(found), longitude__isnull=False, latitude__isnull=False)
+    positions |= {(float(lng), float(lat)) for lng, lat in now_placed.values_list("longitude", "latitude")}
+    return frozenset(positions)
 
 
 def _cells_of(positions, size):
@@ -299,14 +335,17 @@ def _cells_of(positions, size):
 
 
 def _cell_rows(units, cells, size, today):
-    """The grid rows of ``cells`` alone (those with units): one grouped query over their boxes."""
+    """The grid rows of ``cells`` alone (those with units): one grouped query over their boxes. A few
+    small cells look their units' marks up one by one (``_marks``); more, or larger, read them whole:
+    a cell of the city's view holds thousands of units."""
     area = Q()
     for cx, cy in cells:
         area |= Q(
             longitude__range=(round(cx * size - 180.0 - EDGE, 7), round((cx + 1) * size - 180.0 + EDGE, 7)),
             latitude__range=(round(cy * size - 90.0 - EDGE, 7), round((cy + 1) * size - 90.0 + EDGE, 7)),
         )
-    rows = _grid(placed(units).filter(area).order_by(), size, today, probe=True)
+    probe = len(cells) <= PROBE_CELLS and size <= geo.cell_size(PROBE_ZOOM)
+    rows = _grid(placed(units).filter(area).order_by(), size, today, probe=probe)
     return {(row["cx"], row["cy"]): row for row in rows if (row["cx"], row["cy"]) in cells}
 
 
