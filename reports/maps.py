@@ -24,7 +24,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Avg, Count, Exists, FloatField, Func, IntegerField, Max, Min, OuterRef, Q, Value
+from django.db.models import Avg, BigIntegerField, Count, Exists, FloatField, Func, Max, Min, OuterRef, Q, Value
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -86,11 +86,17 @@ class CellIndex(Func):
     SQLite's CAST truncates, which is floor for a value ≥ 0; PostgreSQL's rounds, so it floors first.
     """
 
-    output_field = IntegerField()
-    template = "CAST(%(expressions)s AS INTEGER)"
+    output_field = BigIntegerField()
+    template = "CAST(%(expressions)s AS INTEGER)"  # SQLite's INTEGER has 64 bits
 
     def as_postgresql(self, compiler, connection, **extra_context):
-        return self.as_sql(compiler, connection, template="CAST(FLOOR(%(expressions)s) AS INTEGER)", **extra_context)
+        return self.as_sql(compiler, connection, template="CAST(FLOOR(%(expressions)s) AS BIGINT)", **extra_context)
+
+
+# A cell's two indexes as one number, cx * CELL_KEY + cy, to group by: one key sorts faster than two
+# (SQLite groups through a temporary B-tree; 44 against 56 ms at 100,000 units). An index is below
+# 2^24 at every zoom up to 22 (360 / (90 / 2^22) = 2^24), so the key fits in 48 bits.
+CELL_KEY = 1 << 24
 
 
 def _degrees(column):
@@ -141,10 +147,10 @@ def _grid(units, size, today, probe=False):
     relapsed = Q(is_relapsed) & ~Q(status=Status.RECTIFIED)
     rows = (
         units.annotate(
-            cx=CellIndex((_degrees("longitude") + 180.0) / size),
-            cy=CellIndex((_degrees("latitude") + 90.0) / size),
+            cell=CellIndex((_degrees("longitude") + 180.0) / size) * CELL_KEY
+            + CellIndex((_degrees("latitude") + 90.0) / size)
         )
-        .values("cx", "cy")
+        .values("cell")
         .annotate(
             n=Count("id"),
             lng=Avg(_degrees("longitude")),
@@ -158,6 +164,7 @@ def _grid(units, size, today, probe=False):
     )
     found = []
     for row in rows:
+        row["cx"], row["cy"] = divmod(row.pop("cell"), CELL_KEY)
         # A relapsed unit is shown as relapsed, not as in progress (map_status).
         row["rectifying"] = row.pop("in_progress") - row.pop("relapsed_in_progress")
         found.append(row)
