@@ -187,14 +187,15 @@ class _GridCache:
     A view at zoom ≤ CACHE_MAX_ZOOM (the city, a township) is answered from blocks of the grid of the
     units the user's scope and filters give (``_kept_rows``), cut to the view's cells in Python:
     panning and zooming back cost no grouped query once the blocks are read. Each block is kept with
-    ``freshness()``, the latest history row of the units, relapses and findings (every write through
-    the product leaves one: forms, services, the import, restores). When the data have changed since,
-    the block is patched, not read again: the units the new history rows name (``touched``) give the
-    cells that may have changed, at every position those units ever had, and only those cells are
-    counted again, so that a write costs the next view one small grouped query, not the city's. More
-    than PATCH_MAX units changed, a history that went back, a new day (overdue findings) or a block
-    read in full more than KEPT_SECONDS ago (a write that bypassed the history, or a transaction that
-    committed after a later one) make the block be read again in full.
+    ``freshness()``, the latest history row of the units, relapses, findings and rectifications
+    (every write through the product leaves one: forms, services, the import, restores). When the
+    data have changed since, the block is patched, not read again: the units the new history rows
+    name (``touched``) give the cells that may have changed, at every position those units have or
+    ever had, and only those cells are counted again, so that a write costs the next view one small
+    grouped query, not the city's. What ``touched`` cannot answer (too many units, a history that
+    went back, a unit with no history of its creation), more than PATCH_CELLS changed cells, a new
+    day (overdue findings) or a block read in full more than KEPT_SECONDS ago (a write that bypassed
+    the history) make the block be read again in full.
     """
 
     def __init__(self, size=1024):
@@ -374,6 +375,7 @@ def _kept_rows(units, key, size, box, today):
     ]
     now, clock = freshness(), time.monotonic()
     found, missing, stale = {}, [], {}
+    changed_cells = {}  # the changes since a stamp, as cells of this size: the blocks share a few stamps
     for block in blocks:
         kept = grids.peek((key, block))
         if kept is None or clock - kept.read_at > KEPT_SECONDS:
@@ -382,11 +384,13 @@ def _kept_rows(units, key, size, box, today):
         if kept.stamp == now:
             found[block] = kept.rows
             continue
-        positions = grids.changes(kept.stamp, now)
-        if positions is None:
+        if kept.stamp not in changed_cells:
+            positions = grids.changes(kept.stamp, now)
+            changed_cells[kept.stamp] = None if positions is None else _cells_of(positions, size)
+        if changed_cells[kept.stamp] is None:
             missing.append(block)
             continue
-        cells = {cell for cell in _cells_of(positions, size) if (cell[0] // BLOCK, cell[1] // BLOCK) == block}
+        cells = {cell for cell in changed_cells[kept.stamp] if (cell[0] // BLOCK, cell[1] // BLOCK) == block}
         if cells:
             stale[block] = (kept, cells)
         else:

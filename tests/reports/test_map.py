@@ -365,29 +365,9 @@ def test_a_rectification_corrected_moves_a_unit_in_or_out_of_a_method_filter(cli
     assert data(client, method="closed")["mode"] == "cells"
 
 
-def test_a_write_that_commits_after_a_later_one_is_still_counted(client, city, monkeypatch):
-    """On PostgreSQL a history row's id is handed out when it is written: a write that commits after
-    a later one carries an id below a stamp taken in between. The blocks are stamped past such a
-    write here by hand, as a view would have between the two commits."""
-    client = admin_client(client)
-    monkeypatch.setattr(maps, "POINTS_MAX", 2)
-    data(client, zoom=13)
-    late = city["units"]["西山作坊1"]
-    late.refresh_from_db()
-    late.longitude, late.latitude = Decimal("121.3"), Decimal("28.4")
-    late.save()
-    stamp = maps.freshness()
-    for key, kept in list(maps.grids.grids.items()):  # a view stamped them after the write, counted before
-        maps.grids.grids[key] = maps.Kept(stamp, kept.read_at, kept.rows)
-    make_unit(city["east"], D(2018, 1, 5), name="后写", longitude=Decimal("120.75"), latitude=Decimal("28.05"))
-    monkeypatch.setattr(maps, "_lookback", lambda: 4)
-    assert data(client, zoom=13) == full_read_at(client, 13)
-
-
-def test_without_looking_back_the_late_write_would_be_missed(client, city, monkeypatch):
-    """The test above fails as it should when no history id is looked at again."""
-    client = admin_client(client)
-    monkeypatch.setattr(maps, "POINTS_MAX", 2)
+def _late_write(client, city):
+    """A unit moved, then the kept blocks stamped past its write by hand, as a view would have stamped
+    them between its write and its commit (counted before, stamped after), then a later write."""
     data(client, zoom=13)
     late = city["units"]["西山作坊1"]
     late.refresh_from_db()
@@ -397,6 +377,23 @@ def test_without_looking_back_the_late_write_would_be_missed(client, city, monke
     for key, kept in list(maps.grids.grids.items()):
         maps.grids.grids[key] = maps.Kept(stamp, kept.read_at, kept.rows)
     make_unit(city["east"], D(2018, 1, 5), name="后写", longitude=Decimal("120.75"), latitude=Decimal("28.05"))
+
+
+def test_a_write_that_commits_after_a_later_one_is_still_counted(client, city, monkeypatch):
+    """On PostgreSQL a history row's id is handed out when it is written: a write that commits after
+    a later one carries an id below a stamp taken in between."""
+    client = admin_client(client)
+    monkeypatch.setattr(maps, "POINTS_MAX", 2)
+    _late_write(client, city)
+    monkeypatch.setattr(maps, "_lookback", lambda: 4)
+    assert data(client, zoom=13) == full_read_at(client, 13)
+
+
+def test_without_looking_back_the_late_write_would_be_missed(client, city, monkeypatch):
+    """The test above fails as it should when no history id is looked at again."""
+    client = admin_client(client)
+    monkeypatch.setattr(maps, "POINTS_MAX", 2)
+    _late_write(client, city)
     assert data(client, zoom=13) != full_read_at(client, 13)
 
 

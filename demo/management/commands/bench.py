@@ -496,28 +496,14 @@ class Command(BaseCommand):
             unit.watcher_name = next(flip)
             unit.save()  # a history row, as every write through the product leaves
 
-        for name, url, target in pages[:2]:
-            rows.append(
-                self._time(
-                    f"{name}, right after a change",
-                    self._get(client, url),
-                    runs,
-                    before=write,
-                    target=target,
-                    page=True,
+        variants = (("right after a change", write), ("first view of a day (read in full)", maps.grids.clear))
+        for label, before in variants:
+            for name, url, target in pages[:2]:
+                rows.append(
+                    self._time(
+                        f"{name}, {label}", self._get(client, url), runs, before=before, target=target, page=True
+                    )
                 )
-            )
-        for name, url, target in pages[:2]:
-            rows.append(
-                self._time(
-                    f"{name}, first view of a day (read in full)",
-                    self._get(client, url),
-                    runs,
-                    before=maps.grids.clear,
-                    target=target,
-                    page=True,
-                )
-            )
         return rows
 
     def _raw_scan(self, runs):
